@@ -1,0 +1,18 @@
+# Every dependency comes from Debian 12 packages (scripts/setup.sh); nothing is downloaded at build time.
+find_package(Boost 1.81.0 EXACT CONFIG REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+if(NOT STARGATE_FUZZ)
+  find_package(CLI11 CONFIG REQUIRED)
+  find_package(PkgConfig REQUIRED)
+  # Debian's cnats CMake config names a static library that is not installed: use pkg-config.
+  pkg_check_modules(NATS IMPORTED_TARGET libnats)
+  if(STARGATE_TESTS)
+    find_package(GTest REQUIRED)
+  endif()
+  if(STARGATE_BENCH)
+    find_package(benchmark REQUIRED)
+  endif()
+endif()

@@ -1,0 +1,22 @@
+#pragma once
+// Logging (spdlog) with one logger per module ("p2p", "noise", "yamux", "cli", ...), so that
+// `--log-level p2p=debug,nats=info` can tune them separately. Never log keys or full payloads.
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace stargate::log {
+
+// Returns the logger for a module, creating it with the configured level on first use.
+std::shared_ptr<spdlog::logger> get(std::string_view module);
+
+// Applies a level spec: "info", or "warn,p2p=debug,yamux=trace". Throws std::invalid_argument
+// naming the bad entry.
+void configure(std::string_view spec);
+
+// Switches every logger to one JSON object per line on stderr.
+void use_json(bool enabled);
+
+}  // namespace stargate::log
