@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// js-libp2p partner for Stargate interop tests. Prints one JSON object per line on stdout;
+// diagnostics go to stderr.
+//
+//   node js_peer.mjs listen [--port 0] [--ignore-stdin]
+//     TCP + Noise + Yamux with identify, ping, echo and a /perf/1.0.0 server on 127.0.0.1.
+//     Prints {"event":"listening",...} once, then {"event":"peer:identify",...} per identified
+//     peer. Runs until stdin closes (unless --ignore-stdin) or SIGTERM/SIGINT.
+//
+//   node js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N]
+//                                     [--timeout-ms N]
+//     Dials, waits for identify, pings N times, echoes N bytes over one /echo/1.0.0 stream
+//     (SHA-256 checked), echoes a small message on K concurrent streams, optionally runs perf
+//     (N bytes up and N down), then prints {"event":"result","ok":...} and exits 0 only if ok.
+//
+// Echo data is deterministic: the AES-128-CTR keystream for an all-zero key and IV.
+
+// Node 20 lacks Promise.withResolvers (js-libp2p 3 uses it). Define it before loading libp2p,
+// which is why the libp2p modules are imported dynamically below.
+if (typeof Promise.withResolvers !== 'function') {
+  Promise.withResolvers = function withResolvers () {
+    let resolve, reject
+    const promise = new this((res, rej) => { resolve = res; reject = rej })
+    return { promise, resolve, reject }
+  }
+}
+
+const { createHash, createCipheriv } = await import('node:crypto')
+const { createLibp2p } = await import('libp2p')
+const { tcp } = await import('@libp2p/tcp')
+const { noise } = await import('@chainsafe/libp2p-noise')
+const { yamux } = await import('@chainsafe/libp2p-yamux')
+const { identify } = await import('@libp2p/identify')
+const { ping } = await import('@libp2p/ping')
+const { echo } = await import('@libp2p/echo')
+const { multiaddr } = await import('@multiformats/multiaddr')
+
+const ECHO = '/echo/1.0.0'
+const PERF = '/perf/1.0.0'
+const CHUNK = 64 * 1024
+const STREAM_LIMITS = { maxInboundStreams: 256, maxOutboundStreams: 256 }
+
+const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const log = (...args) => console.error('[js_peer]', ...args)
+
+function parseArgs (argv) {
+  const opts = { _: [] }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--ignore-stdin') opts.ignoreStdin = true
+    else if (a.startsWith('--')) {
+      const value = argv[++i]
+      if (value === undefined || !/^\d+$/.test(value)) throw new Error(`${a} needs a non-negative integer`)
+      opts[a.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = Number(value)
+    } else opts._.push(a)
+  }
+  return opts
+}
+
+async function createNode (listenAddrs) {
+  const node = await createLibp2p({
+    addresses: { listen: listenAddrs },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(STREAM_LIMITS),
+      echo: echo(STREAM_LIMITS)
+    }
+  })
+  await node.handle(PERF, perfServer, STREAM_LIMITS)
+  return node
+}
+
+const toBytes = (chunk) => (chunk instanceof Uint8Array ? chunk : chunk.subarray())
+
+// Sends `source` (an iterable of Uint8Array) with backpressure, then closes our writing side.
+async function sendAll (stream, source) {
+  for (const buf of source) {
+    if (!stream.send(buf)) await stream.onDrain()
+  }
+  await stream.close()
+}
+
+function * zeros (n) {
+  const block = new Uint8Array(CHUNK)
+  for (let left = n; left > 0; left -= CHUNK) yield left >= CHUNK ? block : block.subarray(0, left)
+}
+
+function * pseudoRandom (n, hash) {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16), Buffer.alloc(16))
+  for (const block of zeros(n)) {
+    const out = cipher.update(block)
+    hash.update(out)
+    yield out
+  }
+}
+
+// /perf/1.0.0 server: an 8-byte big-endian count the client wants back, then the client's upload
+// until it closes its side; then send that many bytes and close.
+async function perfServer (stream) {
+  let header = new Uint8Array(0)
+  let uploaded = 0
+  for await (const chunk of stream) {
+    const buf = toBytes(chunk)
+    if (header.length < 8) {
+      const need = 8 - header.length
+      header = new Uint8Array([...header, ...buf.subarray(0, need)])
+      uploaded += Math.max(0, buf.length - need)
+    } else {
+      uploaded += buf.length
+    }
+  }
+  if (header.length < 8) throw new Error('perf: stream closed before the 8-byte header')
+  const download = Number(new DataView(header.buffer).getBigUint64(0))
+  log(`perf: received ${uploaded} bytes, sending ${download}`)
+  await sendAll(stream, zeros(download))
+}
+
+// Writes `source` on a new echo stream while hashing what comes back; resolves with the
+// received byte count and SHA-256 once the remote closes.
+async function echoStream (node, peer, source) {
+  const stream = await node.dialProtocol(peer, ECHO)
+  const hash = createHash('sha256')
+  let received = 0
+  const done = new Promise((resolve, reject) => {
+    stream.addEventListener('message', (evt) => {
+      const buf = toBytes(evt.data)
+      received += buf.length
+      hash.update(buf)
+    })
+    stream.addEventListener('close', (evt) => {
+      if (evt.error != null) reject(evt.error)
+      else resolve({ received, sha256: hash.digest('hex') })
+    })
+  })
+  await sendAll(stream, source)
+  return await done
+}
+
+async function perfClient (node, peer, bytes) {
+  const stream = await node.dialProtocol(peer, PERF)
+  let received = 0
+  const start = performance.now()
+  const done = new Promise((resolve, reject) => {
+    stream.addEventListener('message', (evt) => { received += toBytes(evt.data).length })
+    stream.addEventListener('close', (evt) => evt.error != null ? reject(evt.error) : resolve())
+  })
+  const header = new Uint8Array(8)
+  new DataView(header.buffer).setBigUint64(0, BigInt(bytes))
+  await sendAll(stream, [header, ...zeros(bytes)])
+  const uploadedMs = performance.now() - start
+  await done
+  return { bytes_up: bytes, bytes_down: received, upload_ms: uploadedMs, total_ms: performance.now() - start }
+}
+
+function withTimeout (promise, ms, what) {
+  let timer
+  const timeout = new Promise((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+function identifyJson (detail) {
+  return {
+    peer_id: detail.peerId.toString(),
+    agent_version: detail.agentVersion,
+    protocol_version: detail.protocolVersion,
+    protocols: detail.protocols,
+    listen_addrs: detail.listenAddrs.map(String),
+    observed_addr: detail.observedAddr?.toString()
+  }
+}
+
+async function listen (opts) {
+  const node = await createNode([`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`])
+  node.addEventListener('peer:identify', (evt) => emit({ event: 'peer:identify', ...identifyJson(evt.detail) }))
+  emit({ event: 'listening', peer_id: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) })
+
+  let stopping = false
+  const stop = async (why) => {
+    if (stopping) return
+    stopping = true
+    log(`stopping: ${why}`)
+    await node.stop()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  if (!opts.ignoreStdin) {
+    process.stdin.on('end', () => stop('stdin closed'))
+    process.stdin.on('error', () => stop('stdin error'))
+    process.stdin.resume()
+  }
+}
+
+async function dial (target, opts) {
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  const result = { event: 'result', ok: false, identify: null, ping_rtts_ms: [], echo_sha256_ok: null, concurrent_ok: 0, errors: [] }
+  const step = async (what, fn) => {
+    try {
+      await withTimeout(fn(), timeoutMs, what)
+    } catch (err) {
+      result.errors.push(`${what}: ${err?.message ?? err}`)
+    }
+  }
+
+  const node = await createNode([])
+  const ma = multiaddr(target)
+  const expected = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
+  const identified = new Promise((resolve) => {
+    node.addEventListener('peer:identify', (evt) => {
+      if (expected == null || evt.detail.peerId.toString() === expected) resolve(evt.detail)
+    })
+  })
+
+  let peer = null
+  await step('dial', async () => { peer = (await node.dial(ma)).remotePeer })
+  if (peer != null) {
+    await step('identify', async () => {
+      result.identify = identifyJson(await identified)
+      if (result.identify.peer_id !== peer.toString()) throw new Error('identified another peer')
+    })
+    for (let i = 0; i < (opts.ping ?? 0); i++) {
+      await step(`ping ${i}`, async () => { result.ping_rtts_ms.push(await node.services.ping.ping(peer)) })
+    }
+    if (opts.echoBytes != null) {
+      await step('echo', async () => {
+        const sent = createHash('sha256')
+        const got = await echoStream(node, peer, pseudoRandom(opts.echoBytes, sent))
+        const want = sent.digest('hex')
+        result.echo_bytes = got.received
+        result.echo_sha256_ok = got.received === opts.echoBytes && got.sha256 === want
+        if (!result.echo_sha256_ok) throw new Error(`got ${got.received} bytes, sha256 ${got.sha256}, want ${opts.echoBytes} bytes, ${want}`)
+      })
+    }
+    if (opts.streams != null) {
+      await step('concurrent echo', async () => {
+        const runs = Array.from({ length: opts.streams }, async (_, i) => {
+          const message = Buffer.from(`stargate interop stream ${i}\n`)
+          const got = await echoStream(node, peer, [message])
+          if (got.sha256 !== createHash('sha256').update(message).digest('hex')) throw new Error(`stream ${i}: wrong echo`)
+        })
+        const settled = await Promise.allSettled(runs)
+        result.concurrent_ok = settled.filter((s) => s.status === 'fulfilled').length
+        const failed = settled.filter((s) => s.status === 'rejected')
+        if (failed.length > 0) throw new Error(`${failed.length}/${opts.streams} failed, first: ${failed[0].reason?.message ?? failed[0].reason}`)
+      })
+    }
+    if (opts.perf != null) {
+      await step('perf', async () => {
+        result.perf = await perfClient(node, peer, opts.perf)
+        if (result.perf.bytes_down !== opts.perf) throw new Error(`perf: got ${result.perf.bytes_down} of ${opts.perf} bytes`)
+      })
+    }
+  }
+
+  result.ok = result.errors.length === 0
+  emit(result)
+  await withTimeout(node.stop(), 5000, 'stop').catch((err) => log(err.message))
+  process.exit(result.ok ? 0 : 1)
+}
+
+const [mode, ...rest] = process.argv.slice(2)
+try {
+  const opts = parseArgs(rest)
+  if (mode === 'listen') await listen(opts)
+  else if (mode === 'dial' && opts._.length === 1) await dial(opts._[0], opts)
+  else {
+    console.error('usage: js_peer.mjs listen [--port N] [--ignore-stdin]\n' +
+      '       js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N] [--timeout-ms N]')
+    process.exit(2)
+  }
+} catch (err) {
+  emit({ event: 'error', message: String(err?.stack ?? err) })
+  process.exit(1)
+}
