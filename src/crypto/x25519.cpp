@@ -45,22 +45,24 @@ Result<X25519PrivateKey> X25519PrivateKey::from_bytes(BytesView raw32) {
     return make_error("X25519 public key derivation failed: " + detail::openssl_error_string());
   }
   std::copy(raw32.begin(), raw32.end(), key.secret_.begin());
+  key.pkey_ = std::shared_ptr<EVP_PKEY>(pkey.release(), PkeyFree{});
   return key;
 }
 
 X25519PrivateKey::X25519PrivateKey(const X25519PrivateKey&) = default;
 X25519PrivateKey& X25519PrivateKey::operator=(const X25519PrivateKey&) = default;
 
+// The EVP_PKEY (shared with copies) wipes its own copy of the secret when the last owner frees it.
 X25519PrivateKey::~X25519PrivateKey() { OPENSSL_cleanse(secret_.data(), secret_.size()); }
 
 Result<X25519Key> X25519PrivateKey::diffie_hellman(BytesView peer_public32) const {
   if (peer_public32.size() != 32) {
     return make_error("X25519 public key must be 32 bytes, got " + std::to_string(peer_public32.size()));
   }
-  PkeyPtr self(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, secret_.data(), secret_.size()));
+  if (!pkey_) throw std::logic_error("X25519PrivateKey::diffie_hellman on a key without material");
   PkeyPtr peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public32.data(), 32));
-  if (!self || !peer) return make_error("X25519 key import failed: " + detail::openssl_error_string());
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, self.get(), nullptr));
+  if (!peer) return make_error("X25519 key import failed: " + detail::openssl_error_string());
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) {
     return make_error("X25519 derive setup failed: " + detail::openssl_error_string());
   }
