@@ -92,10 +92,11 @@ ChaCha20Poly1305::~ChaCha20Poly1305() {
 void ChaCha20Poly1305::seal(const Nonce& nonce, BytesView ad, BytesView plaintext, std::uint8_t* out) {
   if (seal_ctx_ == nullptr) throw std::logic_error("ChaCha20Poly1305::seal on a moved-from object");
   int outl = 0;
+  std::uint8_t final_scratch[16];  // Final of a stream AEAD writes nothing; never hand it `out` (may be null)
   // Only the nonce changes: re-initialising with a null cipher and key keeps the key schedule.
   if (EVP_CipherInit_ex2(seal_ctx_, nullptr, nullptr, nonce.data(), 1, nullptr) != 1 ||
       !feed_aad(seal_ctx_, ad) || !feed_data(seal_ctx_, plaintext.data(), plaintext.size(), out) ||
-      EVP_CipherFinal_ex(seal_ctx_, out + plaintext.size(), &outl) != 1 ||
+      EVP_CipherFinal_ex(seal_ctx_, final_scratch, &outl) != 1 || outl != 0 ||
       EVP_CIPHER_CTX_ctrl(seal_ctx_, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_size),
                           out + plaintext.size()) != 1) {
     detail::throw_openssl_error("ChaCha20-Poly1305 seal");
@@ -111,12 +112,13 @@ bool ChaCha20Poly1305::open(const Nonce& nonce, BytesView ad, BytesView cipherte
   std::array<std::uint8_t, tag_size> tag;
   std::copy(ciphertext.begin() + static_cast<std::ptrdiff_t>(n), ciphertext.end(), tag.begin());
   int outl = 0;
+  std::uint8_t final_scratch[16];
   if (EVP_CipherInit_ex2(open_ctx_, nullptr, nullptr, nonce.data(), 0, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(open_ctx_, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(tag_size), tag.data()) != 1 ||
       !feed_aad(open_ctx_, ad) || !feed_data(open_ctx_, ciphertext.data(), n, out)) {
     detail::throw_openssl_error("ChaCha20-Poly1305 open");
   }
-  if (EVP_CipherFinal_ex(open_ctx_, out + n, &outl) != 1) {
+  if (EVP_CipherFinal_ex(open_ctx_, final_scratch, &outl) != 1 || outl != 0) {
     detail::openssl_error_string();  // drop the queued "bad decrypt"
     if (n > 0) OPENSSL_cleanse(out, n);  // never hand out unauthenticated plaintext
     return false;

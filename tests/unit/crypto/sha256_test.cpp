@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace stargate::crypto {
 namespace {
 
@@ -77,6 +81,28 @@ TEST(HkdfSha256, NoiseStyleEmptyIkmMatchesManualHmac) {
 TEST(HkdfSha256, RejectsTooLongOutput) {
   Bytes okm(255 * 32 + 1);
   EXPECT_THROW(hkdf_sha256({}, as_bytes("k"), {}, okm), std::invalid_argument);
+}
+
+TEST(Sha256, PerThreadContextsGiveSameResults) {
+  // The cached contexts are per thread: hammer them from several threads at once.
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      Bytes ikm(22, 0x0b), okm(42);
+      for (int i = 0; i < 200; ++i) {
+        if (to_hex(sha256(as_bytes("abc"))) != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") ++bad;
+        if (to_hex(hmac_sha256(as_bytes("Jefe"), as_bytes("what do ya want for nothing?"))) !=
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") {
+          ++bad;
+        }
+        hkdf_sha256({}, ikm, {}, okm);
+        if (to_hex(okm) != "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8") ++bad;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(Random, FillsAndWipes) {
