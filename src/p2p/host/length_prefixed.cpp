@@ -1,0 +1,44 @@
+#include "p2p/host/length_prefixed.hpp"
+
+#include "base/varint.hpp"
+
+namespace stargate::p2p {
+
+awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, std::size_t max_size) {
+  // The prefix is read a byte at a time so that nothing past it is consumed.
+  Bytes prefix;
+  for (;;) {
+    std::uint8_t byte;
+    std::size_t n = co_await stream.read_some(MutableBytesView(&byte, 1));
+    if (n == 0) {
+      if (prefix.empty()) co_return std::nullopt;
+      throw ErrorException("stream ended inside a length prefix");
+    }
+    prefix.push_back(byte);
+    auto decoded = decode_uvarint(prefix);
+    if (!decoded) throw ErrorException("bad length prefix: " + decoded.error().message);
+    if (!*decoded) continue;
+    if ((*decoded)->value > max_size)
+      throw ErrorException("message of " + std::to_string((*decoded)->value) + " bytes exceeds the limit of " +
+                           std::to_string(max_size));
+    Bytes message(static_cast<std::size_t>((*decoded)->value));
+    co_await stream.read_exact(message);
+    co_return message;
+  }
+}
+
+awaitable<Bytes> read_length_prefixed(ByteStream& stream, std::size_t max_size) {
+  auto message = co_await read_length_prefixed_or_eof(stream, max_size);
+  if (!message) throw ErrorException("stream ended before a message");
+  co_return std::move(*message);
+}
+
+awaitable<void> write_length_prefixed(ByteStream& stream, BytesView message) {
+  Bytes framed;
+  framed.reserve(message.size() + 10);
+  append_uvarint(framed, message.size());
+  append(framed, message);
+  co_await stream.write_all(framed);
+}
+
+}  // namespace stargate::p2p

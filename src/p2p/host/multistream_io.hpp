@@ -1,0 +1,21 @@
+#pragma once
+// multistream-select over a ByteStream: moves bytes between the stream and the sans-IO
+// negotiators in p2p/multistream.
+#include "p2p/host/byte_stream.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stargate::p2p {
+
+// Proposes `protocols` in order and returns the one the peer accepted. Throws ErrorException
+// when the peer refuses them all or breaks the protocol.
+awaitable<std::string> select_outbound(ByteStream& stream, std::vector<std::string> protocols);
+
+// Answers proposals until one is supported; returns it.
+awaitable<std::string> select_inbound(ByteStream& stream, std::function<bool(std::string_view)> supports,
+                                      std::vector<std::string> listed);
+
+}  // namespace stargate::p2p

@@ -1,0 +1,34 @@
+#pragma once
+// identify over streams: answers /ipfs/id/1.0.0, accepts /ipfs/id/push/1.0.0, and identifies
+// every new connection, filling the peer store.
+#include "p2p/host/host.hpp"
+#include "p2p/host/signal.hpp"
+
+#include <memory>
+
+namespace stargate::p2p::identify {
+
+class IdentifyService : public std::enable_shared_from_this<IdentifyService> {
+ public:
+  // Registers the handlers and the connection hook on `host`; keep the service alive as long as the host.
+  static std::shared_ptr<IdentifyService> enable(Host& host);
+
+  // Asks the peer on `connection` and records the answer in the peer store.
+  awaitable<PeerInfo> identify(std::shared_ptr<MuxedConnection> connection);
+  // Waits until `peer` has been identified (by the automatic identify on connect), or throws on timeout.
+  awaitable<PeerInfo> wait_identified(const crypto::PeerId& peer, Clock::duration timeout);
+  // Sends our current identify message to every connected peer (after our protocols or addresses change).
+  void push_to_all();
+
+  explicit IdentifyService(Host& host);
+
+ private:
+  Bytes our_message(const MuxedConnection& connection) const;
+  PeerInfo record(const crypto::PeerId& peer, BytesView message);
+
+  Host& host_;
+  Signal identified_;
+  std::unordered_map<crypto::PeerId, PeerInfo> known_;
+};
+
+}  // namespace stargate::p2p::identify
