@@ -104,8 +104,7 @@ Result<void> fsync_dir(const fs::path& dir) {
 }
 
 std::string already_exists_error(const fs::path& path) {
-  return "identity file " + quoted(path) +
-         " already exists; use --force to replace it (the identity it holds will be lost)";
+  return quoted(path) + " already exists; use --force to replace it (what it holds will be lost)";
 }
 
 }  // namespace
@@ -227,6 +226,12 @@ Result<std::optional<Ed25519PrivateKey>> load_identity(const fs::path& path) {
 }
 
 Result<void> save_identity(const fs::path& path, const Ed25519PrivateKey& key, bool overwrite) {
+  std::string text = format_identity_file(key);
+  WipeOnExit wipe{text};
+  return write_private_file(path, text, overwrite);
+}
+
+Result<void> write_private_file(const fs::path& path, std::string_view text, bool overwrite) {
   fs::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   if (auto r = ensure_dir(dir); !r) return r;
@@ -236,8 +241,6 @@ Result<void> save_identity(const fs::path& path, const Ed25519PrivateKey& key, b
   std::array<std::uint8_t, 8> rnd;
   random_bytes(rnd);
   fs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(rnd));
-  std::string text = format_identity_file(key);
-  WipeOnExit wipe{text};
 
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));

@@ -48,6 +48,9 @@ Result<Ed25519PrivateKey> parse_identity_file(std::string_view text, const std::
 // A bad file is never replaced silently.
 Result<std::optional<Ed25519PrivateKey>> load_identity(const std::filesystem::path& path);
 
+// Writes `contents` to `path` atomically with mode 0600 (temp file, fsync, rename/link, fsync dir);
+// without `overwrite`, an existing file is an error that says to use --force.
+Result<void> write_private_file(const std::filesystem::path& path, std::string_view contents, bool overwrite);
 // Writes atomically: a temporary file created with O_EXCL and mode 0600 in the same directory, fsync,
 // then renamed (overwrite) or hard-linked (no overwrite, so a file that appears meanwhile is not
 // clobbered) into place, then the directory is fsynced. Creates the parent directory (mode 0700) if

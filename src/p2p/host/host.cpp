@@ -267,6 +267,9 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
       }
       tune_socket(socket);
       co_return co_await impl->upgrade(std::move(socket), true, expected);
+    } catch (const SystemError& e) {
+      if (!errors.empty()) errors += "; ";
+      errors += to_multiaddr(endpoint).to_string() + ": " + e.code().message();
     } catch (const std::exception& e) {
       if (!errors.empty()) errors += "; ";
       errors += to_multiaddr(endpoint).to_string() + ": " + e.what();
