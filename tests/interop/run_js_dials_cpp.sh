@@ -57,7 +57,7 @@ node_out=${NODE[0]}
 # Wait for the "listening" line (bounded read), not a fixed sleep.
 line=""
 if ! IFS= read -r -t 30 line <&"$node_out"; then
-  echo "run_js_dials_cpp: stargate node printed no listening line within 30 s" >&2
+  echo "run_js_dials_cpp: stargate node printed no listening line (it exited, or 30 s passed)" >&2
   exit 1
 fi
 echo "stargate: $line"
