@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Proves the js-libp2p harness against itself: one js_peer.mjs listens, another dials it.
 #   run_js_js.sh [dial options]   (default: --echo-bytes 10000000 --streams 100 --ping 3 --perf 1000000)
-# Exits 0 when the dialer reports ok:true, 77 (skip) when node or node_modules is missing, 1 otherwise.
+# Exits 0 when the dialer reports ok:true, 77 (skip) when node or node_modules is missing (1 under
+# CI=true: a skipped interop test must not pass CI), 1 otherwise.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if ! command -v node >/dev/null; then
   echo "run_js_js: node is not installed" >&2
+  [[ "${CI:-}" == true ]] && exit 1
   exit 77
 fi
 if [[ ! -d "$here/node_modules/libp2p" ]]; then
   echo "run_js_js: $here/node_modules is missing; run: (cd $here && npm ci)" >&2
+  [[ "${CI:-}" == true ]] && exit 1
   exit 77
 fi
 if [[ $# -eq 0 ]]; then

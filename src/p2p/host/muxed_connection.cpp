@@ -31,7 +31,7 @@ MuxedStream::MuxedStream(std::shared_ptr<MuxedConnection> connection, yamux::Str
 
 MuxedStream::~MuxedStream() {
   // A stream dropped before both sides finished is aborted, so the peer does not wait forever.
-  if (!reset_ && !(local_closed_ && remote_closed_) && !connection_->closed_) {
+  if (!reset_ && !local_closed_ && !connection_->closed_) {
     connection_->session_.reset(id_);
     connection_->after_session_change();
   }
