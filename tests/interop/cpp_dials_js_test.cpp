@@ -11,7 +11,7 @@
 #include "integration/test_support.hpp"
 
 // Debian ships no compiled Boost.JSON: compile it into this (one) translation unit.
-#include <boost/json/src.hpp>
+#include <boost/json.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
