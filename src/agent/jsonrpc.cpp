@@ -1,0 +1,265 @@
+#include "agent/jsonrpc.hpp"
+
+#include <limits>
+#include <stdexcept>
+
+namespace stargate::agent {
+
+namespace json = boost::json;
+
+namespace {
+
+struct CodeInfo {
+  ErrorCode code;
+  std::string_view name;
+  std::string_view description;
+};
+
+constexpr CodeInfo kCodes[] = {
+    {ErrorCode::parse_error, "parse_error", "parse error"},
+    {ErrorCode::invalid_request, "invalid_request", "invalid request"},
+    {ErrorCode::method_not_found, "method_not_found", "method not found"},
+    {ErrorCode::invalid_params, "invalid_params", "invalid params"},
+    {ErrorCode::internal_error, "internal_error", "internal error"},
+    {ErrorCode::timeout, "timeout", "timeout"},
+    {ErrorCode::unreachable, "unreachable", "unreachable peer"},
+    {ErrorCode::payload_too_large, "payload_too_large", "payload too large"},
+    {ErrorCode::bad_signature, "bad_signature", "bad signature"},
+    {ErrorCode::replay, "replay", "replayed message"},
+    {ErrorCode::forbidden, "forbidden", "forbidden"},
+    {ErrorCode::unknown_session, "unknown_session", "unknown session"},
+    {ErrorCode::rate_limited, "rate_limited", "rate limited"},
+};
+
+const CodeInfo* find_code(int code) {
+  for (const auto& info : kCodes)
+    if (static_cast<int>(info.code) == code) return &info;
+  return nullptr;
+}
+
+RpcError invalid(std::string message) { return RpcError(ErrorCode::invalid_request, std::move(message)); }
+
+// Parses with the size limit checked first and the nesting bounded.
+boost::system::result<json::value, RpcError> parse_bounded(std::string_view bytes, const ParseLimits& limits) {
+  if (bytes.size() > limits.max_bytes) return payload_too_large_error(bytes.size(), limits.max_bytes);
+  json::parse_options options;
+  options.max_depth = limits.max_depth;
+  // Strict RFC 8259: no comments, no trailing commas, valid UTF-8 only (the defaults, stated).
+  options.allow_comments = false;
+  options.allow_trailing_commas = false;
+  options.allow_invalid_utf8 = false;
+  boost::system::error_code ec;
+  json::value value = json::parse(json::string_view(bytes.data(), bytes.size()), ec, json::storage_ptr(), options);
+  if (ec) {
+    if (ec == json::error::too_deep)
+      return RpcError(ErrorCode::parse_error, "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels");
+    return RpcError(ErrorCode::parse_error, "invalid JSON: " + ec.message());
+  }
+  return value;
+}
+
+// A request/response id: a string or an integer that fits int64. Null is handled by the callers.
+std::optional<RequestId> read_id(const json::value& v) {
+  if (v.is_string()) return RequestId{std::string(v.get_string())};
+  if (v.is_int64()) return RequestId{v.get_int64()};
+  return std::nullopt;  // null, fractional, above int64 (uint64: refused, not truncated), or not a scalar
+}
+
+void check_version(const json::object& obj, std::optional<RpcError>& error) {
+  const json::value* version = obj.if_contains("jsonrpc");
+  if (!version) {
+    error = invalid("missing \"jsonrpc\" member (must be \"2.0\")");
+  } else if (!version->is_string() || version->get_string() != "2.0") {
+    error = invalid("\"jsonrpc\" must be the string \"2.0\"");
+  }
+}
+
+}  // namespace
+
+std::string_view error_name(int code) {
+  const CodeInfo* info = find_code(code);
+  return info ? info->name : std::string_view();
+}
+
+std::string_view describe(int code) {
+  if (const CodeInfo* info = find_code(code)) return info->description;
+  if (code >= -32099 && code <= -32000) return "server error";
+  return "application error";
+}
+
+std::string RpcError::to_string() const {
+  std::string out(describe(code));
+  out += " (" + std::to_string(code) + ")";
+  if (!message.empty()) out += ": " + message;
+  return out;
+}
+
+json::object RpcError::to_json() const {
+  json::object obj;
+  obj["code"] = code;
+  obj["message"] = message;
+  if (!data.is_null()) obj["data"] = data;
+  return obj;
+}
+
+RpcError payload_too_large_error(std::size_t size, std::size_t limit) {
+  json::object data;
+  data["size"] = static_cast<std::uint64_t>(size);
+  data["limit"] = static_cast<std::uint64_t>(limit);
+  return RpcError(ErrorCode::payload_too_large,
+                  "message of " + std::to_string(size) + " bytes exceeds the limit of " + std::to_string(limit) + " bytes",
+                  std::move(data));
+}
+
+RpcError rate_limited_error(std::chrono::milliseconds retry_after) {
+  json::object data;
+  data["retry_after_ms"] = static_cast<std::int64_t>(retry_after.count());
+  return RpcError(ErrorCode::rate_limited, "rate limited; retry after " + std::to_string(retry_after.count()) + " ms",
+                  std::move(data));
+}
+
+std::optional<std::chrono::milliseconds> retry_after(const RpcError& error) {
+  if (!error.is(ErrorCode::rate_limited) || !error.data.is_object()) return std::nullopt;
+  const json::value* v = error.data.get_object().if_contains("retry_after_ms");
+  if (!v) return std::nullopt;
+  if (!v->is_int64() || v->get_int64() < 0) return std::nullopt;
+  return std::chrono::milliseconds(v->get_int64());
+}
+
+std::optional<RpcError> check_size(std::size_t size, std::size_t limit) {
+  if (size > limit) return payload_too_large_error(size, limit);
+  return std::nullopt;
+}
+
+json::value to_json(const RequestId& id) {
+  if (const auto* n = std::get_if<std::int64_t>(&id)) return *n;
+  return json::string(std::get<std::string>(id));
+}
+
+std::string to_string(const RequestId& id) { return json::serialize(to_json(id)); }
+
+void throw_exception_from_error(const RequestFailure& f, const boost::source_location&) {
+  throw ErrorException(f.error.to_string());
+}
+void throw_exception_from_error(const RpcError& e, const boost::source_location&) {
+  throw ErrorException(e.to_string());
+}
+
+boost::system::result<Request, RequestFailure> parse_request(std::string_view bytes, const ParseLimits& limits) {
+  auto parsed = parse_bounded(bytes, limits);
+  if (!parsed) return RequestFailure{std::move(parsed.error()), std::nullopt};
+  json::value& root = *parsed;
+  if (!root.is_object()) {
+    // Batches are not part of the agent protocol: one call, one answer.
+    return RequestFailure{invalid(root.is_array() ? "batch requests are not supported" : "a request must be a JSON object"),
+                          std::nullopt};
+  }
+  json::object& obj = root.get_object();
+
+  // The id first, so that every later error can be answered to it.
+  std::optional<RequestId> id;
+  std::optional<RpcError> error;
+  const json::value* id_value = obj.if_contains("id");
+  if (!id_value) {
+    error = invalid("missing \"id\" (notifications are not supported)");
+  } else if (id_value->is_null()) {
+    error = invalid("\"id\" must not be null");
+  } else if (!(id = read_id(*id_value))) {
+    error = invalid("\"id\" must be a string or an integer between -2^63 and 2^63-1");
+  }
+  if (error) return RequestFailure{std::move(*error), std::nullopt};
+
+  check_version(obj, error);
+  if (error) return RequestFailure{std::move(*error), id};
+
+  Request request;
+  request.id = std::move(*id);
+  const json::value* method = obj.if_contains("method");
+  if (!method) return RequestFailure{invalid("missing \"method\""), request.id};
+  if (!method->is_string()) return RequestFailure{invalid("\"method\" must be a string"), request.id};
+  if (method->get_string().empty()) return RequestFailure{invalid("\"method\" must not be empty"), request.id};
+  request.method = std::string(method->get_string());
+
+  if (json::value* params = obj.if_contains("params")) {
+    if (!params->is_object() && !params->is_array())
+      return RequestFailure{invalid("\"params\" must be an object or an array"), request.id};
+    request.params = std::move(*params);
+  }
+  if (const json::value* from = obj.if_contains("from")) {
+    if (!from->is_string()) return RequestFailure{invalid("\"from\" must be a string"), request.id};
+    request.from = std::string(from->get_string());
+  }
+  return request;
+}
+
+std::string serialize_request(const Request& request) {
+  json::object obj;
+  obj["jsonrpc"] = "2.0";
+  obj["method"] = request.method;
+  if (!request.params.is_null()) obj["params"] = request.params;
+  obj["id"] = to_json(request.id);
+  if (!request.from.empty()) obj["from"] = request.from;
+  return json::serialize(obj);
+}
+
+std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from) {
+  return serialize_request(Request{std::string(method), params, id, std::string(from)});
+}
+
+std::string make_response(const RequestId& id, const json::value& result) {
+  json::object obj;
+  obj["jsonrpc"] = "2.0";
+  obj["result"] = result;
+  obj["id"] = to_json(id);
+  return json::serialize(obj);
+}
+
+std::string make_error_response(const std::optional<RequestId>& id, const RpcError& error) {
+  json::object obj;
+  obj["jsonrpc"] = "2.0";
+  obj["error"] = error.to_json();
+  obj["id"] = id ? to_json(*id) : json::value(nullptr);
+  return json::serialize(obj);
+}
+
+boost::system::result<Response, RpcError> parse_response(std::string_view bytes, const ParseLimits& limits) {
+  auto parsed = parse_bounded(bytes, limits);
+  if (!parsed) return std::move(parsed.error());
+  json::value& root = *parsed;
+  if (!root.is_object()) return invalid("a response must be a JSON object");
+  json::object& obj = root.get_object();
+  std::optional<RpcError> error;
+  check_version(obj, error);
+  if (error) return std::move(*error);
+
+  Response response;
+  const json::value* id_value = obj.if_contains("id");
+  if (!id_value) return invalid("response without \"id\"");
+  if (!id_value->is_null()) {
+    response.id = read_id(*id_value);
+    if (!response.id) return invalid("response \"id\" must be a string, an integer or null");
+  }
+
+  json::value* result = obj.if_contains("result");
+  const json::value* err = obj.if_contains("error");
+  if (result && err) return invalid("response has both \"result\" and \"error\"");
+  if (!result && !err) return invalid("response has neither \"result\" nor \"error\"");
+  if (result) {
+    response.outcome = std::move(*result);
+    return response;
+  }
+  if (!err->is_object()) return invalid("response \"error\" must be an object");
+  const json::object& e = err->get_object();
+  const json::value* code = e.if_contains("code");
+  const json::value* message = e.if_contains("message");
+  if (!code || !code->is_int64() || code->get_int64() < std::numeric_limits<int>::min() ||
+      code->get_int64() > std::numeric_limits<int>::max())
+    return invalid("response \"error.code\" must be an integer");
+  if (!message || !message->is_string()) return invalid("response \"error.message\" must be a string");
+  RpcError remote(static_cast<int>(code->get_int64()), std::string(message->get_string()));
+  if (const json::value* data = e.if_contains("data")) remote.data = *data;
+  response.outcome = std::move(remote);
+  return response;
+}
+
+}  // namespace stargate::agent
