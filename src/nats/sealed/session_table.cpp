@@ -1,0 +1,601 @@
+#include "nats/sealed/session_table.hpp"
+
+#include "crypto/peer_id.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sha256.hpp"
+#include "p2p/noise/cipher_state.hpp"
+#include "p2p/noise/handshake_state.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace stargate::nats::sealed {
+
+namespace noise = stargate::p2p::noise;
+
+namespace {
+
+SealError fail(Errc code, std::string what) { return seal_error(code, "sealed: " + std::move(what)); }
+
+std::uint64_t unix_ns(TimePoint t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
+}
+
+std::uint64_t to_ns(std::chrono::nanoseconds d) { return d.count() < 0 ? 0 : static_cast<std::uint64_t>(d.count()); }
+
+PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) { return PeerIdentity{key, crypto::agent_id(key)}; }
+
+// The 8 first bytes of an initiation with this sender index: the prologue's variable part.
+Bytes prologue_fields(std::uint32_t sender_index) {
+  Bytes h;
+  write_initiation_header(h, sender_index, 0);
+  h.resize(8);
+  return h;
+}
+
+struct Session {
+  std::uint64_t serial = 0;
+  std::uint32_t local_index = 0;
+  std::uint32_t remote_index = 0;  // initiator: known once established
+  SessionRole role = SessionRole::initiator;
+  crypto::X25519Key peer_static{};
+  std::optional<PeerIdentity> peer;
+  TimePoint created;
+  std::uint64_t last_used = 0;
+  std::list<std::uint32_t>::iterator lru;
+
+  // Initiator, until message 2 arrives: what it takes to read message 2 (or rebuild the state after
+  // a forged message 2 made it fail) and to repeat message 1 in early requests.
+  std::optional<noise::HandshakeState> hs;
+  std::optional<crypto::X25519PrivateKey> ephemeral;
+  std::array<std::uint8_t, handshake_payload_size> payload{};
+  Bytes message1;
+  std::uint64_t early_send = 0;
+
+  // Responder: the hash under which the initiation is known, and the early-data replay window.
+  crypto::Sha256Digest message1_hash{};
+  ReplayWindow early_window;
+
+  noise::CipherState early;  // initiator seals early requests with it, responder opens them
+  Bytes message2;            // responder repeats it in responses; initiator compares it
+  bool established = false;  // transport keys exist (responder: from the start)
+  bool confirmed = false;    // responder: the initiator sent a transport message (it has message 2)
+  noise::CipherState send;
+  noise::CipherState recv;
+  std::uint64_t send_counter = 0;
+  ReplayWindow recv_window;
+
+  SessionHandle handle() const { return SessionHandle{local_index, serial}; }
+
+  ~Session() { crypto::secure_wipe(payload); }
+  Session() = default;
+  Session(Session&&) = default;
+};
+
+struct PeerState {
+  std::vector<std::uint32_t> sessions;  // both roles
+  std::optional<std::uint32_t> current;  // initiator session used for requests
+  std::optional<std::uint32_t> pending;  // initiator session whose handshake is under way
+};
+
+}  // namespace
+
+struct SessionTable::Impl {
+  crypto::X25519PrivateKey local_static;
+  PeerIdentity identity;
+  crypto::Ed25519Signature signature{};
+  Config config;
+
+  std::unordered_map<std::uint32_t, Session> sessions;
+  std::list<std::uint32_t> lru;  // front: most recently used
+  std::map<crypto::X25519Key, PeerState> peers;
+  std::map<crypto::Sha256Digest, std::uint32_t> initiations;  // responder: hash of IK message 1 -> index
+  // Greatest handshake timestamp seen per caller static key, and the same ordered by timestamp.
+  std::map<crypto::X25519Key, std::uint64_t> timestamps;
+  std::set<std::pair<std::uint64_t, crypto::X25519Key>> timestamp_order;
+  std::uint64_t timestamp_floor = 0;  // greatest timestamp evicted from a full table
+  std::uint64_t next_serial = 1;
+  std::uint64_t tick = 0;
+  std::uint64_t last_timestamp = 0;  // ours, as a caller: strictly increasing
+
+  Impl(crypto::X25519PrivateKey key, PeerIdentity id, const crypto::Ed25519Signature& sig, Config c)
+      : local_static(std::move(key)), identity(std::move(id)), signature(sig), config(c) {
+    config.max_sessions = std::max<std::size_t>(config.max_sessions, 1);
+    config.max_sessions_per_peer = std::max<std::size_t>(config.max_sessions_per_peer, 1);
+    config.max_timestamps = std::max<std::size_t>(config.max_timestamps, 1);
+    config.reject_after_messages = std::min(config.reject_after_messages, noise::max_nonce);
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------
+
+  Session* find(std::uint32_t index) {
+    auto it = sessions.find(index);
+    return it == sessions.end() ? nullptr : &it->second;
+  }
+  Session* find(const SessionHandle& h) {
+    Session* s = find(h.index);
+    return s && s->serial == h.serial ? s : nullptr;
+  }
+  bool contains(const SessionHandle& h) const {
+    auto it = sessions.find(h.index);
+    return it != sessions.end() && it->second.serial == h.serial;
+  }
+
+  bool expired(const Session& s, TimePoint now) const {
+    return now > s.created && now - s.created >= config.reject_after_time;
+  }
+  std::chrono::nanoseconds age(const Session& s, TimePoint now) const {
+    return now > s.created ? std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.created)
+                           : std::chrono::nanoseconds(0);
+  }
+
+  void touch(Session& s) {
+    s.last_used = ++tick;
+    lru.splice(lru.begin(), lru, s.lru);
+  }
+
+  std::uint32_t new_index() {
+    for (;;) {
+      std::array<std::uint8_t, 4> r{};
+      crypto::random_bytes(r);
+      const std::uint32_t i = (std::uint32_t{r[0]} << 24) | (std::uint32_t{r[1]} << 16) |
+                              (std::uint32_t{r[2]} << 8) | r[3];
+      if (i != 0 && !sessions.contains(i)) return i;
+    }
+  }
+
+  void remove(std::uint32_t index) {
+    auto it = sessions.find(index);
+    if (it == sessions.end()) return;
+    Session& s = it->second;
+    lru.erase(s.lru);
+    if (s.role == SessionRole::responder) {
+      auto in = initiations.find(s.message1_hash);
+      if (in != initiations.end() && in->second == index) initiations.erase(in);
+    }
+    if (auto p = peers.find(s.peer_static); p != peers.end()) {
+      auto& v = p->second.sessions;
+      v.erase(std::remove(v.begin(), v.end(), index), v.end());
+      if (p->second.current == index) p->second.current.reset();
+      if (p->second.pending == index) p->second.pending.reset();
+      if (v.empty()) peers.erase(p);
+    }
+    sessions.erase(it);
+  }
+
+  // Makes room (per peer, then in total) and inserts; returns the stored session.
+  Session& add(Session&& fresh) {
+    const crypto::X25519Key peer = fresh.peer_static;
+    for (;;) {
+      auto p = peers.find(peer);
+      if (p == peers.end() || p->second.sessions.size() < config.max_sessions_per_peer) break;
+      std::uint32_t victim = p->second.sessions.front();
+      std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
+      for (std::uint32_t i : p->second.sessions) {
+        if (sessions.at(i).last_used < oldest) {
+          oldest = sessions.at(i).last_used;
+          victim = i;
+        }
+      }
+      remove(victim);
+    }
+    while (sessions.size() >= config.max_sessions) remove(lru.back());
+    const std::uint32_t index = fresh.local_index;
+    fresh.serial = next_serial++;
+    fresh.last_used = ++tick;
+    lru.push_front(index);
+    fresh.lru = lru.begin();
+    Session& s = sessions.emplace(index, std::move(fresh)).first->second;
+    peers[peer].sessions.push_back(index);
+    return s;
+  }
+
+  // ---- timestamps (replay protection of initiations) ----------------------------------------
+
+  void prune_timestamps(std::uint64_t now_ns) {
+    // A timestamp older than now - skew is stale anyway: its entry is no longer needed.
+    const std::uint64_t skew = to_ns(config.clock_skew);
+    if (now_ns <= skew) return;
+    const std::uint64_t cutoff = now_ns - skew;
+    while (!timestamp_order.empty() && timestamp_order.begin()->first < cutoff) {
+      timestamps.erase(timestamp_order.begin()->second);
+      timestamp_order.erase(timestamp_order.begin());
+    }
+  }
+  bool timestamp_replayed(const crypto::X25519Key& peer, std::uint64_t ts) const {
+    if (ts <= timestamp_floor) return true;
+    auto it = timestamps.find(peer);
+    return it != timestamps.end() && ts <= it->second;
+  }
+  void remember_timestamp(const crypto::X25519Key& peer, std::uint64_t ts) {
+    if (auto it = timestamps.find(peer); it != timestamps.end()) {
+      timestamp_order.erase({it->second, peer});
+      it->second = ts;
+      timestamp_order.insert({ts, peer});
+      return;
+    }
+    if (timestamps.size() >= config.max_timestamps) {
+      // Forget the oldest, but refuse anything at or below it from anyone: safe, and it only bites a
+      // caller whose clock lags the others while the table is full of fresh entries.
+      auto oldest = timestamp_order.begin();
+      timestamp_floor = std::max(timestamp_floor, oldest->first);
+      timestamps.erase(oldest->second);
+      timestamp_order.erase(oldest);
+    }
+    timestamps.emplace(peer, ts);
+    timestamp_order.insert({ts, peer});
+  }
+
+  // ---- sealing --------------------------------------------------------------------------------
+
+  SealResult<void> check_size(BytesView plaintext) const {
+    if (plaintext.size() > config.max_plaintext)
+      return fail(Errc::too_large, "message of " + std::to_string(plaintext.size()) + " bytes exceeds the limit of " +
+                                       std::to_string(config.max_plaintext));
+    return {};
+  }
+
+  // Appends AEAD(cipher, n, ad = out so far, plaintext) to `out`.
+  static void seal_body(noise::CipherState& cipher, std::uint64_t n, Bytes& out, BytesView plaintext) {
+    const std::size_t ad_size = out.size();
+    out.resize(ad_size + plaintext.size() + aead_tag_size);
+    auto r = cipher.seal_with_nonce_into(n, BytesView(out.data(), ad_size), plaintext, out.data() + ad_size);
+    if (!r) throw ErrorException("sealed: " + r.error().message);  // a keyless state: a bug here
+  }
+
+  SealResult<Bytes> seal_early(Session& s, BytesView plaintext) {
+    if (s.early_send >= config.reject_after_messages) return fail(Errc::session_expired, "handshake counter exhausted");
+    Bytes out;
+    out.reserve(initiation_overhead + plaintext.size());
+    write_initiation_header(out, s.local_index, s.early_send);
+    append(out, s.message1);
+    seal_body(s.early, s.early_send, out, plaintext);
+    ++s.early_send;
+    return out;
+  }
+
+  SealResult<Bytes> seal_established(Session& s, BytesView plaintext) {
+    if (s.send_counter >= config.reject_after_messages) return fail(Errc::session_expired, "message counter exhausted");
+    Bytes out;
+    if (s.role == SessionRole::responder && !s.confirmed) {
+      out.reserve(response_overhead + plaintext.size());
+      write_response_header(out, s.remote_index, s.local_index, s.send_counter);
+      append(out, s.message2);
+    } else {
+      out.reserve(transport_overhead + plaintext.size());
+      write_transport_header(out, s.remote_index, s.send_counter);
+    }
+    seal_body(s.send, s.send_counter, out, plaintext);
+    ++s.send_counter;
+    return out;
+  }
+
+  SealResult<Bytes> seal_on(Session& s, BytesView plaintext) {
+    auto r = s.established ? seal_established(s, plaintext) : seal_early(s, plaintext);
+    if (r) touch(s);
+    return r;
+  }
+
+  // Recreates the initiator's handshake state after message 1 (deterministic: same ephemeral key,
+  // same payload), after a forged message 2 left it failed.
+  SealResult<void> rebuild_handshake(Session& s) {
+    s.hs.reset();
+    auto hs = noise::HandshakeState::create(noise::patterns::IK(), noise::Role::initiator,
+                                            handshake_prologue(prologue_fields(s.local_index)), local_static,
+                                            s.peer_static, s.ephemeral);
+    if (!hs) return fail(Errc::malformed, hs.error().message);
+    auto m1 = hs->write_message(s.payload);
+    if (!m1) return fail(Errc::malformed, "callee static key rejected: " + m1.error().message);
+    s.hs.emplace(std::move(*hs));
+    return {};
+  }
+
+  SealResult<Sealed> start_handshake(const crypto::X25519Key& callee, BytesView plaintext, TimePoint now,
+                                     const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
+    Session s;
+    s.role = SessionRole::initiator;
+    s.local_index = new_index();
+    s.peer_static = callee;
+    if (callee_identity) s.peer = make_identity(*callee_identity);
+    s.created = now;
+
+    HandshakePayload hp;
+    hp.timestamp_ns = std::max(unix_ns(now), last_timestamp + 1);
+    hp.identity = identity.public_key.bytes();
+    hp.signature = signature;
+    crypto::random_bytes(hp.early_key);
+    s.payload = encode_handshake_payload(hp);
+    s.early.initialize_key(hp.early_key);
+    crypto::secure_wipe(hp.early_key);
+    s.ephemeral = crypto::X25519PrivateKey::generate();
+
+    auto hs = noise::HandshakeState::create(noise::patterns::IK(), noise::Role::initiator,
+                                            handshake_prologue(prologue_fields(s.local_index)), local_static, callee,
+                                            s.ephemeral);
+    if (!hs) return fail(Errc::malformed, hs.error().message);
+    auto m1 = hs->write_message(s.payload);
+    if (!m1) return fail(Errc::malformed, "callee static key rejected: " + m1.error().message);
+    s.message1 = std::move(*m1);
+    s.hs.emplace(std::move(*hs));
+    last_timestamp = hp.timestamp_ns;
+
+    Session& stored = add(std::move(s));
+    peers[callee].pending = stored.local_index;
+    auto wire = seal_on(stored, plaintext);
+    if (!wire) return wire.error();
+    return Sealed{std::move(*wire), stored.handle(), true};
+  }
+
+  // ---- opening --------------------------------------------------------------------------------
+
+  Opened opened(Session& s, Bytes plaintext, MessageType type) {
+    touch(s);
+    Opened o;
+    o.plaintext = std::move(plaintext);
+    o.session = s.handle();
+    o.role = s.role;
+    o.type = type;
+    o.was_handshake = type != MessageType::transport;
+    o.peer_static = s.peer_static;
+    o.peer = s.peer;
+    return o;
+  }
+
+  SealResult<Bytes> open_body(noise::CipherState& cipher, std::uint64_t counter, BytesView ad, BytesView body) {
+    auto r = cipher.open_with_nonce(counter, ad, body);
+    if (!r) return fail(Errc::authentication_failed, "message does not authenticate");
+    return std::move(*r);
+  }
+
+  SealResult<void> check_counter(const ReplayWindow& w, std::uint64_t counter) const {
+    if (counter >= config.reject_after_messages) return fail(Errc::malformed, "counter out of range");
+    if (!w.can_accept(counter)) return fail(Errc::replay, "message counter " + std::to_string(counter) + " already seen or too old");
+    return {};
+  }
+
+  // Looks a session up by our index for a message to it: unknown_session when absent or expired.
+  SealResult<Session*> live_session(std::uint32_t index, TimePoint now) {
+    Session* s = find(index);
+    if (!s) return fail(Errc::unknown_session, "no session with index " + std::to_string(index));
+    if (expired(*s, now)) {
+      remove(index);
+      return fail(Errc::unknown_session, "session " + std::to_string(index) + " expired");
+    }
+    return s;
+  }
+
+  SealResult<Opened> open_initiation(const InitiationView& v, TimePoint now) {
+    const crypto::Sha256Digest digest = crypto::sha256(v.message1);
+    if (auto known = initiations.find(digest); known != initiations.end()) {
+      // A request sent while the caller's handshake was pending, or a replay: same message 1.
+      auto s = live_session(known->second, now);
+      if (!s) return s.error();
+      Session& session = **s;
+      if (v.sender_index != session.remote_index) return fail(Errc::authentication_failed, "sender index mismatch");
+      if (auto r = check_counter(session.early_window, v.counter); !r) return r.error();
+      auto pt = open_body(session.early, v.counter, v.ad, v.body);
+      if (!pt) return pt.error();
+      session.early_window.accept(v.counter);
+      return opened(session, std::move(*pt), MessageType::initiation);
+    }
+
+    auto hs = noise::HandshakeState::create(noise::patterns::IK(), noise::Role::responder,
+                                            handshake_prologue(v.prologue_fields), local_static);
+    if (!hs) return fail(Errc::malformed, hs.error().message);
+    auto payload_bytes = hs->read_message(v.message1);
+    if (!payload_bytes)
+      return fail(Errc::authentication_failed, "handshake does not decrypt (not sealed to our static key, or tampered)");
+    auto payload = decode_handshake_payload(*payload_bytes);
+    crypto::secure_wipe(*payload_bytes);
+    if (!payload) return payload.error();
+    const crypto::X25519Key caller_static = *hs->remote_static();
+
+    const std::uint64_t now_ns = unix_ns(now);
+    const std::uint64_t skew = to_ns(config.clock_skew);
+    const std::uint64_t ts = payload->timestamp_ns;
+    if ((ts < now_ns && now_ns - ts > skew) || (ts > now_ns && ts - now_ns > skew))
+      return fail(Errc::stale_timestamp, "handshake timestamp is " +
+                                             std::to_string((ts < now_ns ? now_ns - ts : ts - now_ns) / 1000000) +
+                                             " ms " + (ts < now_ns ? "behind" : "ahead of") +
+                                             " our clock (tolerance " + std::to_string(skew / 1000000) + " ms)");
+    prune_timestamps(now_ns);
+    if (timestamp_replayed(caller_static, ts))
+      return fail(Errc::replay, "handshake timestamp not newer than the last one from this caller");
+
+    auto caller = crypto::Ed25519PublicKey::from_bytes(payload->identity);
+    if (!caller) return fail(Errc::bad_signature, "caller identity key is invalid");
+    if (!caller->verify(static_key_signature_message(caller_static), payload->signature))
+      return fail(Errc::bad_signature, "caller identity signature over its static key does not verify");
+
+    if (v.counter >= config.reject_after_messages) return fail(Errc::malformed, "counter out of range");
+    noise::CipherState early(payload->early_key);
+    crypto::secure_wipe(payload->early_key);
+    auto pt = open_body(early, v.counter, v.ad, v.body);
+    if (!pt) return pt.error();
+
+    auto m2 = hs->write_message({});
+    if (!m2) return fail(Errc::authentication_failed, m2.error().message);
+
+    // Everything checked: commit.
+    remember_timestamp(caller_static, ts);
+    Session s;
+    s.role = SessionRole::responder;
+    s.local_index = new_index();
+    s.remote_index = v.sender_index;
+    s.peer_static = caller_static;
+    s.peer = make_identity(*caller);
+    s.created = now;
+    s.message1_hash = digest;
+    s.early = std::move(early);
+    s.early_window.accept(v.counter);
+    s.message2 = std::move(*m2);
+    auto [send, recv] = hs->split();
+    s.send = std::move(send);
+    s.recv = std::move(recv);
+    s.established = true;
+    Session& stored = add(std::move(s));
+    initiations[digest] = stored.local_index;
+    return opened(stored, std::move(*pt), MessageType::initiation);
+  }
+
+  SealResult<Opened> open_response(const ResponseView& v, TimePoint now) {
+    auto found = live_session(v.receiver_index, now);
+    if (!found) return found.error();
+    Session& s = **found;
+    if (s.role != SessionRole::initiator)
+      return fail(Errc::unknown_session, "no session we initiated with index " + std::to_string(v.receiver_index));
+    if (auto r = check_counter(s.recv_window, v.counter); !r) return r.error();
+
+    if (s.established) {
+      if (v.sender_index != s.remote_index || !std::equal(v.message2.begin(), v.message2.end(), s.message2.begin(),
+                                                          s.message2.end()))
+        return fail(Errc::authentication_failed, "response does not belong to this session's handshake");
+      auto pt = open_body(s.recv, v.counter, v.ad, v.body);
+      if (!pt) return pt.error();
+      s.recv_window.accept(v.counter);
+      return opened(s, std::move(*pt), MessageType::response);
+    }
+
+    if (!s.hs || s.hs->failed()) {
+      if (auto r = rebuild_handshake(s); !r) return r.error();
+    }
+    auto empty = s.hs->read_message(v.message2);
+    if (!empty) {
+      (void)rebuild_handshake(s);  // a forged message 2 must not spoil the genuine one
+      return fail(Errc::authentication_failed, "handshake response does not decrypt");
+    }
+    auto [send, recv] = s.hs->split();
+    auto pt = open_body(recv, v.counter, v.ad, v.body);
+    if (!pt) {
+      (void)rebuild_handshake(s);
+      return pt.error();
+    }
+    // Established: keep the keys, drop what the handshake needed.
+    s.send = std::move(send);
+    s.recv = std::move(recv);
+    s.recv_window.accept(v.counter);
+    s.remote_index = v.sender_index;
+    s.message2.assign(v.message2.begin(), v.message2.end());
+    s.established = true;
+    s.hs.reset();
+    s.ephemeral.reset();
+    crypto::secure_wipe(s.payload);
+    s.message1.clear();
+    auto p = peers.find(s.peer_static);
+    if (p != peers.end()) {
+      PeerState& ps = p->second;
+      if (ps.pending == s.local_index) ps.pending.reset();
+      Session* cur = ps.current ? find(*ps.current) : nullptr;
+      if (!cur || cur->created <= s.created) ps.current = s.local_index;
+    }
+    return opened(s, std::move(*pt), MessageType::response);
+  }
+
+  SealResult<Opened> open_transport(const TransportView& v, TimePoint now) {
+    auto found = live_session(v.receiver_index, now);
+    if (!found) return found.error();
+    Session& s = **found;
+    if (!s.established) return fail(Errc::authentication_failed, "transport message before the handshake completed");
+    if (auto r = check_counter(s.recv_window, v.counter); !r) return r.error();
+    auto pt = open_body(s.recv, v.counter, v.ad, v.body);
+    if (!pt) return pt.error();
+    s.recv_window.accept(v.counter);
+    if (s.role == SessionRole::responder) s.confirmed = true;
+    return opened(s, std::move(*pt), MessageType::transport);
+  }
+};
+
+// ---- SessionTable -------------------------------------------------------------------------------
+
+SessionTable::SessionTable(crypto::X25519PrivateKey local_static, const crypto::Ed25519PrivateKey& identity,
+                           Config config)
+    : SessionTable(local_static, identity.public_key(),
+                   identity.sign(static_key_signature_message(local_static.public_key())), config) {}
+
+SessionTable::SessionTable(crypto::X25519PrivateKey local_static, crypto::Ed25519PublicKey identity,
+                           const crypto::Ed25519Signature& static_key_signature, Config config)
+    : impl_(std::make_unique<Impl>(std::move(local_static), make_identity(identity), static_key_signature, config)) {}
+
+SessionTable::~SessionTable() = default;
+
+SealResult<Sealed> SessionTable::seal_request(const crypto::X25519Key& callee_static, BytesView plaintext,
+                                              TimePoint now,
+                                              const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
+  Impl& m = *impl_;
+  if (auto r = m.check_size(plaintext); !r) return r.error();
+  if (auto p = m.peers.find(callee_static); p != m.peers.end()) {
+    PeerState& ps = p->second;
+    if (ps.current) {
+      Session* s = m.find(*ps.current);
+      if (s && s->established && !m.expired(*s, now) && m.age(*s, now) < m.config.rekey_after_time &&
+          s->send_counter < m.config.rekey_after_messages) {
+        if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
+        auto wire = m.seal_on(*s, plaintext);
+        if (!wire) return wire.error();
+        return Sealed{std::move(*wire), s->handle(), false};
+      }
+    }
+    if (ps.pending) {
+      Session* s = m.find(*ps.pending);
+      if (s && !s->established && m.age(*s, now) < m.config.handshake_timeout && !m.expired(*s, now)) {
+        auto wire = m.seal_on(*s, plaintext);
+        if (wire) return Sealed{std::move(*wire), s->handle(), true};
+      }
+    }
+  }
+  return m.start_handshake(callee_static, plaintext, now, callee_identity);
+}
+
+SealResult<Bytes> SessionTable::seal_response(const SessionHandle& session, BytesView plaintext, TimePoint now) {
+  Impl& m = *impl_;
+  Session* s = m.find(session);
+  if (!s) return fail(Errc::unknown_session, "the session is gone (expired, evicted or forgotten)");
+  if (m.expired(*s, now)) {
+    m.remove(session.index);
+    return fail(Errc::session_expired, "the session is past its lifetime");
+  }
+  if (auto r = m.check_size(plaintext); !r) return r.error();
+  return m.seal_on(*s, plaintext);
+}
+
+SealResult<Opened> SessionTable::open(BytesView wire, TimePoint now) {
+  Impl& m = *impl_;
+  auto parsed = parse_message(wire, m.config.max_plaintext);
+  if (!parsed) return parsed.error();
+  if (auto* i = std::get_if<InitiationView>(&*parsed)) return m.open_initiation(*i, now);
+  if (auto* r = std::get_if<ResponseView>(&*parsed)) return m.open_response(*r, now);
+  return m.open_transport(std::get<TransportView>(*parsed), now);
+}
+
+void SessionTable::forget(const SessionHandle& session) {
+  if (impl_->find(session)) impl_->remove(session.index);
+}
+
+void SessionTable::forget_peer(const crypto::X25519Key& peer_static) {
+  auto p = impl_->peers.find(peer_static);
+  if (p == impl_->peers.end()) return;
+  const std::vector<std::uint32_t> doomed = p->second.sessions;
+  for (std::uint32_t i : doomed) impl_->remove(i);
+}
+
+std::size_t SessionTable::prune(TimePoint now) {
+  Impl& m = *impl_;
+  std::vector<std::uint32_t> doomed;
+  for (const auto& [index, s] : m.sessions)
+    if (m.expired(s, now)) doomed.push_back(index);
+  for (std::uint32_t i : doomed) m.remove(i);
+  m.prune_timestamps(unix_ns(now));
+  return doomed.size();
+}
+
+bool SessionTable::contains(const SessionHandle& session) const {
+  return impl_->contains(session);
+}
+std::size_t SessionTable::session_count() const { return impl_->sessions.size(); }
+std::size_t SessionTable::timestamp_count() const { return impl_->timestamps.size(); }
+const crypto::X25519Key& SessionTable::static_public_key() const { return impl_->local_static.public_key(); }
+const PeerIdentity& SessionTable::identity() const { return impl_->identity; }
+const Config& SessionTable::config() const { return impl_->config; }
+
+}  // namespace stargate::nats::sealed
