@@ -271,15 +271,32 @@ TEST_F(HostTest, UnsupportedProtocolIsRefusedCleanly) {
   Node a(io), b(io);
   run_with_timeout(io, [&]() -> awaitable<void> {
     auto connection = co_await a.host.connect(b.full_addr());
-    std::vector<std::string> protocols{"/does-not-exist/1.0.0"};
+    // With several candidates the refusal comes from open_stream itself.
+    std::vector<std::string> protocols{"/does-not-exist/1.0.0", "/does-not-exist/2.0.0"};
     std::string error;
     try {
       co_await a.host.open_stream(connection, protocols);
     } catch (const std::exception& e) {
       error = e.what();
     }
-    EXPECT_NE(error.find("/does-not-exist/1.0.0"), std::string::npos) << error;
+    EXPECT_NE(error.find("/does-not-exist/2.0.0"), std::string::npos) << error;
+    // With one, selection is optimistic: the first read reports the refusal.
+    std::vector<std::string> one{"/does-not-exist/1.0.0"};
+    auto stream = co_await a.host.open_stream(connection, one);
+    co_await stream->write_all(as_bytes("data the peer must not take as a protocol"));
+    std::string read_error;
+    try {
+      Bytes buffer(16);
+      co_await stream->read_some(buffer);
+    } catch (const std::exception& e) {
+      read_error = e.what();
+    }
+    EXPECT_NE(read_error.find("/does-not-exist/1.0.0"), std::string::npos) << read_error;
+    // The connection survives both refusals and still carries other streams.
     EXPECT_FALSE(connection->is_closed());
+    std::vector<std::string> ping_protocol{ping::protocol_id};
+    auto ping_stream = co_await a.host.open_stream(connection, ping_protocol);
+    co_await ping::round_trip(*ping_stream);
   });
 }
 

@@ -6,12 +6,18 @@
 #include "p2p/host/asio.hpp"
 
 #include <cstddef>
+#include <memory>
 
 namespace stargate::p2p {
 
+namespace multistream {
+class Initiator;
+}
+
 class ByteStream {
  public:
-  virtual ~ByteStream() = default;
+  ByteStream();
+  virtual ~ByteStream();
 
   // Reads at least one byte; returns 0 at end of stream (the peer closed its write side).
   // Throws SystemError on reset or I/O failure.
@@ -30,10 +36,21 @@ class ByteStream {
   // the next reads return them first.
   void unread(BytesView bytes);
 
+  // Optimistic protocol selection: the proposal is already sent and the application may write at
+  // once; the peer's answer is read and checked by the first read, before any application data
+  // (an "na" there fails that read). Saves a round trip per stream.
+  void expect_selection(std::unique_ptr<multistream::Initiator> initiator);
+
  protected:
   virtual awaitable<std::size_t> read_some_raw(MutableBytesView buffer) = 0;
+  // Completes a pending optimistic selection (reads the peer's answer). Half-closing calls this
+  // first, as rust-libp2p does: a peer that sees our FIN before it answered may drop the stream.
+  awaitable<void> await_selection();
 
  private:
+  awaitable<void> finish_selection();
+
+  std::unique_ptr<multistream::Initiator> pending_selection_;
   Bytes pushed_back_;
   std::size_t pushed_back_offset_ = 0;
 };

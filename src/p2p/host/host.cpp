@@ -299,6 +299,12 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const crypto::PeerId& 
 awaitable<std::shared_ptr<MuxedStream>> Host::open_stream(const std::shared_ptr<MuxedConnection>& connection,
                                                           std::vector<std::string> protocols) {
   auto stream = connection->open_stream();
+  if (protocols.size() == 1) {
+    // One candidate: no need to wait for the answer before writing (saves a round trip).
+    stream->set_protocol(protocols.front());
+    co_await select_outbound_optimistic(*stream, protocols.front());
+    co_return stream;
+  }
   MuxedStream* raw = stream.get();
   Deadline deadline(impl_->executor, impl_->config.negotiation_timeout, [raw] { raw->reset(); });
   try {

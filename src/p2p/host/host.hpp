@@ -62,6 +62,8 @@ class Host {
   awaitable<std::shared_ptr<MuxedConnection>> connect(const Multiaddr& addr);
   // Reuses a connection or dials the addresses in the peer store.
   awaitable<std::shared_ptr<MuxedConnection>> connect(const crypto::PeerId& peer);
+  // With a single protocol, selection is optimistic: the stream is returned at once and its first
+  // read fails if the peer refuses the protocol. With several, waits for the peer's choice.
   awaitable<std::shared_ptr<MuxedStream>> open_stream(const std::shared_ptr<MuxedConnection>& connection,
                                                       std::vector<std::string> protocols);
 

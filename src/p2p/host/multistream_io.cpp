@@ -36,6 +36,14 @@ awaitable<std::string> select_outbound(ByteStream& stream, std::vector<std::stri
   co_return co_await run(stream, initiator);
 }
 
+awaitable<void> select_outbound_optimistic(ByteStream& stream, std::string protocol) {
+  std::vector<std::string> protocols{std::move(protocol)};
+  auto initiator = std::make_unique<multistream::Initiator>(std::move(protocols));
+  auto proposal = initiator->take_output();
+  stream.expect_selection(std::move(initiator));
+  co_await stream.write_all(proposal);
+}
+
 awaitable<std::string> select_inbound(ByteStream& stream, std::function<bool(std::string_view)> supports,
                                       std::vector<std::string> listed) {
   multistream::Responder responder(std::move(supports), std::move(listed));

@@ -14,6 +14,10 @@ namespace stargate::p2p {
 // when the peer refuses them all or breaks the protocol.
 awaitable<std::string> select_outbound(ByteStream& stream, std::vector<std::string> protocols);
 
+// Proposes one protocol optimistically: sends the proposal and returns at once, leaving the
+// answer to be checked by the stream's first read (ByteStream::expect_selection).
+awaitable<void> select_outbound_optimistic(ByteStream& stream, std::string protocol);
+
 // Answers proposals until one is supported; returns it.
 awaitable<std::string> select_inbound(ByteStream& stream, std::function<bool(std::string_view)> supports,
                                       std::vector<std::string> listed);

@@ -83,8 +83,8 @@ awaitable<std::size_t> MuxedStream::read_some_raw(MutableBytesView buffer) {
 awaitable<void> MuxedStream::write_all(BytesView data) { co_await connection_->write_stream(*this, data); }
 
 awaitable<void> MuxedStream::close_write() {
+  co_await await_selection();
   close();
-  co_return;
 }
 
 void MuxedStream::close() {
