@@ -90,6 +90,32 @@ std::optional<std::string> read_strings(const json::object& doc, std::string_vie
   return std::nullopt;
 }
 
+// The number of members of the top-level object of `text`, which must already have parsed as a JSON
+// object. Compared with the parsed object's size, it reveals duplicate members, which parsers
+// resolve differently (first or last wins): a signer could show different documents to different
+// verifiers, so they are refused.
+std::size_t count_top_level_members(std::string_view text) {
+  std::size_t count = 0, depth = 0;
+  bool expect_key = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      if (depth == 1 && expect_key) ++count;
+      expect_key = false;
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;  // skip the escaped character
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      expect_key = depth == 1 && c == '{';
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',') {
+      expect_key = depth == 1;
+    }
+  }
+  return count;
+}
+
 json::value parse_json(std::string_view text, std::size_t max_depth, boost::system::error_code& ec) {
   json::parse_options options;
   options.max_depth = max_depth;
@@ -211,6 +237,7 @@ VerifyResult verify_announcement(std::string_view wire, UnixMillis now, const An
   if (ec) return malformed("document is not JSON: " + ec.message());
   if (!doc_root.is_object()) return malformed("document must be a JSON object");
   const json::object& doc = doc_root.get_object();
+  if (count_top_level_members(doc_text) != doc.size()) return malformed("document has duplicate members");
 
   const json::value* v = doc.if_contains("v");
   if (!v || !v->is_int64()) return malformed("\"v\" must be an integer");

@@ -126,8 +126,8 @@ struct AnnouncementRejection {
 };
 [[noreturn]] void throw_exception_from_error(const AnnouncementRejection& r, const boost::source_location&);
 
-// Size, parse, fields, time, key derivation, then the signature. Stateless: replays are the
-// directory's job.
+// Size, parse (duplicate members refused), fields, time, key derivation, then the signature.
+// Stateless: replays are the directory's job.
 boost::system::result<Announcement, AnnouncementRejection> verify_announcement(std::string_view wire, UnixMillis now,
                                                                                const AnnouncementPolicy& policy = {});
 

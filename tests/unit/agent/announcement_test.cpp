@@ -118,6 +118,40 @@ TEST(Announcement, VerifiesDocumentsWithForeignFormatting) {
   EXPECT_EQ(a->name, "caf\xc3\xa9");
 }
 
+// Produced by the Python snippet in docs/protocol.md's construction (`cryptography`, json.dumps with
+// separators=(",", ":")): Ed25519 seed 00..1f, X25519 secret 20..3f, nonce 00..0f.
+constexpr std::string_view kPythonVector =
+    R"({"doc":"{\"v\":1,\"kind\":\"announce\",\"agent_id\":\"56475aa75463474c0285df5dbf2bcab7\",\"peer_id\":\"12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB\",\"public_key\":\"03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8\",\"x25519_key\":\"358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254\",\"name\":\"alice\",\"capabilities\":[\"search\",\"translate\"],\"addresses\":[],\"software\":\"stargate/0.1.0\",\"timestamp\":1733900000000,\"ttl\":300,\"nonce\":\"000102030405060708090a0b0c0d0e0f\"}","sig":"31860c77b81f5d7435bc9781d233ba3b1763fa7a870451e9bd708e52aecd5afef8733d6be717254eb813a02a338c868cf24c55117ea50e300a0a19648247030e"})";
+
+TEST(Announcement, InteroperatesWithAnotherImplementation) {
+  constexpr UnixMillis at = 1'733'900'000'000;
+  auto a = verify_announcement(kPythonVector, at + 1000);
+  ASSERT_TRUE(a.has_value()) << a.error().to_string();
+  EXPECT_EQ(a->agent_id, "56475aa75463474c0285df5dbf2bcab7");
+  EXPECT_EQ(a->peer_id.to_string(), "12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB");
+  EXPECT_EQ(a->name, "alice");
+
+  // The same inputs signed here give the same bytes (Ed25519 is deterministic, members are written
+  // in the documented order), so the Python verifier accepts what this code sends.
+  Bytes seed(32), x_secret(32);
+  for (std::size_t k = 0; k < 32; ++k) {
+    seed[k] = static_cast<std::uint8_t>(k);
+    x_secret[k] = static_cast<std::uint8_t>(32 + k);
+  }
+  auto key = crypto::Ed25519PrivateKey::from_seed(seed).value();
+  AnnouncementInfo i;
+  i.name = "alice";
+  i.capabilities = {"search", "translate"};
+  i.software = "stargate/0.1.0";
+  i.x25519_key = crypto::X25519PrivateKey::from_bytes(x_secret).value().public_key();
+  i.ttl = std::chrono::seconds(300);
+  AnnounceNonce nonce;
+  for (std::size_t k = 0; k < nonce.size(); ++k) nonce[k] = static_cast<std::uint8_t>(k);
+  auto wire = sign_announcement(key, i, at, {}, nonce);
+  ASSERT_TRUE(wire.has_value());
+  EXPECT_EQ(*wire, kPythonVector);
+}
+
 TEST(Announcement, TamperedByteIsABadSignature) {
   auto key = key_from(3);
   std::string wire = sign(key, info("alice"));
@@ -234,6 +268,17 @@ TEST(Announcement, BoundsAreEnforced) {
               d["public_key"] = pk.substr(0, 62) + "AB";
             }),
             AnnouncementError::malformed);  // uppercase hex is not canonical
+
+  // Duplicate members (parsers disagree on which wins) are refused, even inside a valid signature.
+  std::string doc = doc_of(wire);
+  std::string dup = doc.substr(0, doc.size() - 1) + ",\"name\":\"mallory\"}";
+  EXPECT_EQ(reason(verify_announcement(sign_document(key, dup), kNow)), AnnouncementError::malformed);
+  // Keys and strings with braces, commas, quotes and escapes do not confuse the member count.
+  std::string tricky_flat = doc.substr(0, doc.size() - 1) + ",\"x,\\\"{\":\"a,}\\\\\",\"y\":[\"}\"]}";
+  auto flat = verify_announcement(sign_document(key, tricky_flat), kNow);
+  EXPECT_TRUE(flat.has_value()) << tricky_flat << " " << (flat ? "" : flat.error().to_string());
+  std::string tricky_dup = doc.substr(0, doc.size() - 1) + ",\"x,\\\"{\":\"a,}\\\\\",\"ttl\":60}";
+  EXPECT_EQ(reason(verify_announcement(sign_document(key, tricky_dup), kNow)), AnnouncementError::malformed);
 
   // Whole document at most 64 KiB (an unknown member pads it: unknown members are otherwise ignored).
   EXPECT_TRUE(verify_announcement(resign(key, wire, [](json::object& d) { d["extra"] = "ok"; }), kNow).has_value());
