@@ -457,20 +457,16 @@ struct SessionTable::Impl {
       return opened(s, std::move(*pt), MessageType::response);
     }
 
-    if (!s.hs || s.hs->failed()) {
+    // A forged message 2 fails the state; one whose body was forged completes it: either way the
+    // state is rebuilt, so that the genuine response can still complete the handshake.
+    if (!s.hs || s.hs->failed() || s.hs->is_complete()) {
       if (auto r = rebuild_handshake(s); !r) return r.error();
     }
     auto empty = s.hs->read_message(v.message2);
-    if (!empty) {
-      (void)rebuild_handshake(s);  // a forged message 2 must not spoil the genuine one
-      return fail(Errc::authentication_failed, "handshake response does not decrypt");
-    }
+    if (!empty) return fail(Errc::authentication_failed, "handshake response does not decrypt");
     auto [send, recv] = s.hs->split();
     auto pt = open_body(recv, v.counter, v.ad, v.body);
-    if (!pt) {
-      (void)rebuild_handshake(s);
-      return pt.error();
-    }
+    if (!pt) return pt.error();
     // Established: keep the keys, drop what the handshake needed.
     s.send = std::move(send);
     s.recv = std::move(recv);
@@ -539,6 +535,7 @@ SealResult<Sealed> SessionTable::seal_request(const crypto::X25519Key& callee_st
     if (ps.pending) {
       Session* s = m.find(*ps.pending);
       if (s && !s->established && m.age(*s, now) < m.config.handshake_timeout && !m.expired(*s, now)) {
+        if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
         auto wire = m.seal_on(*s, plaintext);
         if (wire) return Sealed{std::move(*wire), s->handle(), true};
       }
