@@ -1,0 +1,148 @@
+#pragma once
+// A NATS client for the I/O layer, on nats.c (libnats).
+//
+// nats.c runs its own threads (socket reader, flusher, reconnect, one delivery thread per
+// subscription, and one global thread for connection events). This class keeps them away from the
+// caller's io_context: every handler and state callback is posted to the executor given at
+// create(), blocking calls (connect, flush) run on a helper thread while the coroutine waits, and
+// nothing a nats.c thread holds points into a destroyed Client (shared states, released by
+// nats.c's own completion callbacks). The executor must be single-threaded (an io_context run by
+// one thread, or a strand) and must outlive the Client.
+//
+// Reconnection is nats.c's: forever by default, with subscriptions restored and publishes made
+// while disconnected buffered (up to 8 MiB) and sent on reconnect. A token read from token_file
+// and the .creds file are read again at every (re)connect, so rotated credentials keep working.
+#include "base/bytes.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stargate::nats {
+
+struct ClientOptions {
+  std::vector<std::string> urls;           // nats://, tls:// ; several = a cluster (empty: nats://127.0.0.1:4222)
+  std::string name = "stargate";           // connection name shown by the server
+  std::string user, password;              // user/password auth
+  std::string token;                       // token auth
+  std::string token_file;                  // token read from this file at every (re)connect
+  std::string creds_file;                  // .creds (JWT + nkey seed), read at every (re)connect
+  std::string tls_ca_file;                 // PEM CA bundle to verify tls:// servers (else system default)
+  std::string tls_cert_file, tls_key_file; // client certificate for mutual TLS
+  std::chrono::milliseconds connect_timeout{2000};  // per server and attempt
+  std::chrono::milliseconds reconnect_wait{250};
+  int max_reconnect = -1;                  // -1: forever
+  bool retry_on_failed_connect = false;    // connect() returns at once and nats.c keeps trying
+  bool randomize_servers = true;           // nats.c shuffles the server list (spreads a cluster's load)
+  // A subscriber slower than its publishers: at most this many messages (and bytes) wait in nats.c's
+  // queue for one subscription, and as many again between nats.c and the executor. Beyond that,
+  // nats.c drops messages and reports a slow consumer (logged).
+  int pending_msgs_limit = 8192;
+  int pending_bytes_limit = 64 * 1024 * 1024;
+};
+
+struct Message {
+  std::string subject;
+  std::string reply;            // empty when the publisher expects no reply
+  Bytes data;
+  bool no_responders = false;   // a server's "503 no responders" status sent to a request's reply
+                                // subject when nobody listens on the request's subject
+};
+
+enum class ConnectionState { connected, disconnected, reconnected, closed };
+std::string_view to_string(ConnectionState state);
+
+namespace detail {
+struct Shared;
+struct SubShared;
+}  // namespace detail
+
+// RAII: unsubscribes when destroyed or reset (also safe after the client closed or was destroyed).
+// After unsubscribe() returns, the handler is never invoked again if unsubscribe() ran on the
+// client's executor (messages already posted to it are dropped).
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&& other) noexcept;
+  Subscription& operator=(Subscription&& other) noexcept;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
+
+  void unsubscribe();
+  bool active() const;
+  const std::string& subject() const;
+  // Messages nats.c dropped because this subscriber fell behind (slow consumer).
+  std::int64_t dropped() const;
+
+ private:
+  friend class Client;
+  explicit Subscription(std::shared_ptr<detail::SubShared> state) : state_(std::move(state)) {}
+  std::shared_ptr<detail::SubShared> state_;
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+  struct Private {};
+
+ public:
+  using Handler = std::function<void(Message)>;  // invoked on the executor, never on nats.c threads
+
+  static std::shared_ptr<Client> create(boost::asio::any_io_executor executor, ClientOptions options);
+  Client(Private, boost::asio::any_io_executor executor, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Connects without blocking the executor (nats.c's blocking connect runs on a helper thread).
+  // Throws ErrorException with one line, "cannot reach NATS at nats://…: <reason>", when no
+  // server accepts us (unreachable, refused credentials, bad TLS). With retry_on_failed_connect,
+  // returns once the first attempt failed and keeps trying in the background (state callback:
+  // `connected` when it succeeds). Throws if options are invalid or connect() was called before.
+  boost::asio::awaitable<void> connect();
+
+  // Throws ErrorException when closed, not connected yet, or over max_payload. While reconnecting
+  // the message is buffered by nats.c and sent on reconnect.
+  void publish(std::string_view subject, BytesView data, std::string_view reply = {});
+
+  Subscription subscribe(const std::string& subject, Handler handler);
+  // Queue group: each message goes to one member of the group.
+  Subscription subscribe(const std::string& subject, const std::string& queue_group, Handler handler);
+
+  std::string new_inbox();                  // "_INBOX.<unique>"
+  std::size_t max_payload() const;          // from the server's INFO; 1 MiB before the first connect
+  bool is_connected() const;
+  std::string connected_url() const;        // empty when not connected
+  // Replaces the previous callback. Invoked on the executor; `connected` after connect() (or, with
+  // retry_on_failed_connect, once the background connect succeeds).
+  void on_state_change(std::function<void(ConnectionState)> callback);
+
+  // A round trip to the server (PING/PONG): once it completes, the server has processed every
+  // subscription and message sent before. Throws ErrorException on timeout or when closed.
+  boost::asio::awaitable<void> flush(std::chrono::milliseconds timeout);
+
+  // Closes the connection (idempotent). Subscriptions stop delivering; `closed` is reported.
+  void close();
+  bool is_closed() const;
+
+  const ClientOptions& options() const { return options_; }
+  const boost::asio::any_io_executor& executor() const { return executor_; }
+
+ private:
+  struct Worker;
+  Subscription subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler);
+
+  boost::asio::any_io_executor executor_;
+  ClientOptions options_;
+  std::shared_ptr<detail::Shared> shared_;
+  std::unique_ptr<Worker> worker_;
+};
+
+}  // namespace stargate::nats

@@ -1,0 +1,662 @@
+// nats::Client against a real nats-server (Debian's), started by each test on a kernel-chosen port:
+// publish/subscribe, request/reply through an inbox, authentication (token, token file rotated
+// while the client runs, user/password), unreachable servers, reconnection after a server restart,
+// a 3-server cluster, slow-consumer bounds and object lifetimes. Every wait is on an event, with a
+// deadline.
+#include "nats/client.hpp"
+
+#include "base/result.hpp"
+#include "nats_server.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+namespace stargate::nats {
+namespace {
+
+using namespace std::chrono_literals;
+using stargate::testing::NatsCluster;
+using stargate::testing::NatsServer;
+using stargate::testing::NatsServerOptions;
+using stargate::testing::run_with_timeout;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// Values pushed by handlers (on the executor), popped by the test coroutine with a deadline.
+template <class T>
+class Mailbox {
+ public:
+  explicit Mailbox(const asio::any_io_executor& executor) : timer_(executor) {}
+
+  void push(T value) {
+    items_.push_back(std::move(value));
+    timer_.cancel();
+  }
+
+  asio::awaitable<std::optional<T>> pop(std::chrono::milliseconds timeout = 5s) {
+    auto deadline = Clock::now() + timeout;
+    while (items_.empty()) {
+      if (Clock::now() >= deadline) co_return std::nullopt;
+      timer_.expires_at(deadline);
+      boost::system::error_code ignored;
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    T value = std::move(items_.front());
+    items_.pop_front();
+    co_return value;
+  }
+
+  // Pops until `wanted` comes; false if the deadline passes first.
+  asio::awaitable<bool> wait_for(const T& wanted, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left <= 0ms) co_return false;
+      auto value = co_await pop(left);
+      if (!value) co_return false;
+      if (*value == wanted) co_return true;
+    }
+  }
+
+  // wait_for, failing the test (without stopping it) when `wanted` does not come.
+  asio::awaitable<void> expect(T wanted, std::chrono::milliseconds timeout = 10s) {
+    bool seen = co_await wait_for(wanted, timeout);
+    if (!seen) ADD_FAILURE() << "expected event did not come within " << timeout.count() << " ms";
+  }
+
+  std::size_t size() const { return items_.size(); }
+
+ private:
+  std::deque<T> items_;
+  asio::steady_timer timer_;
+};
+
+using Messages = Mailbox<Message>;
+using States = Mailbox<ConnectionState>;
+
+std::shared_ptr<Client> make_client(asio::io_context& io, std::vector<std::string> urls, ClientOptions options = {}) {
+  options.urls = std::move(urls);
+  return Client::create(io.get_executor(), std::move(options));
+}
+
+Client::Handler collect(const std::shared_ptr<Messages>& box) {
+  return [box](Message m) { box->push(std::move(m)); };
+}
+
+std::shared_ptr<States> watch_states(const std::shared_ptr<Client>& client) {
+  auto states = std::make_shared<States>(client->executor());
+  client->on_state_change([states](ConnectionState s) { states->push(s); });
+  return states;
+}
+
+// A port nothing listens on (bound, read back and released: as free as a port can be).
+int unused_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
+}
+
+// The connect() error message, or "" when it succeeded.
+asio::awaitable<std::string> connect_error(std::shared_ptr<Client> client) {
+  std::string message;
+  try {
+    co_await client->connect();
+  } catch (const ErrorException& e) {
+    message = e.what();
+  }
+  co_return message;
+}
+
+std::string text_of(const Message& m) { return std::string(as_string(m.data)); }
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+struct TempDir {
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "stargate-nats-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::filesystem::path path;
+};
+
+TEST(NatsClient, PublishSubscribeRoundTrip) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto client = make_client(io, {server.url()});
+    co_await client->connect();
+    EXPECT_TRUE(client->is_connected());
+    EXPECT_EQ(client->connected_url(), server.url());
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("test.round.trip", collect(box));
+    co_await client->flush(2s);
+    client->publish("test.round.trip", as_bytes("hello"));
+    client->publish("test.round.trip", as_bytes(""));
+    auto first = co_await box->pop();
+    CO_ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->subject, "test.round.trip");
+    EXPECT_EQ(text_of(*first), "hello");
+    EXPECT_TRUE(first->reply.empty());
+    EXPECT_FALSE(first->no_responders);
+    auto second = co_await box->pop();
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_TRUE(second->data.empty());
+    client->close();
+    EXPECT_TRUE(client->is_closed());
+    EXPECT_FALSE(client->is_connected());
+    EXPECT_THROW(client->publish("test.round.trip", as_bytes("late")), ErrorException);
+  }, 30s);
+}
+
+TEST(NatsClient, HandlerRunsOnTheIoContextThread) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  auto io_thread = std::this_thread::get_id();
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto client = make_client(io, {server.url()});
+    auto states = watch_states(client);
+    co_await client->connect();
+    auto threads = std::make_shared<Mailbox<std::thread::id>>(io.get_executor());
+    auto sub = client->subscribe("test.thread", [threads](Message) { threads->push(std::this_thread::get_id()); });
+    co_await client->flush(2s);
+    for (int i = 0; i < 20; ++i) client->publish("test.thread", as_bytes("x"));
+    for (int i = 0; i < 20; ++i) {
+      auto id = co_await threads->pop();
+      CO_ASSERT_TRUE(id.has_value());
+      EXPECT_EQ(*id, io_thread);
+    }
+    // State callbacks too.
+    auto state = co_await states->pop();
+    CO_ASSERT_TRUE(state.has_value());
+    EXPECT_EQ(*state, ConnectionState::connected);
+    client->close();
+    co_await states->expect(ConnectionState::closed);
+  }, 30s);
+}
+
+TEST(NatsClient, RequestReplyThroughAnInbox) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto responder = make_client(io, {server.url()});
+    auto requester = make_client(io, {server.url()});
+    co_await responder->connect();
+    co_await requester->connect();
+    std::weak_ptr<Client> weak_responder = responder;
+    auto service = responder->subscribe("svc.echo", [weak_responder](Message m) {
+      if (auto c = weak_responder.lock(); c && !m.reply.empty()) {
+        Bytes answer = to_bytes("echo:");
+        append(answer, m.data);
+        c->publish(m.reply, answer);
+      }
+    });
+    co_await responder->flush(2s);
+
+    auto inbox = requester->new_inbox();
+    EXPECT_EQ(inbox.rfind("_INBOX.", 0), 0u) << inbox;
+    EXPECT_NE(inbox, requester->new_inbox());
+    auto replies = std::make_shared<Messages>(io.get_executor());
+    auto reply_sub = requester->subscribe(inbox, collect(replies));
+    co_await requester->flush(2s);
+    requester->publish("svc.echo", as_bytes("ping"), inbox);
+    auto reply = co_await replies->pop();
+    CO_ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->subject, inbox);
+    EXPECT_EQ(text_of(*reply), "echo:ping");
+    EXPECT_FALSE(reply->no_responders);
+
+    // Nobody listens: the server answers "no responders" on the reply subject at once.
+    requester->publish("svc.nobody", as_bytes("ping"), inbox);
+    auto none = co_await replies->pop();
+    CO_ASSERT_TRUE(none.has_value());
+    EXPECT_TRUE(none->no_responders);
+    EXPECT_TRUE(none->data.empty());
+  }, 30s);
+}
+
+TEST(NatsClient, QueueGroupDeliversEachMessageToOneMember) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto client = make_client(io, {server.url()});
+    co_await client->connect();
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto a = client->subscribe("work", "workers", collect(box));
+    auto b = client->subscribe("work", "workers", collect(box));
+    co_await client->flush(2s);
+    for (int i = 0; i < 10; ++i) client->publish("work", as_bytes(std::to_string(i)));
+    co_await client->flush(2s);
+    for (int i = 0; i < 10; ++i) {
+      auto m = co_await box->pop();
+      CO_ASSERT_TRUE(m.has_value());
+    }
+    auto extra = co_await box->pop(200ms);  // a duplicate would be here by now (same connection, in order)
+    EXPECT_FALSE(extra.has_value());
+  }, 30s);
+}
+
+TEST(NatsClient, MaxPayloadComesFromTheServer) {
+  auto defaults = NatsServer::start();
+  NatsServerOptions small;
+  small.config = "max_payload: 65536";
+  auto limited = NatsServer::start(small);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto client = make_client(io, {defaults.url()});
+    EXPECT_EQ(client->max_payload(), 1024u * 1024u);  // before connecting: the server default
+    co_await client->connect();
+    EXPECT_EQ(client->max_payload(), 1024u * 1024u);
+
+    auto small_client = make_client(io, {limited.url()});
+    co_await small_client->connect();
+    EXPECT_EQ(small_client->max_payload(), 65536u);
+    Bytes too_big(65537, 0x42);
+    try {
+      small_client->publish("big", too_big);
+      ADD_FAILURE() << "publish over max_payload did not throw";
+    } catch (const ErrorException& e) {
+      EXPECT_NE(std::string(e.what()).find("max_payload of 65536"), std::string::npos) << e.what();
+    }
+    Bytes fits(65536, 0x42);
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = small_client->subscribe("big", collect(box));
+    co_await small_client->flush(2s);
+    small_client->publish("big", fits);
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->data, fits);
+  }, 30s);
+}
+
+TEST(NatsClient, UnreachableServerFailsQuicklyWithOneLine) {
+  asio::io_context io;
+  int port = unused_port();
+  // A listener that never answers (no INFO): the connect timeout is what ends the attempt.
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  int silent_port = silent.local_endpoint().port();
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions options;
+    options.connect_timeout = 500ms;
+    std::vector<std::string> urls{"nats://127.0.0.1:" + std::to_string(port),
+                                  "nats://127.0.0.1:" + std::to_string(silent_port)};
+    const auto limit = options.connect_timeout + 1500ms;
+    for (const auto& url : urls) {
+      auto client = make_client(io, {url}, options);
+      auto started = Clock::now();
+      auto message = co_await connect_error(client);
+      auto elapsed = Clock::now() - started;
+      EXPECT_FALSE(message.empty()) << "connect to " << url << " succeeded";
+      EXPECT_LT(elapsed, limit) << url;
+      EXPECT_EQ(message.rfind("cannot reach NATS at " + url + ": ", 0), 0u) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      EXPECT_GT(message.size(), ("cannot reach NATS at " + url + ": ").size()) << message;
+      EXPECT_FALSE(client->is_connected());
+      EXPECT_THROW(client->publish("x", as_bytes("y")), ErrorException);
+    }
+  }, 30s);
+}
+
+TEST(NatsClient, RetryOnFailedConnectKeepsTryingInTheBackground) {
+  asio::io_context io;
+  int port = unused_port();
+  std::optional<NatsServer> server;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions options;
+    options.retry_on_failed_connect = true;
+    options.connect_timeout = 500ms;
+    options.reconnect_wait = 100ms;
+    auto client = make_client(io, {"nats://127.0.0.1:" + std::to_string(port)}, options);
+    auto states = watch_states(client);
+    auto started = Clock::now();
+    co_await client->connect();  // returns although nothing listens
+    EXPECT_LT(Clock::now() - started, 2s);
+    EXPECT_FALSE(client->is_connected());
+    // Subscriptions and publications made while offline take effect once connected.
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("offline.sub", collect(box));
+    client->publish("offline.sub", as_bytes("buffered"));
+
+    NatsServerOptions at_port;
+    at_port.port = port;
+    server.emplace(NatsServer::start(at_port));
+    co_await states->expect(ConnectionState::connected);
+    EXPECT_TRUE(client->is_connected());
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "buffered");
+  }, 30s);
+}
+
+TEST(NatsClient, TokenAuthentication) {
+  NatsServerOptions options;
+  options.token = "s3cret-token";
+  auto server = NatsServer::start(options);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions good;
+    good.token = "s3cret-token";
+    auto client = make_client(io, {server.url()}, good);
+    co_await client->connect();
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("auth.token", collect(box));
+    co_await client->flush(2s);
+    client->publish("auth.token", as_bytes("in"));
+    auto got = co_await box->pop();
+    EXPECT_TRUE(got.has_value());
+
+    ClientOptions bad;
+    bad.token = "wrong-token";
+    auto refused = make_client(io, {server.url()}, bad);
+    auto message = co_await connect_error(refused);
+    EXPECT_EQ(message.rfind("cannot reach NATS at " + server.url() + ": ", 0), 0u) << message;
+    EXPECT_NE(message.find("uthorization"), std::string::npos) << message;
+    EXPECT_EQ(message.find("wrong-token"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+
+    ClientOptions both;
+    both.token = "a";
+    both.token_file = "/nonexistent";
+    auto both_client = make_client(io, {server.url()}, both);
+    auto both_error = co_await connect_error(both_client);
+    EXPECT_NE(both_error.find("token and token_file"), std::string::npos) << both_error;
+  }, 30s);
+}
+
+TEST(NatsClient, UserPasswordAuthentication) {
+  NatsServerOptions options;
+  options.user = "agent";
+  options.password = "pa55word";
+  auto server = NatsServer::start(options);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions good;
+    good.user = "agent";
+    good.password = "pa55word";
+    auto client = make_client(io, {server.url()}, good);
+    co_await client->connect();
+    EXPECT_TRUE(client->is_connected());
+
+    // Credentials in the URL work too, and never appear in messages.
+    auto good_url = "nats://agent:pa55word@127.0.0.1:" + std::to_string(server.port());
+    auto in_url = make_client(io, {good_url});
+    co_await in_url->connect();
+    EXPECT_TRUE(in_url->is_connected());
+
+    ClientOptions bad = good;
+    bad.password = "guess";
+    auto refused = make_client(io, {server.url()}, bad);
+    auto message = co_await connect_error(refused);
+    EXPECT_NE(message.find("uthorization"), std::string::npos) << message;
+
+    auto wrong_url = "nats://agent:guess@127.0.0.1:" + std::to_string(server.port());
+    auto wrong_in_url = make_client(io, {wrong_url});
+    message = co_await connect_error(wrong_in_url);
+    EXPECT_NE(message.find("uthorization"), std::string::npos) << message;
+    EXPECT_EQ(message.find("guess"), std::string::npos) << message;
+    EXPECT_NE(message.find("agent:***@127.0.0.1"), std::string::npos) << message;
+  }, 30s);
+}
+
+TEST(NatsClient, RotatedTokenFileIsReadAgainOnReconnect) {
+  TempDir dir;
+  auto token_file = dir.path / "nats.token";
+  write_file(token_file, "first-token\n");
+  NatsServerOptions options;
+  options.token = "first-token";
+  auto server = NatsServer::start(options);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions client_options;
+    client_options.token_file = token_file.string();
+    client_options.reconnect_wait = 100ms;
+    auto client = make_client(io, {server.url()}, client_options);
+    auto states = watch_states(client);
+    co_await client->connect();
+    co_await states->expect(ConnectionState::connected);
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("rotate", collect(box));
+    co_await client->flush(2s);
+
+    // The credential is rotated: the file first, then the server.
+    server.stop();
+    co_await states->expect(ConnectionState::disconnected);
+    write_file(token_file, "second-token\n");
+    auto rotated = server.options();
+    rotated.token = "second-token";
+    server.restart(rotated);
+    co_await states->expect(ConnectionState::reconnected);
+    EXPECT_TRUE(client->is_connected());
+
+    co_await client->flush(2s);
+    client->publish("rotate", as_bytes("after rotation"));
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "after rotation");
+
+    // A client holding the old token is refused by the restarted server.
+    ClientOptions stale;
+    stale.token = "first-token";
+    auto stale_client = make_client(io, {server.url()}, stale);
+    auto stale_error = co_await connect_error(stale_client);
+    EXPECT_NE(stale_error.find("uthorization"), std::string::npos) << stale_error;
+  }, 60s);
+}
+
+TEST(NatsClient, ServerRestartReconnectsAndKeepsSubscriptions) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions options;
+    options.reconnect_wait = 100ms;
+    auto subscriber = make_client(io, {server.url()}, options);
+    auto publisher = make_client(io, {server.url()}, options);
+    auto sub_states = watch_states(subscriber);
+    auto pub_states = watch_states(publisher);
+    co_await subscriber->connect();
+    co_await publisher->connect();
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = subscriber->subscribe("survives.restart", collect(box));
+    co_await subscriber->flush(2s);
+    publisher->publish("survives.restart", as_bytes("before"));
+    auto before = co_await box->pop();
+    CO_ASSERT_TRUE(before.has_value());
+
+    server.restart();
+    co_await sub_states->expect(ConnectionState::disconnected);
+    co_await sub_states->expect(ConnectionState::reconnected);
+    co_await pub_states->expect(ConnectionState::reconnected);
+    // The subscription was sent again on reconnect; the flush makes sure the server has it.
+    co_await subscriber->flush(2s);
+    publisher->publish("survives.restart", as_bytes("after"));
+    auto after = co_await box->pop();
+    CO_ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(text_of(*after), "after");
+  }, 60s);
+}
+
+TEST(NatsClient, PublishWhileDisconnectedIsSentOnReconnect) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions options;
+    options.reconnect_wait = 100ms;
+    auto publisher = make_client(io, {server.url()}, options);
+    auto states = watch_states(publisher);
+    co_await publisher->connect();
+    server.stop();
+    co_await states->expect(ConnectionState::disconnected);
+    EXPECT_FALSE(publisher->is_connected());
+    publisher->publish("buffered.while.down", as_bytes("queued"));  // buffered by nats.c
+
+    server.restart();
+    auto subscriber = make_client(io, {server.url()});
+    co_await subscriber->connect();
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = subscriber->subscribe("buffered.while.down", collect(box));
+    co_await subscriber->flush(2s);
+    // The publisher may reconnect before or after the subscription reached the server: only a
+    // message sent after both is sure to arrive, and it comes after the buffered one if that did.
+    co_await states->expect(ConnectionState::reconnected);
+    publisher->publish("buffered.while.down", as_bytes("later"));
+    bool got_later = false;
+    for (int i = 0; i < 2 && !got_later; ++i) {
+      auto m = co_await box->pop();
+      CO_ASSERT_TRUE(m.has_value());
+      got_later = text_of(*m) == "later";
+    }
+    EXPECT_TRUE(got_later);
+  }, 60s);
+}
+
+TEST(NatsClient, ClusterDeliversAcrossServers) {
+  auto cluster = NatsCluster::start(3);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions pinned;
+    pinned.randomize_servers = false;
+    auto on_first = make_client(io, {cluster.server(0).url()}, pinned);
+    auto on_third = make_client(io, {cluster.server(2).url()}, pinned);
+    co_await on_first->connect();
+    co_await on_third->connect();
+    EXPECT_EQ(on_first->connected_url(), cluster.server(0).url());
+    EXPECT_EQ(on_third->connected_url(), cluster.server(2).url());
+
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = on_first->subscribe("across.cluster", collect(box));
+    co_await on_first->flush(2s);
+    // Interest travels over the route; publishing before it arrives would lose the message.
+    co_await asio::post(io, asio::use_awaitable);
+    cluster.server(0).wait_for_interest("across.cluster");  // the local view (/subsz)
+    cluster.server(2).wait_for_interest("across.cluster");  // the remote view (/routez)
+    on_third->publish("across.cluster", as_bytes("from server 3"));
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "from server 3");
+
+    // A client given the whole cluster connects to one of them.
+    auto any = make_client(io, cluster.urls());
+    co_await any->connect();
+    EXPECT_TRUE(any->is_connected());
+  }, 60s);
+}
+
+TEST(NatsServerSupport, SubjectMatching) {
+  using stargate::testing::subject_matches;
+  EXPECT_TRUE(subject_matches("a.b", "a.b"));
+  EXPECT_FALSE(subject_matches("a.b", "a.c"));
+  EXPECT_FALSE(subject_matches("a.b", "a.b.c"));
+  EXPECT_TRUE(subject_matches("a.*", "a.b"));
+  EXPECT_FALSE(subject_matches("a.*", "a.b.c"));
+  EXPECT_TRUE(subject_matches("a.>", "a.b.c"));
+  EXPECT_FALSE(subject_matches("a.>", "a"));
+  EXPECT_TRUE(subject_matches(">", "x"));
+}
+
+TEST(NatsClient, SlowConsumerIsBounded) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions small;
+    small.pending_msgs_limit = 16;
+    auto subscriber = make_client(io, {server.url()}, small);
+    auto publisher = make_client(io, {server.url()});
+    co_await subscriber->connect();
+    co_await publisher->connect();
+    auto received = std::make_shared<int>(0);
+    auto sub = subscriber->subscribe("flood", [received](Message) { ++*received; });
+    co_await subscriber->flush(2s);
+
+    // The executor stays busy (this loop does not yield) while 2000 messages arrive: at most 16 wait
+    // in nats.c, 16 on the executor and 1 in between; nats.c drops the rest.
+    constexpr int total = 2000;
+    for (int i = 0; i < total; ++i) publisher->publish("flood", as_bytes("m"));
+    auto deadline = Clock::now() + 10s;
+    while (sub.dropped() < total - 33 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    EXPECT_GE(sub.dropped(), total - 33);
+
+    co_await publisher->flush(2s);
+    co_await subscriber->flush(2s);
+    // Let the queued handlers run.
+    auto settle = Clock::now() + 5s;
+    while (*received + sub.dropped() < total && Clock::now() < settle) {
+      asio::steady_timer tick(io, 5ms);
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(*received + sub.dropped(), total);
+    EXPECT_LE(*received, 33);
+    EXPECT_GE(*received, 1);
+  }, 60s);
+}
+
+TEST(NatsClient, LifetimesAreSafe) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto publisher = make_client(io, {server.url()});
+    co_await publisher->connect();
+
+    // A subscription outliving its client, with messages in flight when the client goes.
+    Subscription survivor;
+    {
+      auto client = make_client(io, {server.url()});
+      co_await client->connect();
+      auto calls = std::make_shared<int>(0);
+      survivor = client->subscribe("lifetime", [calls](Message) { ++*calls; });
+      co_await client->flush(2s);
+      for (int i = 0; i < 200; ++i) publisher->publish("lifetime", as_bytes("x"));
+      co_await publisher->flush(2s);
+    }  // client destroyed here
+    EXPECT_FALSE(survivor.active());
+    survivor.unsubscribe();
+
+    // Unsubscribed: the handler is not called again, even for messages already queued.
+    auto client = make_client(io, {server.url()});
+    co_await client->connect();
+    auto calls = std::make_shared<int>(0);
+    auto sub = client->subscribe("lifetime2", [calls](Message) { ++*calls; });
+    co_await client->flush(2s);
+    for (int i = 0; i < 100; ++i) publisher->publish("lifetime2", as_bytes("x"));
+    co_await publisher->flush(2s);
+    sub.unsubscribe();
+    int seen = *calls;
+    co_await client->flush(2s);
+    co_await asio::post(io, asio::use_awaitable);
+    EXPECT_EQ(*calls, seen);
+
+    // Closed: subscribe and flush refuse, state says closed, a second close is harmless.
+    client->close();
+    client->close();
+    EXPECT_THROW(client->subscribe("x", [](Message) {}), ErrorException);
+    bool flush_threw = false;
+    try {
+      co_await client->flush(1s);
+    } catch (const ErrorException&) {
+      flush_threw = true;
+    }
+    EXPECT_TRUE(flush_threw);
+  }, 30s);
+
+  // A client destroyed with its io_context never run again.
+  asio::io_context idle;
+  {
+    auto client = make_client(idle, {server.url()});
+    client->on_state_change([](ConnectionState) {});
+  }
+}
+
+}  // namespace
+}  // namespace stargate::nats
