@@ -40,5 +40,6 @@ void run_until_signal(boost::asio::io_context& io, std::function<void()> on_sign
 void register_identity_commands(CLI::App& app, GlobalOptions& options);
 void register_node_command(CLI::App& app, GlobalOptions& options);
 void register_ping_command(CLI::App& app, GlobalOptions& options);
+void register_agent_commands(CLI::App& app, GlobalOptions& options);
 
 }  // namespace stargate::cli

@@ -13,12 +13,13 @@ int main(int argc, char** argv) {
   register_identity_commands(app, options);
   register_node_command(app, options);
   register_ping_command(app, options);
+  register_agent_commands(app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const CliError& e) {
-    std::cerr << "stargate: " << e.what() << "\n";
+    if (*e.what()) std::cerr << "stargate: " << e.what() << "\n";
     return e.code;
   } catch (const std::exception& e) {
     std::cerr << "stargate: " << e.what() << "\n";

@@ -1,0 +1,125 @@
+#pragma once
+// StarGateNode: an agent on the Stargate network. It has an Ed25519 identity, announces its
+// name and capabilities, discovers other agents, serves JSON-RPC 2.0 methods and calls other
+// agents' methods. Today agents meet through a NATS broker (calls sealed end to end with Noise
+// IK, so the broker can neither read, forge nor replay them); libp2p paths join in later releases
+// behind the same API.
+//
+// All methods run on the executor given at construction (one io_context; no thread per call).
+// Handlers are coroutines: a slow one never blocks the node or other calls.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace stargate {
+
+struct NodeOptions {
+  std::string display_name;
+  std::vector<std::string> capabilities;
+  // Where the identity (and config.toml) live; empty: $STARGATE_IDENTITY_DIR, then ~/.stargate.
+  std::optional<std::filesystem::path> identity_dir;
+  // Broker URLs (a cluster: several); empty: $STARGATE_NATS_URL, $NATS_URL, nats://127.0.0.1:4222.
+  std::vector<std::string> nats_urls;
+  std::string nats_user, nats_password, nats_token, nats_token_file, nats_creds_file;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds default_call_timeout{30'000};
+  std::chrono::seconds announce_interval{30};
+  std::chrono::seconds announce_ttl{90};
+  // How long discover() collects answers to its query.
+  std::chrono::milliseconds discovery_window{300};
+  std::string software = "stargate/0.1.0";
+  // A client-only node (a one-shot CLI call) neither announces itself nor serves methods; it can
+  // still discover and call, and callees still learn who called (sessions are authenticated).
+  bool client_only = false;
+};
+
+// A JSON-RPC error, raised by handlers to answer with an error and by call() when the call failed.
+class CallError : public std::runtime_error {
+ public:
+  CallError(int code, std::string message, boost::json::value data = nullptr);
+  int code() const { return code_; }
+  const boost::json::value& data() const { return data_; }
+  // {"code":…, "message":…, "data":…}
+  boost::json::value to_json() const;
+
+ private:
+  int code_;
+  boost::json::value data_;
+};
+
+struct PeerSummary {
+  std::string agent_id;  // 32 hex characters
+  std::string peer_id;   // 12D3KooW…
+  std::string name;
+  std::vector<std::string> capabilities;
+  std::vector<std::string> addresses;
+  std::string software;
+  std::chrono::system_clock::time_point last_seen;
+};
+
+struct CallContext {
+  std::string method;
+  std::string caller_agent_id;  // authenticated: the caller proved it holds this identity
+  std::string caller_peer_id;
+};
+
+struct NodeStatus {
+  std::string agent_id;
+  std::string peer_id;
+  std::string name;
+  bool nats_connected = false;
+  std::size_t known_peers = 0;
+  std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
+  std::uint64_t requests_served = 0, requests_rejected = 0;
+};
+
+using Handler =
+    std::function<boost::asio::awaitable<boost::json::value>(const boost::json::value& params, const CallContext&)>;
+
+class StarGateNode {
+ public:
+  StarGateNode(boost::asio::any_io_executor executor, NodeOptions options);
+  ~StarGateNode();
+  StarGateNode(const StarGateNode&) = delete;
+  StarGateNode& operator=(const StarGateNode&) = delete;
+
+  // Registers a method. The catch-all (handle_any) answers methods nobody registered.
+  void handle(std::string method, Handler handler);
+  void handle_any(Handler handler);
+
+  // Loads (or creates) the identity, connects to the broker, subscribes and announces.
+  // Throws std::runtime_error with one clear line when the broker cannot be reached.
+  boost::asio::awaitable<void> start();
+  boost::asio::awaitable<void> announce();
+  // Asks every agent online to answer, waits `discovery_window`, returns what is known
+  // (optionally only agents with `capability`).
+  boost::asio::awaitable<std::vector<PeerSummary>> discover(std::optional<std::string> capability = std::nullopt);
+  // `peer`: agent ID, PeerId or display name (an ambiguous name is an error listing the candidates).
+  // Throws CallError (JSON-RPC code and message) when the call fails.
+  boost::asio::awaitable<boost::json::value> call(std::string peer, std::string method, boost::json::value params,
+                                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  NodeStatus get_status() const;
+  // Prometheus text exposition format.
+  std::string get_metrics() const;
+  // Says goodbye (leave announcement) and disconnects.
+  boost::asio::awaitable<void> stop();
+
+  const std::string& agent_id() const;
+  const std::string& peer_id() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace stargate

@@ -1,0 +1,489 @@
+// StarGateNode over NATS: signed announcements and discovery, and JSON-RPC calls sealed end to
+// end in Noise IK sessions (nats/sealed). The broker only ever sees announcements (public by
+// design) and sealed bytes.
+#include "stargate/node.hpp"
+
+#include "agent/announcement.hpp"
+#include "agent/jsonrpc.hpp"
+#include "agent/nats_urls.hpp"
+#include "base/log.hpp"
+#include "crypto/key_file.hpp"
+#include "crypto/peer_id.hpp"
+#include "crypto/random.hpp"
+#include "crypto/session_key.hpp"
+#include "nats/client.hpp"
+#include "nats/sealed/session_table.hpp"
+#include "p2p/host/signal.hpp"
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+namespace stargate {
+
+namespace json = boost::json;
+using p2p::awaitable;
+using p2p::use_awaitable;
+namespace asio = boost::asio;
+
+namespace {
+
+auto logger() {
+  static auto l = log::get("agent");
+  return l;
+}
+
+agent::UnixMillis unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_hex(std::size_t bytes) {
+  Bytes raw(bytes);
+  crypto::random_bytes(raw);
+  return to_hex(raw);
+}
+
+CallError to_call_error(const agent::RpcError& e) { return CallError(e.code, e.message, e.data); }
+
+CallError error_of(agent::ErrorCode code, std::string message) {
+  return CallError(static_cast<int>(code), std::move(message));
+}
+
+constexpr std::string_view agents_subject_prefix = "traylinx.agents.";
+
+}  // namespace
+
+CallError::CallError(int code, std::string message, json::value data)
+    : std::runtime_error(std::move(message)), code_(code), data_(std::move(data)) {}
+
+json::value CallError::to_json() const {
+  json::object o{{"code", code_}, {"message", what()}};
+  if (!data_.is_null()) o["data"] = data_;
+  return o;
+}
+
+struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
+  struct PendingCall {
+    explicit PendingCall(asio::any_io_executor ex) : wake(ex) {}
+    crypto::X25519Key callee_static{};
+    std::string callee_agent;
+    nats::sealed::SessionHandle session;
+    std::optional<json::value> result;
+    std::optional<CallError> error;
+    bool unknown_session = false;  // the callee lost our session: handshake again
+    p2p::Signal wake;
+    bool done() const { return result || error || unknown_session; }
+  };
+
+  Impl(asio::any_io_executor ex, NodeOptions opts) : executor(ex), options(std::move(opts)), announce_timer(ex) {}
+
+  asio::any_io_executor executor;
+  NodeOptions options;
+  std::optional<crypto::Ed25519PrivateKey> identity;
+  std::string agent_id, peer_id;
+  std::unique_ptr<nats::sealed::SessionTable> sessions;
+  std::shared_ptr<nats::Client> nats;
+  std::vector<nats::Subscription> subscriptions;
+  agent::PeerDirectory directory;
+  std::map<std::string, Handler, std::less<>> handlers;
+  Handler catch_all;
+  std::string inbox;
+  std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending;
+  asio::steady_timer announce_timer;
+  bool started = false, stopped = false;
+  NodeStatus counters;
+  std::map<std::string, std::uint64_t> rejected_by_reason;
+
+  std::string signed_announcement(agent::AnnouncementKind kind) {
+    agent::AnnouncementInfo info;
+    info.kind = kind;
+    info.name = options.display_name;
+    info.capabilities = options.capabilities;
+    info.software = options.software;
+    info.x25519_key = sessions->static_public_key();
+    info.ttl = options.announce_ttl;
+    auto wire = agent::sign_announcement(*identity, info, unix_ms());
+    if (!wire) throw std::runtime_error("cannot sign announcement: " + wire.error().message);
+    return std::move(*wire);
+  }
+
+  void reject(const std::string& reason) {
+    ++counters.requests_rejected;
+    ++rejected_by_reason[reason];
+  }
+
+  void on_announcement(const nats::Message& message) {
+    auto change = directory.receive(as_string(message.data), unix_ms());
+    if (!change) {
+      // A duplicate is our own echo or a repeated answer: not worth counting as hostile.
+      if (change.error().reason != agent::AnnouncementError::duplicate) reject("announcement_" + change.error().to_string());
+      logger()->debug("announcement refused: {}", change.error().to_string());
+    }
+  }
+
+  void on_discovery_query(const nats::Message& message) {
+    if (message.reply.empty()) return;
+    nats->publish(message.reply, as_bytes(signed_announcement(agent::AnnouncementKind::announce)));
+  }
+
+  void publish_plain_error(const std::string& reply, agent::ErrorCode code, const std::string& message) {
+    auto body = agent::make_error_response(std::nullopt, agent::RpcError{static_cast<int>(code), message, nullptr});
+    nats->publish(reply, as_bytes(body));
+  }
+
+  void on_request(nats::Message message) {
+    if (message.reply.empty()) return reject("no_reply_subject");
+    auto opened = sessions->open(message.data, std::chrono::system_clock::now());
+    if (!opened) {
+      auto code = opened.error().code;
+      reject(std::string(nats::sealed::to_string(code)));
+      // Only a lost session is answered (unauthenticated, so it says nothing secret): the caller
+      // then handshakes again. Forged, replayed and stale messages are dropped.
+      if (code == nats::sealed::Errc::unknown_session)
+        publish_plain_error(message.reply, agent::ErrorCode::unknown_session, "unknown session: handshake again");
+      return;
+    }
+    auto self = shared_from_this();
+    asio::co_spawn(executor, serve(std::move(*opened), std::move(message.reply)), asio::detached);
+  }
+
+  awaitable<void> serve(nats::sealed::Opened opened, std::string reply) {
+    auto self = shared_from_this();
+    std::string response;
+    auto request = agent::parse_request(as_string(opened.plaintext));
+    if (!request) {
+      reject("invalid_request");
+      response = agent::make_error_response(request.error().id, request.error().error);
+    } else if (!opened.peer || opened.peer->agent_id != request->from) {
+      reject("forbidden");
+      response = agent::make_error_response(
+          request->id, agent::RpcError{static_cast<int>(agent::ErrorCode::forbidden),
+                                       "'from' does not match the authenticated caller", nullptr});
+    } else {
+      CallContext context{request->method, opened.peer->agent_id,
+                          crypto::PeerId::from_public_key(opened.peer->public_key).to_string()};
+      response = co_await run_handler(*request, context);
+    }
+    auto sealed = sessions->seal_response(opened.session, as_bytes(response), std::chrono::system_clock::now());
+    if (!sealed) {
+      logger()->warn("cannot seal response: {}", sealed.error().message);
+      co_return;
+    }
+    if (sealed->size() > nats->max_payload()) {
+      auto too_large = agent::make_error_response(
+          request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
+          agent::payload_too_large_error(sealed->size(), nats->max_payload()));
+      sealed = sessions->seal_response(opened.session, as_bytes(too_large), std::chrono::system_clock::now());
+      if (!sealed) co_return;
+    }
+    nats->publish(reply, *sealed);
+  }
+
+  awaitable<std::string> run_handler(const agent::Request& request, const CallContext& context) {
+    Handler handler;
+    if (auto it = handlers.find(request.method); it != handlers.end())
+      handler = it->second;
+    else
+      handler = catch_all;
+    if (!handler) {
+      co_return agent::make_error_response(
+          request.id, agent::RpcError{static_cast<int>(agent::ErrorCode::method_not_found),
+                                      "method not found: " + request.method, nullptr});
+    }
+    std::optional<agent::RpcError> failure;
+    json::value result;
+    try {
+      result = co_await handler(request.params, context);
+    } catch (const CallError& e) {
+      failure = agent::RpcError{e.code(), e.what(), e.data()};
+    } catch (const std::exception& e) {
+      failure = agent::RpcError{static_cast<int>(agent::ErrorCode::internal_error), std::string("handler failed: ") + e.what(),
+                                nullptr};
+    }
+    ++counters.requests_served;
+    if (failure) co_return agent::make_error_response(request.id, *failure);
+    co_return agent::make_response(request.id, result);
+  }
+
+  void on_reply(const nats::Message& message) {
+    // <inbox>.c.<call id>: the subject names the call, so even an unauthenticated error can be
+    // matched; only "unknown session" is believed from one.
+    auto call_id = message.subject.substr(message.subject.rfind('.') + 1);
+    auto it = pending.find(call_id);
+    if (it == pending.end()) return;
+    auto& call = *it->second;
+    if (!message.data.empty() && message.data.front() == '{') {
+      auto response = agent::parse_response(as_string(message.data));
+      if (response && !response->outcome && response->outcome.error().is(agent::ErrorCode::unknown_session)) {
+        call.unknown_session = true;
+        call.wake.notify_all();
+      }
+      return;
+    }
+    auto opened = sessions->open(message.data, std::chrono::system_clock::now());
+    if (!opened) {
+      reject(std::string("reply_") + std::string(nats::sealed::to_string(opened.error().code)));
+      return;
+    }
+    if (opened->peer_static != call.callee_static) return reject("reply_from_wrong_peer");
+    auto response = agent::parse_response(as_string(opened->plaintext));
+    const std::string* id = response && response->id ? std::get_if<std::string>(&*response->id) : nullptr;
+    if (!id || *id != call_id) return reject("reply_malformed");
+    if (response->outcome)
+      call.result = std::move(*response->outcome);
+    else
+      call.error = to_call_error(response->outcome.error());
+    call.wake.notify_all();
+  }
+
+  const agent::PeerEntry& resolve(const std::string& peer) {
+    auto candidates = directory.resolve(peer);
+    if (candidates.empty())
+      throw error_of(agent::ErrorCode::unreachable, "unknown agent '" + peer + "' (not announced; try discover)");
+    if (candidates.size() > 1) {
+      std::string list;
+      for (const auto* entry : candidates) list += (list.empty() ? "" : ", ") + entry->announcement.agent_id;
+      throw error_of(agent::ErrorCode::invalid_params, "name '" + peer + "' is ambiguous: " + list);
+    }
+    return *candidates.front();
+  }
+
+  awaitable<json::value> call(std::string peer, std::string method, json::value params,
+                              std::chrono::milliseconds timeout) {
+    auto self = shared_from_this();
+    if (!started || stopped) throw error_of(agent::ErrorCode::unreachable, "node is not running");
+    if (directory.resolve(peer).empty()) co_await discover_once();
+    const auto& entry = resolve(peer);
+    auto callee_static = entry.announcement.x25519_key;
+    auto callee_agent = entry.announcement.agent_id;
+    auto callee_key = entry.announcement.public_key;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    ++counters.calls_sent;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto call_id = random_hex(12);
+      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
+      if (request.size() > agent::kMaxMessageBytes) {
+        ++counters.calls_failed;
+        throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
+      }
+      auto sealed = sessions->seal_request(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);
+      if (!sealed) {
+        ++counters.calls_failed;
+        throw error_of(agent::ErrorCode::internal_error, "cannot seal request: " + sealed.error().message);
+      }
+      if (sealed->wire.size() > nats->max_payload()) {
+        ++counters.calls_failed;
+        throw to_call_error(agent::payload_too_large_error(sealed->wire.size(), nats->max_payload()));
+      }
+      auto call = std::make_shared<PendingCall>(executor);
+      call->callee_static = callee_static;
+      call->callee_agent = callee_agent;
+      call->session = sealed->session;
+      pending[call_id] = call;
+      nats->publish(std::string(agents_subject_prefix) + callee_agent, sealed->wire, inbox + ".c." + call_id);
+
+      asio::steady_timer timer(executor, deadline);
+      timer.async_wait([call](boost::system::error_code ec) {
+        if (!ec) call->wake.notify_all();
+      });
+      while (!call->done() && std::chrono::steady_clock::now() < deadline) co_await call->wake.wait();
+      pending.erase(call_id);
+      if (call->result) {
+        ++counters.calls_ok;
+        co_return std::move(*call->result);
+      }
+      if (call->error) {
+        ++counters.calls_failed;
+        throw *call->error;
+      }
+      if (call->unknown_session) {
+        sessions->forget(call->session);
+        continue;  // handshake again, once
+      }
+      // Timed out: a session that never completed is dropped so the next call handshakes anew.
+      sessions->forget(call->session);
+      ++counters.calls_failed;
+      throw error_of(agent::ErrorCode::timeout,
+                     "call to " + callee_agent + " (" + method + ") timed out after " + std::to_string(timeout.count()) + " ms");
+    }
+    ++counters.calls_failed;
+    throw error_of(agent::ErrorCode::unknown_session, "callee keeps losing the session");
+  }
+
+  awaitable<void> discover_once() {
+    nats->publish(std::string(agent::kDiscoverySubject), {}, inbox + ".d");
+    asio::steady_timer wait(executor, options.discovery_window);
+    co_await wait.async_wait(use_awaitable);
+    directory.expire(unix_ms());
+  }
+
+  awaitable<void> announce_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      announce_timer.expires_after(options.announce_interval);
+      boost::system::error_code ec;
+      co_await announce_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (stopped) break;
+      directory.expire(unix_ms());
+      if (nats->is_connected()) nats->publish(std::string(agent::kAnnounceSubject), as_bytes(signed_announcement(agent::AnnouncementKind::announce)));
+    }
+  }
+};
+
+StarGateNode::StarGateNode(asio::any_io_executor executor, NodeOptions options)
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
+
+StarGateNode::~StarGateNode() {
+  impl_->stopped = true;
+  impl_->announce_timer.cancel();
+  impl_->subscriptions.clear();
+  if (impl_->nats) impl_->nats->close();
+}
+
+void StarGateNode::handle(std::string method, Handler handler) { impl_->handlers[std::move(method)] = std::move(handler); }
+void StarGateNode::handle_any(Handler handler) { impl_->catch_all = std::move(handler); }
+
+awaitable<void> StarGateNode::start() {
+  auto impl = impl_;
+  if (impl->started) co_return;
+  auto paths = crypto::resolve_identity_dir(impl->options.identity_dir);
+  bool created = false;
+  auto key = crypto::load_or_create_identity(paths, created);
+  if (!key) throw std::runtime_error(key.error().message);
+  if (created) logger()->info("created a new identity in {}", paths.key_file().string());
+  impl->identity.emplace(std::move(*key));
+  impl->agent_id = crypto::agent_id(impl->identity->public_key());
+  impl->peer_id = crypto::PeerId::from_public_key(impl->identity->public_key()).to_string();
+  impl->sessions = std::make_unique<nats::sealed::SessionTable>(crypto::derive_session_static_key(*impl->identity),
+                                                                *impl->identity);
+
+  nats::ClientOptions client;
+  client.urls = agent::resolve_nats_urls(impl->options.nats_urls);
+  client.name = "stargate " + impl->options.display_name;
+  client.user = impl->options.nats_user;
+  client.password = impl->options.nats_password;
+  client.token = impl->options.nats_token;
+  client.token_file = impl->options.nats_token_file;
+  client.creds_file = impl->options.nats_creds_file;
+  client.connect_timeout = impl->options.connect_timeout;
+  impl->nats = nats::Client::create(impl->executor, client);
+  co_await impl->nats->connect();
+
+  std::weak_ptr<Impl> weak = impl;
+  impl->inbox = impl->nats->new_inbox();
+  impl->subscriptions.push_back(impl->nats->subscribe(impl->inbox + ".>", [weak](nats::Message m) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (m.subject.rfind(self->inbox + ".d", 0) == 0)
+      self->on_announcement(m);
+    else
+      self->on_reply(m);
+  }));
+  impl->subscriptions.push_back(impl->nats->subscribe(std::string(agent::kAnnounceSubject), [weak](nats::Message m) {
+    if (auto self = weak.lock()) self->on_announcement(m);
+  }));
+  if (!impl->options.client_only) {
+    impl->subscriptions.push_back(
+        impl->nats->subscribe(std::string(agents_subject_prefix) + impl->agent_id, [weak](nats::Message m) {
+          if (auto self = weak.lock()) self->on_request(std::move(m));
+        }));
+    impl->subscriptions.push_back(impl->nats->subscribe(std::string(agent::kDiscoverySubject), [weak](nats::Message m) {
+      if (auto self = weak.lock()) self->on_discovery_query(m);
+    }));
+  }
+  impl->nats->on_state_change([weak](nats::ConnectionState state) {
+    auto self = weak.lock();
+    if (!self) return;
+    // After a broker restart everyone may have forgotten us: announce again.
+    if (state == nats::ConnectionState::reconnected && !self->stopped && !self->options.client_only)
+      self->nats->publish(std::string(agent::kAnnounceSubject),
+                          as_bytes(self->signed_announcement(agent::AnnouncementKind::announce)));
+  });
+  co_await impl->nats->flush(std::chrono::milliseconds(impl->options.connect_timeout));
+  impl->started = true;
+  if (impl->options.client_only) co_return;
+  co_await announce();
+  asio::co_spawn(impl->executor, impl->announce_loop(), asio::detached);
+}
+
+awaitable<void> StarGateNode::announce() {
+  auto impl = impl_;
+  impl->nats->publish(std::string(agent::kAnnounceSubject),
+                      as_bytes(impl->signed_announcement(agent::AnnouncementKind::announce)));
+  co_return;
+}
+
+awaitable<std::vector<PeerSummary>> StarGateNode::discover(std::optional<std::string> capability) {
+  auto impl = impl_;
+  co_await impl->discover_once();
+  std::vector<PeerSummary> out;
+  for (const auto* entry : impl->directory.with_capability(capability.value_or(""))) {
+    const auto& a = entry->announcement;
+    if (a.agent_id == impl->agent_id) continue;
+    out.push_back(PeerSummary{a.agent_id, a.peer_id.to_string(), a.name, a.capabilities, a.addresses, a.software,
+                              std::chrono::system_clock::time_point(std::chrono::milliseconds(a.timestamp))});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  co_return out;
+}
+
+awaitable<json::value> StarGateNode::call(std::string peer, std::string method, json::value params,
+                                          std::optional<std::chrono::milliseconds> timeout) {
+  auto impl = impl_;
+  co_return co_await impl->call(std::move(peer), std::move(method), std::move(params),
+                                timeout.value_or(impl->options.default_call_timeout));
+}
+
+NodeStatus StarGateNode::get_status() const {
+  NodeStatus status = impl_->counters;
+  status.agent_id = impl_->agent_id;
+  status.peer_id = impl_->peer_id;
+  status.name = impl_->options.display_name;
+  status.nats_connected = impl_->nats && impl_->nats->is_connected();
+  status.known_peers = impl_->directory.size();
+  return status;
+}
+
+std::string StarGateNode::get_metrics() const {
+  auto s = get_status();
+  std::ostringstream out;
+  out << "# HELP stargate_calls_total Calls this node made, by transport and outcome.\n"
+      << "# TYPE stargate_calls_total counter\n"
+      << "stargate_calls_total{transport=\"nats\",outcome=\"ok\"} " << s.calls_ok << "\n"
+      << "stargate_calls_total{transport=\"nats\",outcome=\"error\"} " << s.calls_failed << "\n"
+      << "# HELP stargate_requests_served_total Requests this node answered.\n"
+      << "# TYPE stargate_requests_served_total counter\n"
+      << "stargate_requests_served_total " << s.requests_served << "\n"
+      << "# HELP stargate_inputs_rejected_total Messages refused, by reason.\n"
+      << "# TYPE stargate_inputs_rejected_total counter\n";
+  for (const auto& [reason, count] : impl_->rejected_by_reason)
+    out << "stargate_inputs_rejected_total{reason=\"" << reason << "\"} " << count << "\n";
+  out << "# HELP stargate_known_peers Agents in the directory.\n"
+      << "# TYPE stargate_known_peers gauge\n"
+      << "stargate_known_peers " << s.known_peers << "\n"
+      << "# HELP stargate_nats_connected 1 when the broker connection is up.\n"
+      << "# TYPE stargate_nats_connected gauge\n"
+      << "stargate_nats_connected " << (s.nats_connected ? 1 : 0) << "\n";
+  return out.str();
+}
+
+awaitable<void> StarGateNode::stop() {
+  auto impl = impl_;
+  if (!impl->started || impl->stopped) co_return;
+  impl->stopped = true;
+  impl->announce_timer.cancel();
+  if (impl->nats->is_connected() && !impl->options.client_only) {
+    impl->nats->publish(std::string(agent::kAnnounceSubject), as_bytes(impl->signed_announcement(agent::AnnouncementKind::leave)));
+    co_await impl->nats->flush(std::chrono::milliseconds(1000));
+  }
+  impl->subscriptions.clear();
+  impl->nats->close();
+}
+
+const std::string& StarGateNode::agent_id() const { return impl_->agent_id; }
+const std::string& StarGateNode::peer_id() const { return impl_->peer_id; }
+
+}  // namespace stargate

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end agents over a real nats-server, through the CLI: `connect --serve` with a shell
+# command, `discover --json`, `call` (result on stdout, JSON-RPC errors on stderr with a non-zero
+# exit), the --allow gate, params from a file and from stdin, and a clean stop.
+#   agent_cli_test.sh STARGATE_BINARY
+set -uo pipefail
+stargate="$1"
+work="$(mktemp -d "${TMPDIR:-/tmp}/stargate-agents.XXXXXX")"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+checks=0
+fail() { echo "agent_cli_test: FAILED: $*" >&2; for f in "$work"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
+pass() { checks=$((checks + 1)); echo "ok $checks - $*"; }
+run() { timeout 30 "$stargate" "$@"; }
+
+# A broker of our own on a free port (-p -1), port read back from the ports file.
+mkdir -p "$work/ports"
+nats-server -a 127.0.0.1 -p -1 --ports_file_dir "$work/ports" >"$work/nats.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 200); do
+  ports=$(cat "$work"/ports/*.ports 2>/dev/null) && [ -n "$ports" ] && break
+  sleep 0.05  # bounded poll: 200 × 50 ms
+done
+url=$(printf '%s' "$ports" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nats"][0])') || fail "nats-server did not start"
+export STARGATE_NATS_URL="$url"
+
+# start_agent NAME ARGS...: runs `connect --json` in the background, waits for its first line.
+start_agent() {
+  local name=$1; shift
+  mkfifo "$work/$name.fifo"
+  "$stargate" --identity-dir "$work/$name" connect --name "$name" --json "$@" >"$work/$name.fifo" 2>"$work/$name.err" &
+  pids+=($!)
+  exec {fd}<"$work/$name.fifo"
+  IFS= read -r -t 30 line <&"$fd" || fail "agent $name did not start"
+  printf '%s' "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["agent_id"])'
+}
+
+# An agent whose "upper" method is a shell pipeline; "fails" exits non-zero.
+worker=$(start_agent worker --capability text --serve 'upper=tr a-z A-Z' --serve 'fails=echo oops >&2; exit 3' --allow-any) || exit 1
+[[ ${#worker} -eq 32 ]] || fail "connect printed no agent id"
+pass "connect --serve started (agent $worker)"
+
+run --identity-dir "$work/cli" discover --json >"$work/discover.out" 2>"$work/discover.err" || fail "discover exited $?"
+python3 - "$work/discover.out" "$worker" <<'PY' || fail "discover --json does not list the worker"
+import json, sys
+peers = json.load(open(sys.argv[1]))
+assert any(p["agent_id"] == sys.argv[2] and p["name"] == "worker" and "text" in p["capabilities"] for p in peers), peers
+PY
+pass "discover --json lists the worker with its capability"
+run --identity-dir "$work/cli" discover --capability nothing-like-this --json >"$work/none.out" 2>/dev/null || fail "discover --capability exited $?"
+[[ "$(cat "$work/none.out")" == "[]" ]] || fail "capability filter: expected [], got $(cat "$work/none.out")"
+pass "discover --capability filters"
+
+out=$(run --identity-dir "$work/cli" call worker upper '{"text":"hello"}' 2>"$work/call.err") || fail "call exited $?"
+[[ "$out" == '{"TEXT":"HELLO"}' ]] || fail "call result: $out"
+pass "call runs the served command (params on stdin, JSON result on stdout)"
+
+echo '{"from":"file"}' >"$work/params.json"
+out=$(run --identity-dir "$work/cli" call "$worker" upper "@$work/params.json" 2>>"$work/call.err") || fail "call @FILE exited $?"
+[[ "$out" == '{"FROM":"FILE"}' ]] || fail "call @FILE result: $out"
+out=$(echo '{"from":"stdin"}' | run --identity-dir "$work/cli" call worker upper - 2>>"$work/call.err") || fail "call - exited $?"
+[[ "$out" == '{"FROM":"STDIN"}' ]] || fail "call - result: $out"
+pass "params from @FILE and from stdin"
+
+out=$(run --identity-dir "$work/cli" call worker ping '{"n":1}' 2>>"$work/call.err") || fail "built-in ping exited $?"
+[[ "$out" == *'"pong":true'* ]] || fail "built-in ping: $out"
+pass "built-in ping answers"
+
+run --identity-dir "$work/cli" call worker fails '{}' >"$work/fails.out" 2>"$work/fails.err" && fail "a failing command should make call exit non-zero"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e["code"]==-32603 and "oops" in json.dumps(e), e' "$work/fails.err" || fail "failing command: $(cat "$work/fails.err")"
+pass "a failing command becomes a JSON-RPC error with its stderr"
+
+run --identity-dir "$work/cli" call worker no-such-method '{}' >/dev/null 2>"$work/nomethod.err" && fail "unknown method should fail"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["code"]==-32601' "$work/nomethod.err" || fail "unknown method: $(cat "$work/nomethod.err")"
+pass "unknown method: -32601 on stderr, non-zero exit"
+
+# --serve without --allow/--allow-any is refused; with --allow naming someone else, callers get "forbidden".
+"$stargate" --identity-dir "$work/bad" connect --name bad --serve 'x=cat' >/dev/null 2>"$work/bad.err" && fail "--serve without --allow should be refused"
+grep -q -- "--allow" "$work/bad.err" || fail "refusal should mention --allow: $(cat "$work/bad.err")"
+guarded=$(start_agent guarded --serve 'upper=tr a-z A-Z' --allow 00000000000000000000000000000000) || exit 1
+run --identity-dir "$work/cli" call "$guarded" upper '{"a":1}' >/dev/null 2>"$work/forbidden.err" && fail "a caller not on --allow should be refused"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["code"]==-32005' "$work/forbidden.err" || fail "forbidden: $(cat "$work/forbidden.err")"
+pass "--serve methods answer only the agents on --allow (-32005 forbidden otherwise)"
+
+# An unreachable broker is one clear line, quickly.
+start=$SECONDS
+STARGATE_NATS_URL=nats://127.0.0.1:1 run --identity-dir "$work/cli" discover >/dev/null 2>"$work/unreach.err" && fail "discover with no broker should fail"
+(( SECONDS - start < 10 )) || fail "unreachable broker took $((SECONDS - start)) s"
+[[ $(wc -l <"$work/unreach.err") -eq 1 ]] || fail "expected one line, got: $(cat "$work/unreach.err")"
+pass "unreachable broker: one line, non-zero exit"
+echo "agent_cli_test: all $checks checks passed"
