@@ -1,5 +1,7 @@
 // Agent commands over NATS: connect (run an agent), discover, call, announce.
+#include "agent/control_socket.hpp"
 #include "cli/command_runner.hpp"
+#include "crypto/key_file.hpp"
 #include "cli/common.hpp"
 #include "stargate/node.hpp"
 
@@ -56,6 +58,10 @@ void run_node_task(std::function<awaitable<void>(asio::io_context&)> body) {
   if (failure) std::rethrow_exception(failure);
 }
 
+std::filesystem::path control_path(const GlobalOptions& global) {
+  return agent::control_socket_path(crypto::resolve_identity_dir(global.identity_dir).dir);
+}
+
 std::string read_params(const std::string& text) {
   if (text == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   if (!text.empty() && text.front() == '@') {
@@ -64,15 +70,6 @@ std::string read_params(const std::string& text) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   return text;
-}
-
-std::string summary_json(const PeerSummary& peer) {
-  json::object o{{"agent_id", peer.agent_id}, {"peer_id", peer.peer_id}, {"name", peer.name}, {"software", peer.software}};
-  o["capabilities"] = json::value_from(peer.capabilities);
-  o["addresses"] = json::value_from(peer.addresses);
-  o["last_seen_ms"] =
-      std::chrono::duration_cast<std::chrono::milliseconds>(peer.last_seen.time_since_epoch()).count();
-  return json::serialize(o);
 }
 
 // --serve METHOD=COMMAND: the params on stdin, the JSON result on stdout.
@@ -133,6 +130,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         });
       }
       co_await node.start();
+      agent::ControlServer control(io.get_executor(), node, control_path(options));
       if (state->json)
         std::cout << "{\"event\":\"started\",\"peer_id\":" << json_quote(node.peer_id())
                   << ",\"agent_id\":" << json_quote(node.agent_id()) << ",\"addrs\":[]}" << std::endl;
@@ -162,28 +160,35 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   discover->callback([&options, state = discover_state] {
     apply_logging(options);
     run_node_task([&](asio::io_context& io) -> awaitable<void> {
-      auto node_opts = node_options(options, state->flags);
-      node_opts.client_only = true;
-      node_opts.discovery_window = std::chrono::milliseconds(static_cast<long>(state->wait * 1000));
-      StarGateNode node(io.get_executor(), node_opts);
-      co_await node.start();
       // A named optional, not a ternary temporary: g++ 12 mis-copies the latter into the coroutine frame.
       std::optional<std::string> filter;
       if (!state->capability.empty()) filter = state->capability;
-      auto peers = co_await node.discover(filter);
+      json::array peers;
+      json::object query;
+      if (filter) query["capability"] = *filter;
+      if (auto via_agent = co_await agent::control_request(control_path(options), "discover", query)) {
+        peers = via_agent->as_array();
+      } else {
+        auto node_opts = node_options(options, state->flags);
+        node_opts.client_only = true;
+        node_opts.discovery_window = std::chrono::milliseconds(static_cast<long>(state->wait * 1000));
+        StarGateNode node(io.get_executor(), node_opts);
+        co_await node.start();
+        for (const auto& p : co_await node.discover(filter)) peers.push_back(agent::to_json(p));
+        co_await node.stop();
+      }
       if (state->json) {
-        std::cout << "[";
-        for (std::size_t i = 0; i < peers.size(); ++i) std::cout << (i ? "," : "") << summary_json(peers[i]);
-        std::cout << "]\n";
+        std::cout << json::serialize(peers) << "\n";
       } else {
         std::printf("%-32s  %-20s  %s\n", "AGENT ID", "NAME", "CAPABILITIES");
-        for (const auto& p : peers) {
+        for (const auto& value : peers) {
+          const auto& p = value.as_object();
           std::string caps;
-          for (const auto& c : p.capabilities) caps += (caps.empty() ? "" : ",") + c;
-          std::printf("%-32s  %-20s  %s\n", p.agent_id.c_str(), p.name.c_str(), caps.c_str());
+          for (const auto& c : p.at("capabilities").as_array()) caps += (caps.empty() ? "" : ",") + std::string(c.as_string());
+          std::printf("%-32s  %-20s  %s\n", std::string(p.at("agent_id").as_string()).c_str(),
+                      std::string(p.at("name").as_string()).c_str(), caps.c_str());
         }
       }
-      co_await node.stop();
     });
   });
 
@@ -212,15 +217,30 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     }
     int exit_code = 0;
     run_node_task([&](asio::io_context& io) -> awaitable<void> {
-      auto node_opts = node_options(options, state->flags);
-      node_opts.client_only = true;
-      StarGateNode node(io.get_executor(), node_opts);
-      co_await node.start();
+      auto timeout = std::chrono::milliseconds(static_cast<long>(state->timeout * 1000));
       std::optional<CallError> failure;
       try {
-        auto result = co_await node.call(state->peer, state->method, params,
-                                         std::chrono::milliseconds(static_cast<long>(state->timeout * 1000)));
-        std::cout << json::serialize(result) << "\n";
+        // Through the running agent when there is one (its identity, sessions and connections).
+        json::object request{{"peer", state->peer}, {"method", state->method}, {"params", params},
+                             {"timeout_ms", timeout.count()}};
+        auto via_agent = co_await agent::control_request(control_path(options), "call", request);
+        if (via_agent) {
+          std::cout << json::serialize(*via_agent) << "\n";
+        } else {
+          auto node_opts = node_options(options, state->flags);
+          node_opts.client_only = true;
+          StarGateNode node(io.get_executor(), node_opts);
+          co_await node.start();
+          std::optional<CallError> call_failure;
+          try {
+            auto result = co_await node.call(state->peer, state->method, params, timeout);
+            std::cout << json::serialize(result) << "\n";
+          } catch (const CallError& e) {
+            call_failure = e;
+          }
+          co_await node.stop();
+          if (call_failure) throw *call_failure;
+        }
       } catch (const CallError& e) {
         failure = e;
       }
@@ -228,20 +248,42 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         std::cerr << json::serialize(failure->to_json()) << "\n";
         exit_code = 1;
       }
-      co_await node.stop();
     });
     if (exit_code != 0) throw CliError("", exit_code);
+  });
+
+  // ---------------------------------------------------------------- status
+  auto status_json = std::make_shared<bool>(false);
+  auto* status = app.add_subcommand("status", "Show the running agent's state (identity, broker, peers, calls)");
+  status->add_flag("--json", *status_json, "Print JSON");
+  status->callback([&options, json_out = status_json] {
+    apply_logging(options);
+    run_node_task([&](asio::io_context&) -> awaitable<void> {
+      auto via_agent = co_await agent::control_request(control_path(options), "status", json::object());
+      if (!via_agent) throw CliError("no agent is running with this identity (start one with: stargate connect --name NAME)");
+      if (*json_out) {
+        std::cout << json::serialize(*via_agent) << "\n";
+        co_return;
+      }
+      for (const auto& [key, value] : via_agent->as_object())
+        std::cout << std::string(key) << ": " << (value.is_string() ? std::string(value.as_string()) : json::serialize(value)) << "\n";
+    });
   });
 
   // ---------------------------------------------------------------- announce
   auto announce_state = std::make_shared<AgentFlags>();
   auto* announce = app.add_subcommand("announce", "Announce this identity once (name and capabilities)");
-  announce->add_option("--name", announce_state->name, "Display name")->required();
+  announce->add_option("--name", announce_state->name, "Display name (when no agent is running)");
   announce->add_option("--capability", announce_state->capabilities, "A capability (repeatable)");
   add_agent_flags(announce, *announce_state);
   announce->callback([&options, state = announce_state] {
     apply_logging(options);
     run_node_task([&](asio::io_context& io) -> awaitable<void> {
+      if (co_await agent::control_request(control_path(options), "announce", json::object())) {
+        std::cout << "the running agent announced itself\n";
+        co_return;
+      }
+      if (state->name.empty()) throw CliError("no agent is running with this identity: give --name to announce once", 2);
       StarGateNode node(io.get_executor(), node_options(options, *state));
       co_await node.start();  // announces
       std::cout << "announced " << node.agent_id() << "\n";

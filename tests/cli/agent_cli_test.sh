@@ -87,6 +87,20 @@ run --identity-dir "$work/cli" call "$guarded" upper '{"a":1}' >/dev/null 2>"$wo
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["code"]==-32005' "$work/forbidden.err" || fail "forbidden: $(cat "$work/forbidden.err")"
 pass "--serve methods answer only the agents on --allow (-32005 forbidden otherwise)"
 
+# The running agent's control socket: 0600, and `call`/`status` with its identity go through it.
+sock="$work/worker/stargate.sock"
+[[ -S "$sock" ]] || fail "no control socket at $sock"
+[[ $(stat -c %a "$sock") == 600 ]] || fail "control socket mode is $(stat -c %a "$sock")"
+out=$(run --identity-dir "$work/worker" call "$guarded" ping '{"via":"socket"}' 2>"$work/sockcall.err") || fail "call through the control socket exited $?"
+[[ "$out" == *'"via":"socket"'* ]] || fail "call through the control socket: $out"
+run --identity-dir "$work/worker" status --json >"$work/status.out" 2>"$work/status.err" || fail "status exited $?"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["agent_id"]==sys.argv[2] and s["calls_ok"]>=1 and s["nats_connected"], s' "$work/status.out" "$worker" \
+  || fail "status: $(cat "$work/status.out")"
+pass "control socket (0600): call and status reuse the running agent (its calls_ok counts the call)"
+run --identity-dir "$work/nobody" status >/dev/null 2>"$work/nostatus.err" && fail "status without an agent should fail"
+grep -q "no agent is running" "$work/nostatus.err" || fail "status without agent: $(cat "$work/nostatus.err")"
+pass "status without a running agent says so"
+
 # An unreachable broker is one clear line, quickly.
 start=$SECONDS
 STARGATE_NATS_URL=nats://127.0.0.1:1 run --identity-dir "$work/cli" discover >/dev/null 2>"$work/unreach.err" && fail "discover with no broker should fail"

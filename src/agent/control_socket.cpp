@@ -1,0 +1,224 @@
+#include "agent/control_socket.hpp"
+
+#include "agent/jsonrpc.hpp"
+#include "base/log.hpp"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace stargate::agent {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using local = asio::local::stream_protocol;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+auto logger() {
+  static auto l = log::get("control");
+  return l;
+}
+
+// Reads one '\n'-terminated line, at most control_max_line bytes; nullopt at a clean end.
+awaitable<std::optional<std::string>> read_line(local::socket& socket, asio::streambuf& buffer) {
+  boost::system::error_code ec;
+  std::size_t n = co_await asio::async_read_until(socket, buffer, '\n', asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    if (ec == asio::error::not_found) throw std::runtime_error("control request line too long");
+    co_return std::nullopt;
+  }
+  std::string line(asio::buffers_begin(buffer.data()), asio::buffers_begin(buffer.data()) + static_cast<std::ptrdiff_t>(n - 1));
+  buffer.consume(n);
+  co_return line;
+}
+
+bool same_user(local::socket& socket) {
+  ucred credentials{};
+  socklen_t length = sizeof credentials;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return false;
+  return credentials.uid == ::geteuid();
+}
+
+std::string error_line(const std::optional<RequestId>& id, int code, const std::string& message) {
+  return make_error_response(id, RpcError{code, message, nullptr}) + "\n";
+}
+
+}  // namespace
+
+json::value to_json(const PeerSummary& peer) {
+  json::object o{{"agent_id", peer.agent_id}, {"peer_id", peer.peer_id}, {"name", peer.name}, {"software", peer.software}};
+  o["capabilities"] = json::value_from(peer.capabilities);
+  o["addresses"] = json::value_from(peer.addresses);
+  o["last_seen_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(peer.last_seen.time_since_epoch()).count();
+  return o;
+}
+
+json::value to_json(const NodeStatus& s) {
+  return json::object{{"agent_id", s.agent_id},
+                      {"peer_id", s.peer_id},
+                      {"name", s.name},
+                      {"nats_connected", s.nats_connected},
+                      {"known_peers", s.known_peers},
+                      {"calls_sent", s.calls_sent},
+                      {"calls_ok", s.calls_ok},
+                      {"calls_failed", s.calls_failed},
+                      {"requests_served", s.requests_served},
+                      {"requests_rejected", s.requests_rejected}};
+}
+
+std::filesystem::path control_socket_path(const std::filesystem::path& identity_dir) {
+  return identity_dir / control_socket_name;
+}
+
+struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
+  Impl(asio::any_io_executor ex, StarGateNode& n, std::filesystem::path p)
+      : executor(ex), node(n), path(std::move(p)), acceptor(ex) {}
+
+  asio::any_io_executor executor;
+  StarGateNode& node;
+  std::filesystem::path path;
+  local::acceptor acceptor;
+  bool closed = false;
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!closed) {
+      boost::system::error_code ec;
+      local::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      if (!same_user(socket)) {
+        logger()->warn("control socket: refused a process of another user");
+        continue;
+      }
+      asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  awaitable<void> serve(local::socket socket) {
+    auto self = shared_from_this();
+    asio::streambuf buffer(control_max_line);
+    try {
+      while (!closed) {
+        auto line = co_await read_line(socket, buffer);
+        if (!line) break;
+        auto reply = co_await answer(*line);
+        co_await asio::async_write(socket, asio::buffer(reply), use_awaitable);
+      }
+    } catch (const std::exception& e) {
+      logger()->debug("control connection closed: {}", e.what());
+    }
+  }
+
+  awaitable<std::string> answer(const std::string& line) {
+    auto request = parse_request(line);
+    if (!request) co_return make_error_response(request.error().id, request.error().error) + "\n";
+    const auto& params = request->params.is_object() ? request->params.as_object() : json::object();
+    std::optional<CallError> failure;
+    json::value result;
+    try {
+      if (request->method == "call") {
+        auto peer = params.if_contains("peer");
+        auto method = params.if_contains("method");
+        if (!peer || !peer->is_string() || !method || !method->is_string())
+          co_return error_line(request->id, static_cast<int>(ErrorCode::invalid_params), "call needs peer and method strings");
+        std::optional<std::chrono::milliseconds> timeout;
+        if (auto t = params.if_contains("timeout_ms"); t && t->is_number()) timeout = std::chrono::milliseconds(t->to_number<std::int64_t>());
+        json::value call_params = params.contains("params") ? params.at("params") : json::value(json::object());
+        result = co_await node.call(std::string(peer->as_string()), std::string(method->as_string()), std::move(call_params), timeout);
+      } else if (request->method == "discover") {
+        std::optional<std::string> capability;
+        if (auto c = params.if_contains("capability"); c && c->is_string()) capability = std::string(c->as_string());
+        json::array peers;
+        for (const auto& p : co_await node.discover(capability)) peers.push_back(to_json(p));
+        result = std::move(peers);
+      } else if (request->method == "announce") {
+        co_await node.announce();
+        result = true;
+      } else if (request->method == "status") {
+        result = to_json(node.get_status());
+      } else if (request->method == "metrics") {
+        result = json::string(node.get_metrics());
+      } else {
+        co_return error_line(request->id, static_cast<int>(ErrorCode::method_not_found), "unknown control method " + request->method);
+      }
+    } catch (const CallError& e) {
+      failure = e;
+    }
+    if (failure) co_return make_error_response(request->id, RpcError{failure->code(), failure->what(), failure->data()}) + "\n";
+    co_return make_response(request->id, result) + "\n";
+  }
+};
+
+static bool someone_listens(const std::filesystem::path& path, asio::any_io_executor executor) {
+  local::socket probe(executor);
+  boost::system::error_code ec;
+  probe.connect(local::endpoint(path.string()), ec);
+  return !ec;
+}
+
+ControlServer::ControlServer(asio::any_io_executor executor, StarGateNode& node, std::filesystem::path path)
+    : impl_(std::make_shared<Impl>(executor, node, std::move(path))) {
+  const auto& p = impl_->path;
+  if (p.string().size() >= sizeof(sockaddr_un{}.sun_path))
+    throw std::runtime_error("control socket path " + p.string() + " is too long for a unix socket (max 107 bytes): use a shorter --identity-dir");
+  if (std::filesystem::exists(p)) {
+    if (someone_listens(p, executor))
+      throw std::runtime_error("an agent with this identity is already running (control socket " + p.string() + ")");
+    std::filesystem::remove(p);  // left by an agent that crashed
+  }
+  // The umask makes the socket 0600 from its creation, not after a window.
+  mode_t previous = ::umask(0077);
+  boost::system::error_code ec;
+  impl_->acceptor.open(local());
+  impl_->acceptor.bind(local::endpoint(p.string()), ec);
+  ::umask(previous);
+  if (ec) throw std::runtime_error("cannot create control socket " + p.string() + ": " + ec.message());
+  ::chmod(p.c_str(), 0600);
+  impl_->acceptor.listen();
+  asio::co_spawn(executor, impl_->accept_loop(), asio::detached);
+}
+
+ControlServer::~ControlServer() {
+  impl_->closed = true;
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+  std::filesystem::remove(impl_->path, ignored);
+}
+
+const std::filesystem::path& ControlServer::path() const { return impl_->path; }
+
+awaitable<std::optional<json::value>> control_request(const std::filesystem::path& path, std::string method,
+                                                      json::value params) {
+  if (!std::filesystem::exists(path)) co_return std::nullopt;
+  local::socket socket(co_await asio::this_coro::executor);
+  boost::system::error_code ec;
+  co_await socket.async_connect(local::endpoint(path.string()), asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return std::nullopt;  // stale socket: no agent
+  auto line = make_request(method, params, RequestId(std::int64_t{1}), "") + "\n";
+  co_await asio::async_write(socket, asio::buffer(line), use_awaitable);
+  asio::streambuf buffer(control_max_line);
+  auto reply = co_await read_line(socket, buffer);
+  if (!reply) throw CallError(static_cast<int>(ErrorCode::unreachable), "the running agent closed the control socket");
+  auto response = parse_response(*reply);
+  if (!response) throw CallError(response.error().code, response.error().message);
+  if (!response->outcome) {
+    const auto& e = response->outcome.error();
+    throw CallError(e.code, e.message, e.data);
+  }
+  co_return std::move(*response->outcome);
+}
+
+}  // namespace stargate::agent
