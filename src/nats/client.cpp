@@ -5,6 +5,8 @@
 
 #include <nats/nats.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,7 +18,9 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -39,13 +43,26 @@ namespace {
 
 constexpr std::int64_t kDefaultMaxPayload = 1024 * 1024;
 
-// The most precise text nats.c has for a failed call on this thread.
+// The most precise text nats.c has for a failed call on this thread, without the "(conn.c:2088): "
+// source location nats.c puts in front.
 std::string error_text(natsStatus status) {
   natsStatus last = NATS_OK;
   const char* text = nats_GetLastError(&last);
   std::string out = (text != nullptr && *text != '\0') ? text : natsStatus_GetText(status);
-  if (status == NATS_NO_SERVER && out == natsStatus_GetText(NATS_NO_SERVER)) out = "no server answered (refused or timed out)";
+  if (!out.empty() && out.front() == '(') {
+    if (auto end = out.find("): "); end != std::string::npos && end < 64) out.erase(0, end + 3);
+  }
   return out;
+}
+
+// Why a connect failed, in words for a person.
+std::string connect_failure(natsStatus status, std::chrono::milliseconds timeout) {
+  switch (status) {
+    case NATS_NO_SERVER: return "connection refused (or no route to the host)";
+    case NATS_TIMEOUT: return "no answer within " + std::to_string(timeout.count()) + " ms";
+    case NATS_CONNECTION_AUTH_FAILED: return "credentials refused (" + error_text(status) + ")";
+    default: return error_text(status);
+  }
 }
 
 // URLs for messages and logs, without passwords or tokens (nats://user:pass@host, nats://token@host).
@@ -81,8 +98,8 @@ std::string trim(std::string s) {
 namespace detail {
 
 // What nats.c's threads may touch. The Client holds it; nats.c's connection callbacks get a raw
-// pointer, kept valid by `keep_alive` until the closed callback (the last one nats.c makes, after
-// it joined its reader, flusher and reconnect threads).
+// pointer, kept valid by `keep_alive` until the closed callback of every connection made with it
+// (the last call nats.c makes with it, after joining its reader, flusher and reconnect threads).
 struct Shared : std::enable_shared_from_this<Shared> {
   asio::any_io_executor executor;
   std::shared_ptr<spdlog::logger> log = stargate::log::get("nats");
@@ -93,12 +110,35 @@ struct Shared : std::enable_shared_from_this<Shared> {
   std::atomic<natsConnection*> nc{nullptr};
   std::atomic<std::int64_t> max_payload{kDefaultMaxPayload};
 
+  bool revive_enabled = false;          // start a new connection when nats.c gives one up
+  std::function<void()> on_given_up;    // posted to the executor then (holds a weak_ptr<Client>)
+  std::atomic<std::uint64_t> replaced{0};
+  std::atomic<int> consecutive_give_ups{0};
+  std::atomic<std::int64_t> last_slow_consumer_log{std::numeric_limits<std::int64_t>::min() / 2};
+
   std::mutex mutex;
   bool detached = false;  // the Client is gone: post nothing more to the executor
   bool closing = false;   // close() was called
+  bool connect_called = false;
+  bool closed_reported = false;
   std::shared_ptr<const std::function<void(ConnectionState)>> state_callback;
   std::vector<std::weak_ptr<SubShared>> subscriptions;
-  std::shared_ptr<Shared> keep_alive;
+  int connections = 0;                 // nats.c connections whose closed callback is still due
+  std::shared_ptr<Shared> keep_alive;  // set while connections > 0
+
+  // Before natsConnection_Connect: its callbacks will get a raw pointer to this.
+  void connection_started() {
+    std::lock_guard lock(mutex);
+    if (connections++ == 0) keep_alive = shared_from_this();
+  }
+  // After the last callback of a connection (its closed callback, or a Connect that created none).
+  std::shared_ptr<Shared> connection_ended_locked() {
+    return --connections == 0 ? std::move(keep_alive) : nullptr;
+  }
+  std::shared_ptr<Shared> connection_ended() {
+    std::lock_guard lock(mutex);
+    return connection_ended_locked();
+  }
 
   // Posts to the executor unless the Client is gone; true when posted.
   template <class F>
@@ -110,6 +150,11 @@ struct Shared : std::enable_shared_from_this<Shared> {
   }
 
   void report(ConnectionState state) {
+    if (state == ConnectionState::closed) {
+      std::lock_guard lock(mutex);
+      if (closed_reported) return;
+      closed_reported = true;
+    }
     post([self = shared_from_this(), state] {
       std::shared_ptr<const std::function<void(ConnectionState)>> callback;
       {
@@ -143,6 +188,7 @@ struct Shared : std::enable_shared_from_this<Shared> {
 struct SubShared : std::enable_shared_from_this<SubShared> {
   std::shared_ptr<Shared> client;
   std::string subject;
+  std::optional<std::string> queue_group;
   std::size_t max_msgs = 0, max_bytes = 0;
 
   std::mutex mutex;
@@ -238,6 +284,15 @@ void on_connected(natsConnection* nc, void* closure) {
   shared->report(ConnectionState::connected);
 }
 
+// A replacement connection (after nats.c gave one up) that connected in the background.
+void on_revived(natsConnection* nc, void* closure) {
+  auto* shared = static_cast<Shared*>(closure);
+  shared->refresh_max_payload(nc);
+  shared->consecutive_give_ups = 0;
+  shared->log->info("NATS reconnected to {} (new connection)", shared->connected_url(nc));
+  shared->report(ConnectionState::reconnected);
+}
+
 void on_disconnected(natsConnection*, void* closure) {
   auto* shared = static_cast<Shared*>(closure);
   bool closing;
@@ -258,28 +313,54 @@ void on_reconnected(natsConnection* nc, void* closure) {
 
 void on_closed(natsConnection* nc, void* closure) {
   auto* shared = static_cast<Shared*>(closure);
-  std::shared_ptr<Shared> hold;
-  bool closing;
+  std::shared_ptr<Shared> hold;  // may free `shared` on return: nats.c makes no further call with it
+  bool closing, current, revive;
   {
     std::lock_guard lock(shared->mutex);
     closing = shared->closing;
-    hold = std::move(shared->keep_alive);
+    hold = shared->connection_ended_locked();
+    current = nc == shared->nc.load();
+    revive = current && !closing && shared->revive_enabled;
   }
-  if (!closing) {
-    const char* text = nullptr;
-    natsStatus status = natsConnection_GetLastError(nc, &text);
-    shared->log->error("NATS connection to {} closed: {}", shared->description,
-                       text != nullptr && *text != '\0' ? text : natsStatus_GetText(status));
+  if (!current) return;  // a replaced connection being disposed of, or one never adopted
+  if (closing) {
+    shared->report(ConnectionState::closed);
+    return;
   }
-  shared->report(ConnectionState::closed);
-  // `hold` may free `shared` here: nats.c makes no further call with this closure.
+  const char* text = nullptr;
+  natsStatus status = natsConnection_GetLastError(nc, &text);
+  std::string reason = text != nullptr && *text != '\0' ? text : natsStatus_GetText(status);
+  if (!revive) {
+    shared->log->error("NATS connection to {} closed: {}", shared->description, reason);
+    shared->report(ConnectionState::closed);
+    return;
+  }
+  // While a server keeps refusing, this repeats every few reconnect_waits: log the first and
+  // then one in 20.
+  int count = ++shared->consecutive_give_ups;
+  auto level = count == 1 || count % 20 == 0 ? spdlog::level::warn : spdlog::level::debug;
+  shared->log->log(level, "NATS gave up the connection to {} ({}; {} time(s) in a row); starting a new one",
+                   shared->description, reason, count);
+  shared->post([self = shared->shared_from_this()] {
+    if (self->on_given_up) self->on_given_up();
+  });
 }
 
 void on_error(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure) {
   auto* shared = static_cast<Shared*>(closure);
   if (err == NATS_SLOW_CONSUMER && sub != nullptr) {
+    // At most one line a second per client, however often nats.c reports it.
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch()).count();
+    auto last = shared->last_slow_consumer_log.load();
+    if (now - last < 1'000'000'000 ||
+        !shared->last_slow_consumer_log.compare_exchange_strong(last, now))
+      return;
     const char* subject = natsSubscription_GetSubject(sub);
-    shared->log->warn("NATS slow consumer on {}: messages dropped", subject != nullptr ? subject : "?");
+    int64_t dropped = 0;
+    natsSubscription_GetDropped(sub, &dropped);
+    shared->log->warn("NATS slow consumer on {}: {} message(s) dropped so far", subject != nullptr ? subject : "?",
+                      dropped);
     return;
   }
   const char* text = nullptr;
@@ -333,45 +414,86 @@ void check(natsStatus status, const char* what) {
   if (status != NATS_OK) throw ErrorException(std::string("NATS options: ") + what + ": " + error_text(status));
 }
 
-}  // namespace
-
-// A helper thread for nats.c's blocking calls (connect, flush), started on first use.
-struct Client::Worker {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<std::function<void()>> jobs;
-  bool stopping = false;
-  std::thread thread;
-
+// A helper thread for nats.c's blocking calls (connect, flush, destroying a replaced connection),
+// started on first use; jobs run one at a time, in order.
+class Worker {
+ public:
   void submit(std::function<void()> job) {
-    std::lock_guard lock(mutex);
-    jobs.push_back(std::move(job));
-    if (!thread.joinable()) thread = std::thread([this] { loop(); });
-    cv.notify_one();
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    cv_.notify_one();
   }
 
+  // Runs what is queued, then joins.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ~Worker() { stop(); }
+
+ private:
   void loop() {
     for (;;) {
       std::function<void()> job;
       {
-        std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return stopping || !jobs.empty(); });
-        if (jobs.empty()) return;
-        job = std::move(jobs.front());
-        jobs.pop_front();
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
       }
       job();
     }
   }
 
-  ~Worker() {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-      cv.notify_one();
-    }
-    if (thread.joinable()) thread.join();
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Subscribes `state` on `nc` (nats.c delivers through a heap-held shared_ptr released by the
+// subscription's on-complete callback). Returns the status; the subscription in `out`.
+natsStatus subscribe_on(natsConnection* nc, const std::shared_ptr<SubShared>& state, natsSubscription** out) {
+  auto* closure = new std::shared_ptr<SubShared>(state);
+  natsSubscription* sub = nullptr;
+  natsStatus status = state->queue_group
+                          ? natsConnection_QueueSubscribe(&sub, nc, state->subject.c_str(), state->queue_group->c_str(),
+                                                          on_message, closure)
+                          : natsConnection_Subscribe(&sub, nc, state->subject.c_str(), on_message, closure);
+  if (status != NATS_OK) {
+    delete closure;
+    return status;
   }
+  if (natsSubscription_SetOnCompleteCB(sub, on_subscription_complete, closure) != NATS_OK) {
+    // The connection closed in between: a delivery may still be running, so the closure stays.
+    state->client->log->warn("NATS subscription to {} closed at once", state->subject);
+  }
+  natsSubscription_SetPendingLimits(sub, static_cast<int>(state->max_msgs), static_cast<int>(state->max_bytes));
+  *out = sub;
+  return NATS_OK;
+}
+
+}  // namespace
+
+struct Client::Impl {
+  explicit Impl(const asio::any_io_executor& executor) : revive_timer(executor) {}
+  ~Impl() {
+    worker.stop();
+    natsOptions_Destroy(revive_options);
+  }
+  natsOptions* revive_options = nullptr;  // for replacement connections (retry in the background)
+  asio::steady_timer revive_timer;        // on the executor
+  bool revive_scheduled = false;          // on the executor
+  bool reviving = false;                  // on the executor
+  Worker worker;
 };
 
 // --- Subscription ---
@@ -427,18 +549,35 @@ std::int64_t Subscription::dropped() const {
 // --- Client ---
 
 std::shared_ptr<Client> Client::create(asio::any_io_executor executor, ClientOptions options) {
-  return std::make_shared<Client>(Private{}, std::move(executor), std::move(options));
+  auto client = std::make_shared<Client>(Private{}, std::move(executor), std::move(options));
+  client->shared_->on_given_up = [weak = std::weak_ptr<Client>(client)] {
+    if (auto self = weak.lock()) self->schedule_revive();
+  };
+  return client;
 }
 
 Client::Client(Private, asio::any_io_executor executor, ClientOptions options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       shared_(std::make_shared<Shared>()),
-      worker_(std::make_unique<Worker>()) {
-  if (options_.urls.empty()) options_.urls.push_back("nats://127.0.0.1:4222");
+      impl_(std::make_unique<Impl>(executor_)) {
+  // "a,b" in one entry (as in NATS_URL) is two servers.
+  std::vector<std::string> urls;
+  for (const auto& entry : options_.urls) {
+    std::size_t start = 0;
+    for (;;) {
+      auto comma = entry.find(',', start);
+      auto url = trim(entry.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (!url.empty()) urls.push_back(std::move(url));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  options_.urls = urls.empty() ? std::vector<std::string>{"nats://127.0.0.1:4222"} : std::move(urls);
   shared_->executor = executor_;
   shared_->description = describe(options_.urls);
   shared_->token_file = options_.token_file;
+  shared_->revive_enabled = options_.max_reconnect < 0;
 }
 
 Client::~Client() {
@@ -457,75 +596,94 @@ Client::~Client() {
   auto* nc = shared_->nc.load();
   // Close first: it kicks out a flush waiting on the worker and joins nats.c's threads.
   if (nc != nullptr) natsConnection_Close(nc);
-  worker_.reset();  // a connect still running finds the Client gone and destroys its connection
+  // Runs what is queued (destroying replaced connections); a connect still running finds the
+  // Client gone and destroys its connection.
+  impl_->worker.stop();
   if (nc != nullptr) natsConnection_Destroy(nc);
+  impl_.reset();
 }
+
+namespace {
+
+// nats.c options from ours. `replacement`: for connections that replace one nats.c gave up,
+// which always retry in the background.
+natsOptions* build_options(const ClientOptions& o, Shared* shared, bool replacement) {
+  natsOptions* opts = nullptr;
+  try {
+    if (!o.token.empty() && !o.token_file.empty())
+      throw ErrorException("NATS options: token and token_file cannot both be set");
+    check(natsOptions_Create(&opts), "create");
+    std::vector<const char*> servers;
+    bool secure = false;
+    for (const auto& url : o.urls) {
+      servers.push_back(url.c_str());
+      if (url.rfind("tls://", 0) == 0) secure = true;
+    }
+    check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())), "servers");
+    check(natsOptions_SetName(opts, o.name.c_str()), "name");
+    check(natsOptions_SetTimeout(opts, o.connect_timeout.count()), "connect timeout");
+    check(natsOptions_SetAllowReconnect(opts, true), "reconnect");
+    check(natsOptions_SetMaxReconnect(opts, o.max_reconnect), "max reconnect");
+    check(natsOptions_SetReconnectWait(opts, o.reconnect_wait.count()), "reconnect wait");
+    check(natsOptions_SetNoRandomize(opts, !o.randomize_servers), "randomize");
+    check(natsOptions_SetSendAsap(opts, true), "send asap");
+    check(natsOptions_SetMaxPendingMsgs(opts, std::max(1, o.pending_msgs_limit)), "max pending");
+    if (!o.user.empty()) check(natsOptions_SetUserInfo(opts, o.user.c_str(), o.password.c_str()), "user");
+    if (!o.token.empty()) check(natsOptions_SetToken(opts, o.token.c_str()), "token");
+    if (!o.token_file.empty()) check(natsOptions_SetTokenHandler(opts, on_token, shared), "token file");
+    if (!o.creds_file.empty())
+      check(natsOptions_SetUserCredentialsFromFiles(opts, o.creds_file.c_str(), nullptr), "credentials file");
+    if (secure || !o.tls_ca_file.empty() || !o.tls_cert_file.empty()) check(natsOptions_SetSecure(opts, true), "TLS");
+    if (!o.tls_ca_file.empty())
+      check(natsOptions_LoadCATrustedCertificates(opts, o.tls_ca_file.c_str()), "TLS CA file");
+    if (!o.tls_cert_file.empty())
+      check(natsOptions_LoadCertificatesChain(opts, o.tls_cert_file.c_str(), o.tls_key_file.c_str()),
+            "TLS certificate");
+    check(natsOptions_SetDisconnectedCB(opts, on_disconnected, shared), "callbacks");
+    check(natsOptions_SetReconnectedCB(opts, on_reconnected, shared), "callbacks");
+    check(natsOptions_SetClosedCB(opts, on_closed, shared), "callbacks");
+    check(natsOptions_SetErrorHandler(opts, on_error, shared), "callbacks");
+    if (replacement)
+      check(natsOptions_SetRetryOnFailedConnect(opts, true, on_revived, shared), "retry");
+    else if (o.retry_on_failed_connect)
+      check(natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, shared), "retry");
+  } catch (...) {
+    natsOptions_Destroy(opts);
+    throw;
+  }
+  return opts;
+}
+
+}  // namespace
 
 asio::awaitable<void> Client::connect() {
   auto self = shared_from_this();
   {
     std::lock_guard lock(shared_->mutex);
     if (shared_->closing) throw ErrorException("NATS client is closed");
-    if (shared_->keep_alive || shared_->nc.load() != nullptr) throw ErrorException("NATS connect() called twice");
-    shared_->keep_alive = shared_;  // for nats.c's callbacks, until its closed callback
+    if (shared_->connect_called) throw ErrorException("NATS connect() called twice");
+    shared_->connect_called = true;
   }
-  auto release_keep_alive = [this] {
-    std::lock_guard lock(shared_->mutex);
-    shared_->keep_alive.reset();
-  };
-
   natsOptions* opts = nullptr;
   try {
-    if (!options_.token.empty() && !options_.token_file.empty())
-      throw ErrorException("NATS options: token and token_file cannot both be set");
-    check(natsOptions_Create(&opts), "create");
-    std::vector<const char*> servers;
-    bool secure = false;
-    for (const auto& url : options_.urls) {
-      servers.push_back(url.c_str());
-      if (url.rfind("tls://", 0) == 0) secure = true;
-    }
-    check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())), "servers");
-    check(natsOptions_SetName(opts, options_.name.c_str()), "name");
-    check(natsOptions_SetTimeout(opts, options_.connect_timeout.count()), "connect timeout");
-    check(natsOptions_SetAllowReconnect(opts, true), "reconnect");
-    check(natsOptions_SetMaxReconnect(opts, options_.max_reconnect), "max reconnect");
-    check(natsOptions_SetReconnectWait(opts, options_.reconnect_wait.count()), "reconnect wait");
-    check(natsOptions_SetNoRandomize(opts, !options_.randomize_servers), "randomize");
-    check(natsOptions_SetSendAsap(opts, true), "send asap");
-    check(natsOptions_SetMaxPendingMsgs(opts, std::max(1, options_.pending_msgs_limit)), "max pending");
-    if (!options_.user.empty())
-      check(natsOptions_SetUserInfo(opts, options_.user.c_str(), options_.password.c_str()), "user");
-    if (!options_.token.empty()) check(natsOptions_SetToken(opts, options_.token.c_str()), "token");
-    if (!options_.token_file.empty()) check(natsOptions_SetTokenHandler(opts, on_token, shared_.get()), "token file");
-    if (!options_.creds_file.empty())
-      check(natsOptions_SetUserCredentialsFromFiles(opts, options_.creds_file.c_str(), nullptr), "credentials file");
-    if (secure || !options_.tls_ca_file.empty() || !options_.tls_cert_file.empty())
-      check(natsOptions_SetSecure(opts, true), "TLS");
-    if (!options_.tls_ca_file.empty())
-      check(natsOptions_LoadCATrustedCertificates(opts, options_.tls_ca_file.c_str()), "TLS CA file");
-    if (!options_.tls_cert_file.empty())
-      check(natsOptions_LoadCertificatesChain(opts, options_.tls_cert_file.c_str(), options_.tls_key_file.c_str()),
-            "TLS certificate");
-    check(natsOptions_SetDisconnectedCB(opts, on_disconnected, shared_.get()), "callbacks");
-    check(natsOptions_SetReconnectedCB(opts, on_reconnected, shared_.get()), "callbacks");
-    check(natsOptions_SetClosedCB(opts, on_closed, shared_.get()), "callbacks");
-    check(natsOptions_SetErrorHandler(opts, on_error, shared_.get()), "callbacks");
-    if (options_.retry_on_failed_connect)
-      check(natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, shared_.get()), "retry");
+    opts = build_options(options_, shared_.get(), false);
+    if (shared_->revive_enabled && impl_->revive_options == nullptr)
+      impl_->revive_options = build_options(options_, shared_.get(), true);
   } catch (...) {
-    natsOptions_Destroy(opts);
-    release_keep_alive();
+    std::lock_guard lock(shared_->mutex);
+    shared_->connect_called = false;
     throw;
   }
 
   auto pending = std::make_shared<Pending>(executor_);
-  worker_->submit([pending, opts, shared = shared_] {
+  shared_->connection_started();
+  impl_->worker.submit([pending, opts, shared = shared_, timeout = options_.connect_timeout] {
     natsConnection* nc = nullptr;
     pending->status = natsConnection_Connect(&nc, opts);  // copies the options
     if (pending->status != NATS_OK && pending->status != NATS_NOT_YET_CONNECTED)
-      pending->error = error_text(pending->status);
+      pending->error = connect_failure(pending->status, timeout);
     natsOptions_Destroy(opts);
+    if (nc == nullptr) shared->connection_ended();  // no connection, so no closed callback
     pending->connection = nc;
     complete(shared, pending, nc);
   });
@@ -533,7 +691,10 @@ asio::awaitable<void> Client::connect() {
 
   natsConnection* nc = pending->connection;
   if (nc == nullptr) {
-    release_keep_alive();  // no connection, so no closed callback
+    {
+      std::lock_guard lock(shared_->mutex);
+      shared_->connect_called = false;  // may be tried again
+    }
     throw ErrorException("cannot reach NATS at " + shared_->description + ": " + pending->error);
   }
   bool closing;
@@ -546,7 +707,11 @@ asio::awaitable<void> Client::connect() {
     throw ErrorException("NATS client closed while connecting to " + shared_->description);
   }
   shared_->nc = nc;
-  if (pending->status == NATS_NOT_YET_CONNECTED) {
+  if (natsConnection_IsClosed(nc)) {
+    // Given up already (a retrying connect refused twice): its closed callback saw no owner.
+    if (shared_->revive_enabled) schedule_revive();
+    else shared_->report(ConnectionState::closed);
+  } else if (pending->status == NATS_NOT_YET_CONNECTED) {
     shared_->log->warn("NATS at {} not reachable yet; connecting in the background", shared_->description);
   } else {
     shared_->refresh_max_payload(nc);
@@ -555,6 +720,95 @@ asio::awaitable<void> Client::connect() {
     shared_->report(ConnectionState::connected);
   }
 }
+
+void Client::schedule_revive() {
+  if (is_closed() || impl_->revive_scheduled || impl_->reviving) return;
+  impl_->revive_scheduled = true;
+  impl_->revive_timer.expires_after(options_.reconnect_wait);
+  impl_->revive_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->impl_->revive_scheduled = false;
+    if (!ec) self->revive();
+  });
+}
+
+// Replaces a connection nats.c gave up on: a new one (retrying in the background), the live
+// subscriptions subscribed on it, the old one destroyed on the worker (after any flush using it).
+void Client::revive() {
+  if (is_closed() || impl_->reviving || impl_->revive_options == nullptr) return;
+  impl_->reviving = true;
+  auto pending = std::make_shared<Pending>(executor_);
+  shared_->connection_started();
+  impl_->worker.submit([pending, opts = impl_->revive_options, shared = shared_] {
+    natsConnection* nc = nullptr;
+    pending->status = natsConnection_Connect(&nc, opts);
+    if (pending->status != NATS_OK && pending->status != NATS_NOT_YET_CONNECTED)
+      pending->error = error_text(pending->status);
+    if (nc == nullptr) shared->connection_ended();
+    pending->connection = nc;
+    complete(shared, pending, nc);
+  });
+  asio::co_spawn(executor_, [self = shared_from_this(), pending]() -> asio::awaitable<void> {
+    co_await wait(pending);
+    self->impl_->reviving = false;
+    auto* nc = pending->connection;
+    auto& shared = self->shared_;
+    if (nc == nullptr) {
+      shared->log->debug("NATS replacement connection failed: {}", pending->error);
+      self->schedule_revive();
+      co_return;
+    }
+    if (self->is_closed()) {
+      natsConnection_Destroy(nc);
+      co_return;
+    }
+    auto* old = shared->nc.exchange(nc);
+    ++shared->replaced;
+    if (old != nullptr) self->impl_->worker.submit([old] { natsConnection_Destroy(old); });
+
+    std::vector<std::shared_ptr<SubShared>> subscriptions;
+    {
+      std::lock_guard lock(shared->mutex);
+      for (auto& weak : shared->subscriptions)
+        if (auto sub = weak.lock()) subscriptions.push_back(std::move(sub));
+    }
+    for (auto& state : subscriptions) {
+      {
+        std::lock_guard lock(state->mutex);
+        if (!state->active) continue;
+      }
+      natsSubscription* sub = nullptr;
+      if (natsStatus status = subscribe_on(nc, state, &sub); status != NATS_OK) {
+        // Closed again already (still refused): the next replacement subscribes it.
+        auto level = status == NATS_CONNECTION_CLOSED ? spdlog::level::debug : spdlog::level::warn;
+        shared->log->log(level, "NATS could not subscribe to {} again: {}", state->subject, error_text(status));
+        continue;
+      }
+      natsSubscription* previous = nullptr;
+      {
+        std::lock_guard lock(state->mutex);
+        if (state->active) {
+          previous = std::exchange(state->sub, sub);
+        } else {
+          previous = sub;  // unsubscribed meanwhile
+        }
+      }
+      if (previous != nullptr) natsSubscription_Destroy(previous);
+    }
+
+    if (natsConnection_IsClosed(nc)) {
+      self->schedule_revive();  // given up before we adopted it: its closed callback saw no owner
+    } else if (pending->status == NATS_OK) {
+      shared->refresh_max_payload(nc);
+      shared->consecutive_give_ups = 0;
+      shared->log->info("NATS reconnected to {} (new connection)", shared->connected_url(nc));
+      shared->report(ConnectionState::reconnected);
+    }
+  }, asio::detached);
+}
+
+std::uint64_t Client::connections_replaced() const { return shared_->replaced.load(); }
 
 void Client::publish(std::string_view subject, BytesView data, std::string_view reply) {
   auto* nc = shared_->nc.load();
@@ -594,28 +848,21 @@ Subscription Client::subscribe_impl(const std::string& subject, const std::strin
   auto state = std::make_shared<SubShared>();
   state->client = shared_;
   state->subject = subject;
+  if (queue_group != nullptr) state->queue_group = *queue_group;
   state->max_msgs = static_cast<std::size_t>(std::max(1, options_.pending_msgs_limit));
   state->max_bytes = static_cast<std::size_t>(std::max(1, options_.pending_bytes_limit));
   state->handler = std::make_shared<const Handler>(std::move(handler));
 
   std::lock_guard lock(shared_->mutex);  // close() cannot run in between
   if (shared_->closing) throw ErrorException("NATS subscribe to " + subject + ": client closed");
-  auto* closure = new std::shared_ptr<SubShared>(state);
   natsSubscription* sub = nullptr;
-  natsStatus status = queue_group == nullptr
-                          ? natsConnection_Subscribe(&sub, nc, subject.c_str(), on_message, closure)
-                          : natsConnection_QueueSubscribe(&sub, nc, subject.c_str(), queue_group->c_str(), on_message,
-                                                          closure);
-  if (status != NATS_OK) {
-    auto text = error_text(status);
-    delete closure;
-    throw ErrorException("NATS subscribe to " + subject + ": " + text);
+  natsStatus status = subscribe_on(nc, state, &sub);
+  if (status == NATS_CONNECTION_CLOSED && shared_->revive_enabled) {
+    // nats.c gave this connection up and its replacement is on the way: it will subscribe this.
+    shared_->log->debug("NATS subscription to {} waits for the replacement connection", subject);
+  } else if (status != NATS_OK) {
+    throw ErrorException("NATS subscribe to " + subject + ": " + error_text(status));
   }
-  if (natsSubscription_SetOnCompleteCB(sub, on_subscription_complete, closure) != NATS_OK) {
-    // The connection closed in between: a delivery may still be running, so the closure stays.
-    shared_->log->warn("NATS subscription to {} closed at once", subject);
-  }
-  natsSubscription_SetPendingLimits(sub, static_cast<int>(state->max_msgs), static_cast<int>(state->max_bytes));
   {
     std::lock_guard sub_lock(state->mutex);
     state->sub = sub;
@@ -668,7 +915,7 @@ asio::awaitable<void> Client::flush(std::chrono::milliseconds timeout) {
   auto* nc = shared_->nc.load();
   if (nc == nullptr) throw ErrorException("NATS flush: not connected");
   auto pending = std::make_shared<Pending>(executor_);
-  worker_->submit([pending, nc, shared = shared_, ms = std::max<std::int64_t>(1, timeout.count())] {
+  impl_->worker.submit([pending, nc, shared = shared_, ms = std::max<std::int64_t>(1, timeout.count())] {
     pending->status = natsConnection_FlushTimeout(nc, ms);
     if (pending->status != NATS_OK) pending->error = error_text(pending->status);
     complete(shared, pending);
@@ -687,8 +934,9 @@ void Client::close() {
       if (auto sub = weak.lock()) subscriptions.push_back(std::move(sub));
   }
   for (auto& sub : subscriptions) sub->stop();
+  impl_->revive_timer.cancel();
   auto* nc = shared_->nc.load();
-  if (nc != nullptr) {
+  if (nc != nullptr && !natsConnection_IsClosed(nc)) {
     natsConnection_Close(nc);  // nats.c reports `closed` through on_closed
   } else {
     shared_->report(ConnectionState::closed);

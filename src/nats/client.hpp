@@ -12,6 +12,11 @@
 // Reconnection is nats.c's: forever by default, with subscriptions restored and publishes made
 // while disconnected buffered (up to 8 MiB) and sent on reconnect. A token read from token_file
 // and the .creds file are read again at every (re)connect, so rotated credentials keep working.
+// nats.c gives up (closes the connection for good) when a server refuses the same credentials
+// twice in a row, which happens when a server learns a rotated credential before the file is
+// rewritten; with max_reconnect = -1 this client then starts a new connection (after
+// reconnect_wait, again and again) and subscribes its live subscriptions on it, so the rotation
+// still goes through. Only close() (or a finite max_reconnect running out) ends a client.
 #include "base/bytes.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -121,7 +126,8 @@ class Client : public std::enable_shared_from_this<Client> {
   bool is_connected() const;
   std::string connected_url() const;        // empty when not connected
   // Replaces the previous callback. Invoked on the executor; `connected` after connect() (or, with
-  // retry_on_failed_connect, once the background connect succeeds).
+  // retry_on_failed_connect, once the background connect succeeds); `disconnected` when the link
+  // drops; `reconnected` when it is back (subscriptions restored); `closed` only once final.
   void on_state_change(std::function<void(ConnectionState)> callback);
 
   // A round trip to the server (PING/PONG): once it completes, the server has processed every
@@ -132,17 +138,22 @@ class Client : public std::enable_shared_from_this<Client> {
   void close();
   bool is_closed() const;
 
+  // Times this client replaced a connection nats.c had given up on (see above).
+  std::uint64_t connections_replaced() const;
+
   const ClientOptions& options() const { return options_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
  private:
-  struct Worker;
+  struct Impl;
   Subscription subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler);
+  void revive();
+  void schedule_revive();
 
   boost::asio::any_io_executor executor_;
   ClientOptions options_;
   std::shared_ptr<detail::Shared> shared_;
-  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace stargate::nats

@@ -303,6 +303,7 @@ TEST(NatsClient, UnreachableServerFailsQuicklyWithOneLine) {
       EXPECT_LT(elapsed, limit) << url;
       EXPECT_EQ(message.rfind("cannot reach NATS at " + url + ": ", 0), 0u) << message;
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      EXPECT_EQ(message.find(".c:"), std::string::npos) << message;  // no nats.c source locations
       EXPECT_GT(message.size(), ("cannot reach NATS at " + url + ": ").size()) << message;
       EXPECT_FALSE(client->is_connected());
       EXPECT_THROW(client->publish("x", as_bytes("y")), ErrorException);
@@ -454,6 +455,81 @@ TEST(NatsClient, RotatedTokenFileIsReadAgainOnReconnect) {
     auto stale_error = co_await connect_error(stale_client);
     EXPECT_NE(stale_error.find("uthorization"), std::string::npos) << stale_error;
   }, 60s);
+}
+
+// The server learns the new token before the file is rewritten: nats.c, refused twice, gives the
+// connection up; the client starts new ones until the file holds the new token.
+TEST(NatsClient, TokenRotatedOnTheServerFirstStillGoesThrough) {
+  TempDir dir;
+  auto token_file = dir.path / "nats.token";
+  write_file(token_file, "old-token");
+  NatsServerOptions options;
+  options.token = "old-token";
+  auto server = NatsServer::start(options);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions client_options;
+    client_options.token_file = token_file.string();
+    client_options.reconnect_wait = 50ms;
+    auto client = make_client(io, {server.url()}, client_options);
+    auto states = watch_states(client);
+    co_await client->connect();
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("rotate.late", collect(box));
+    co_await client->flush(2s);
+
+    auto rotated = server.options();
+    rotated.token = "new-token";
+    server.restart(rotated);
+    co_await states->expect(ConnectionState::disconnected);
+    // Wait (bounded) until nats.c has given up at least once and the client replaced it.
+    auto deadline = Clock::now() + 10s;
+    while (client->connections_replaced() < 1 && Clock::now() < deadline) {
+      asio::steady_timer tick(io, 10ms);
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    EXPECT_GE(client->connections_replaced(), 1u);
+    EXPECT_FALSE(client->is_connected());
+    EXPECT_FALSE(client->is_closed());
+
+    write_file(token_file, "new-token");
+    co_await states->expect(ConnectionState::reconnected);
+    EXPECT_TRUE(client->is_connected());
+    co_await client->flush(2s);
+    client->publish("rotate.late", as_bytes("through"));
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "through");
+    // Nothing said `closed` on the way.
+    while (states->size() > 0) {
+      auto s = co_await states->pop(0ms);
+      EXPECT_NE(s, std::optional<ConnectionState>(ConnectionState::closed));
+    }
+    client->close();
+    co_await states->expect(ConnectionState::closed);
+  }, 60s);
+}
+
+// With a finite max_reconnect, refused credentials end the client: `closed`, once.
+TEST(NatsClient, FiniteReconnectEndsWithClosed) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions options;
+    options.max_reconnect = 2;
+    options.reconnect_wait = 50ms;
+    options.connect_timeout = 200ms;
+    auto client = make_client(io, {server.url()}, options);
+    auto states = watch_states(client);
+    co_await client->connect();
+    server.stop();
+    co_await states->expect(ConnectionState::closed);
+    EXPECT_FALSE(client->is_connected());
+    EXPECT_EQ(client->connections_replaced(), 0u);
+    client->close();  // already closed by nats.c: no second `closed`
+    auto again = co_await states->pop(200ms);
+    EXPECT_FALSE(again.has_value());
+  }, 30s);
 }
 
 TEST(NatsClient, ServerRestartReconnectsAndKeepsSubscriptions) {
