@@ -17,6 +17,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using p2p::awaitable;
+using stargate::testing::NatsCluster;
 using stargate::testing::NatsServer;
 using stargate::testing::run_with_timeout;
 
@@ -273,6 +274,30 @@ TEST_F(AgentNatsTest, AgentsSurviveABrokerRestart) {
       co_return ok;
     }, 15s));
     EXPECT_EQ(result.at("echo").at("after").as_string(), "restart");
+    co_await a.stop();
+    co_await b.stop();
+  }, 60s);
+}
+
+TEST(AgentNatsCluster, AgentsOnDifferentServersCallEachOther) {
+  auto cluster = NatsCluster::start(3);
+  boost::asio::io_context io;
+  StarGateNode a(io.get_executor(), agent("east", cluster.server(0)));
+  StarGateNode b(io.get_executor(), agent("west", cluster.server(2)));
+  b.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    // Interest in west's subjects must reach east's server over the routes before calling.
+    cluster.server(0).wait_for_interest("traylinx.agents." + b.agent_id());
+    cluster.server(0).wait_for_interest("traylinx.discovery");
+    cluster.server(2).wait_for_interest("traylinx.announce");
+    auto peers = co_await a.discover();
+    CO_ASSERT_TRUE(peers.size() == 1);
+    EXPECT_EQ(peers.front().name, "west");
+    json::value params = json::object{{"across", "cluster"}};
+    auto result = co_await a.call("west", "echo", params);
+    EXPECT_EQ(result.at("echo").at("across").as_string(), "cluster");
     co_await a.stop();
     co_await b.stop();
   }, 60s);
