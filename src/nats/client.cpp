@@ -356,11 +356,25 @@ void on_error(natsConnection* nc, natsSubscription* sub, natsStatus err, void* c
     if (now - last < 1'000'000'000 ||
         !shared->last_slow_consumer_log.compare_exchange_strong(last, now))
       return;
-    const char* subject = natsSubscription_GetSubject(sub);
+    // nats.c 3.4 does not retain `sub` for this callback: it may be freed by now, so it is only
+    // compared with the subscriptions we still own (whose nats.c objects are then alive).
+    std::string subject = "?";
     int64_t dropped = 0;
-    natsSubscription_GetDropped(sub, &dropped);
-    shared->log->warn("NATS slow consumer on {}: {} message(s) dropped so far", subject != nullptr ? subject : "?",
-                      dropped);
+    std::vector<std::shared_ptr<SubShared>> subscriptions;
+    {
+      std::lock_guard lock(shared->mutex);
+      for (auto& weak : shared->subscriptions)
+        if (auto state = weak.lock()) subscriptions.push_back(std::move(state));
+    }
+    for (auto& state : subscriptions) {
+      std::lock_guard lock(state->mutex);
+      if (state->sub == sub) {
+        subject = state->subject;
+        natsSubscription_GetDropped(state->sub, &dropped);
+        break;
+      }
+    }
+    shared->log->warn("NATS slow consumer on {}: {} message(s) dropped so far", subject, dropped);
     return;
   }
   const char* text = nullptr;
@@ -627,6 +641,9 @@ natsOptions* build_options(const ClientOptions& o, Shared* shared, bool replacem
     check(natsOptions_SetReconnectWait(opts, o.reconnect_wait.count()), "reconnect wait");
     check(natsOptions_SetNoRandomize(opts, !o.randomize_servers), "randomize");
     check(natsOptions_SetSendAsap(opts, true), "send asap");
+    if (o.write_deadline.count() > 0) check(natsOptions_SetWriteDeadline(opts, o.write_deadline.count()), "write deadline");
+    if (o.ping_interval.count() > 0) check(natsOptions_SetPingInterval(opts, o.ping_interval.count()), "ping interval");
+    if (o.max_pings_out > 0) check(natsOptions_SetMaxPingsOut(opts, o.max_pings_out), "max pings out");
     check(natsOptions_SetMaxPendingMsgs(opts, std::max(1, o.pending_msgs_limit)), "max pending");
     if (!o.user.empty()) check(natsOptions_SetUserInfo(opts, o.user.c_str(), o.password.c_str()), "user");
     if (!o.token.empty()) check(natsOptions_SetToken(opts, o.token.c_str()), "token");

@@ -44,6 +44,14 @@ struct ClientOptions {
   std::string tls_cert_file, tls_key_file; // client certificate for mutual TLS
   std::chrono::milliseconds connect_timeout{2000};  // per server and attempt
   std::chrono::milliseconds reconnect_wait{250};
+  // nats.c writes (SendAsap) on the calling thread: a server that stops reading would block
+  // publish() on the executor. After this long the write fails, the connection is dropped and
+  // nats.c reconnects (0: no deadline, nats.c's default).
+  std::chrono::milliseconds write_deadline{2000};
+  // PINGs detect a server that vanished without closing the socket: after max_pings_out
+  // unanswered PINGs sent every ping_interval, nats.c reconnects (its defaults: 2 min and 2).
+  std::chrono::milliseconds ping_interval{20000};
+  int max_pings_out = 2;
   int max_reconnect = -1;                  // -1: forever
   bool retry_on_failed_connect = false;    // connect() returns at once and nats.c keeps trying
   bool randomize_servers = true;           // nats.c shuffles the server list (spreads a cluster's load)

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -377,6 +378,68 @@ TEST(NatsClient, TokenAuthentication) {
   }, 30s);
 }
 
+// Runs a command line; false when it fails.
+bool run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+
+// A self-signed certificate for `san` (e.g. "IP:127.0.0.1"), as cert.pem/key.pem prefixed by `name`.
+void make_certificate(const std::filesystem::path& dir, const std::string& name, const std::string& cn,
+                      const std::string& san) {
+  auto key = (dir / (name + "key.pem")).string(), cert = (dir / (name + "cert.pem")).string();
+  ASSERT_TRUE(run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -keyout " + key +
+                  " -out " + cert + " -subj /CN=" + cn + " -addext subjectAltName=" + san))
+      << "openssl could not make a test certificate";
+}
+
+TEST(NatsClient, TlsVerifiesTheServer) {
+  TempDir dir;
+  make_certificate(dir.path, "good", "127.0.0.1", "IP:127.0.0.1,DNS:localhost");
+  make_certificate(dir.path, "other", "wrong.example", "DNS:wrong.example");
+  auto tls_server = [&](const std::string& name) {
+    NatsServerOptions options;
+    options.extra_args = {"--tls", "--tlscert", (dir.path / (name + "cert.pem")).string(), "--tlskey",
+                          (dir.path / (name + "key.pem")).string()};
+    return NatsServer::start(options);
+  };
+  auto good = tls_server("good");
+  auto other = tls_server("other");
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions trusting;
+    trusting.tls_ca_file = (dir.path / "goodcert.pem").string();
+    auto url = "tls://127.0.0.1:" + std::to_string(good.port());
+    auto client = make_client(io, {url}, trusting);
+    co_await client->connect();
+    EXPECT_TRUE(client->is_connected());
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("over.tls", collect(box));
+    co_await client->flush(2s);
+    client->publish("over.tls", as_bytes("sealed"));
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "sealed");
+
+    // Not trusted: the system CAs do not know this certificate.
+    auto untrusting = make_client(io, {url});
+    auto message = co_await connect_error(untrusting);
+    EXPECT_EQ(message.rfind("cannot reach NATS at " + url + ": ", 0), 0u) << message;
+    EXPECT_NE(message.find("certificate"), std::string::npos) << message;
+
+    // Trusted, but issued to another name.
+    ClientOptions trusting_other;
+    trusting_other.tls_ca_file = (dir.path / "othercert.pem").string();
+    auto other_client = make_client(io, {"tls://127.0.0.1:" + std::to_string(other.port())}, trusting_other);
+    message = co_await connect_error(other_client);
+    EXPECT_NE(message.find("mismatch"), std::string::npos) << message;
+
+    // A missing CA file is an options error, before any connection.
+    ClientOptions missing;
+    missing.tls_ca_file = (dir.path / "absent.pem").string();
+    auto missing_client = make_client(io, {url}, missing);
+    message = co_await connect_error(missing_client);
+    EXPECT_EQ(message.rfind("NATS options: TLS CA file", 0), 0u) << message;
+  }, 30s);
+}
+
 TEST(NatsClient, UserPasswordAuthentication) {
   NatsServerOptions options;
   options.user = "agent";
@@ -598,6 +661,51 @@ TEST(NatsClient, PublishWhileDisconnectedIsSentOnReconnect) {
   }, 60s);
 }
 
+// A server that stops reading (SIGSTOP) cannot block publish() beyond the write deadline: the
+// executor stays responsive, publish() fails or buffers, and the client recovers on SIGCONT.
+TEST(NatsClient, StalledServerDoesNotBlockPublishForever) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    ClientOptions options;
+    options.write_deadline = 300ms;
+    options.reconnect_wait = 100ms;
+    options.connect_timeout = 500ms;
+    auto client = make_client(io, {server.url()}, options);
+    auto states = watch_states(client);
+    co_await client->connect();
+    co_await states->expect(ConnectionState::connected);
+
+    server.pause();
+    Bytes chunk(512 * 1024, 0x5a);
+    bool failed = false;
+    auto slowest = Clock::duration::zero();
+    // Socket buffers hold a few MiB, nats.c's reconnect buffer 8 MiB: 256 MiB cannot all fit.
+    for (int i = 0; i < 512 && !failed; ++i) {
+      auto started = Clock::now();
+      try {
+        client->publish("stalled", chunk);
+      } catch (const ErrorException&) {
+        failed = true;
+      }
+      slowest = std::max(slowest, Clock::now() - started);
+    }
+    EXPECT_TRUE(failed) << "publish never reported the stalled server";
+    EXPECT_LT(slowest, options.write_deadline + 700ms);
+    co_await states->expect(ConnectionState::disconnected);
+
+    server.resume();
+    co_await states->expect(ConnectionState::reconnected);
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("after.stall", collect(box));
+    co_await client->flush(2s);
+    client->publish("after.stall", as_bytes("alive"));
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "alive");
+  }, 60s);
+}
+
 TEST(NatsClient, ClusterDeliversAcrossServers) {
   auto cluster = NatsCluster::start(3);
   asio::io_context io;
@@ -725,6 +833,22 @@ TEST(NatsClient, LifetimesAreSafe) {
     }
     EXPECT_TRUE(flush_threw);
   }, 30s);
+
+  // An io_context destroyed while a connect is under way (the coroutine frame holds the only
+  // reference to the client): nothing may touch the dead io_context afterwards.
+  {
+    auto silent = std::make_unique<asio::io_context>();
+    asio::ip::tcp::acceptor listener(*silent, {asio::ip::make_address("127.0.0.1"), 0});
+    ClientOptions options;
+    options.connect_timeout = 300ms;
+    auto client = make_client(*silent, {"nats://127.0.0.1:" + std::to_string(listener.local_endpoint().port())},
+                              options);
+    asio::co_spawn(*silent, [client]() -> asio::awaitable<void> { co_await client->connect(); }, asio::detached);
+    client.reset();
+    silent->run_for(50ms);  // the connect is now waiting on the helper thread
+    listener.close();
+    silent.reset();
+  }
 
   // A client destroyed with its io_context never run again.
   asio::io_context idle;

@@ -214,9 +214,18 @@ void NatsServer::launch() {
   }
 }
 
+void NatsServer::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void NatsServer::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 void NatsServer::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT);  // in case it was paused
   if (!wait_exit(pid_, 5s)) {
     ::kill(pid_, SIGKILL);
     int status = 0;

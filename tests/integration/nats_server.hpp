@@ -55,6 +55,9 @@ class NatsServer {
 
   // Terminates the server (SIGTERM, then SIGKILL if it lingers) and waits for it.
   void stop();
+  // SIGSTOP / SIGCONT: a server that stops reading without closing anything.
+  void pause();
+  void resume();
   // Starts again on the same client and route ports, so that clients and routes reconnect.
   void restart();
   // Same, with changed options (a new token, say); the ports stay the same.
