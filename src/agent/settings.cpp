@@ -1,0 +1,466 @@
+#include "agent/settings.hpp"
+
+// toml++ is included here only. Debian builds it as a shared library too: when the target
+// tomlplusplus::tomlplusplus is linked it defines TOML_HEADER_ONLY=0 and this file uses the library;
+// otherwise toml++ defaults to header-only and is compiled into this one translation unit.
+#include <toml++/toml.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+
+namespace stargate::agent {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+constexpr std::int64_t kMaxMillis = 86'400'000;  // 24 hours
+constexpr std::int64_t kMaxSeconds = 86'400;     // 24 hours
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
+
+// A TOML key as it would be written in a dotted path: bare if it can be, else in double quotes.
+std::string key_text(std::string_view key) {
+  bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+  if (bare) return std::string(key);
+  std::string out = "\"";
+  for (char c : key) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+// Reads one TOML document into a Settings, remembering which source it came from for messages.
+class TomlReader {
+ public:
+  TomlReader(Settings& out, std::string_view source) : out_(out), source_(source) {}
+
+  Result<void> read(const toml::table& root) {
+    for (auto&& [key, node] : root) {
+      const std::string_view k = key.str();
+      Result<void> r;
+      if (k == "agent") r = section(k, node, &TomlReader::agent_key);
+      else if (k == "nats") r = section(k, node, &TomlReader::nats_key);
+      else if (k == "calls") r = section(k, node, &TomlReader::calls_key);
+      else if (k == "announce") r = section(k, node, &TomlReader::announce_key);
+      else if (k == "log") r = section(k, node, &TomlReader::log_key);
+      else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
+      else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
+      else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
+      else {
+        return make_error(at(key.source()) + "unknown key " + key_text(k) +
+                          " (the config file has the sections [agent], [nats], [calls], [announce], [log], [serve], "
+                          "[allow] and the top-level key allow_any; see docs/configuration.md)");
+      }
+      if (!r) return r;
+    }
+    return {};
+  }
+
+ private:
+  using KeyFn = Result<void> (TomlReader::*)(std::string_view key, const toml::node& node);
+
+  std::string at(const toml::node& node) const { return at(node.source()); }
+  std::string at(const toml::source_region& region) const {
+    const auto& begin = region.begin;
+    std::string out(source_);
+    if (begin.line != 0) out += ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column);
+    return out + ": ";
+  }
+
+  Result<void> wrong_type(const toml::node& node, const std::string& path, std::string_view expected) const {
+    return make_error(at(node) + path + " must be " + std::string(expected) + ", not " + type_name(node));
+  }
+
+  Result<void> unknown(const toml::node& node, std::string_view section, std::string_view key,
+                       std::string_view known) const {
+    std::string hint;
+    if (key == "allow_any") {
+      hint = "; allow_any goes at the top of the file, before the first [section], or under [allow]";
+    }
+    return make_error(at(key_region_) + "unknown key " + key_text(section) + "." + key_text(key) + " (known keys in [" +
+                      std::string(section) + "]: " + std::string(known) + ")" + hint);
+  }
+
+  Result<void> section(std::string_view name, const toml::node& node, KeyFn fn) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) return wrong_type(node, std::string(name), "a table ([" + std::string(name) + "])");
+    section_ = name;
+    for (auto&& [key, value] : *table) {
+      key_region_ = key.source();
+      if (auto r = (this->*fn)(key.str(), value); !r) return r;
+    }
+    return {};
+  }
+
+  std::string path(std::string_view key) const { return key_text(section_) + "." + key_text(key); }
+
+  Result<void> string(const toml::node& node, std::string_view key, std::string& out) const {
+    const auto* value = node.as_string();
+    if (value == nullptr) return wrong_type(node, path(key), "a string");
+    out = value->get();
+    return {};
+  }
+
+  Result<void> nonempty_string(const toml::node& node, std::string_view key, std::string& out) const {
+    std::string value;
+    if (auto r = string(node, key, value); !r) return r;
+    if (value.empty()) return make_error(at(node) + path(key) + " must not be empty");
+    out = std::move(value);
+    return {};
+  }
+
+  Result<void> string_list(const toml::node& node, std::string_view key, std::vector<std::string>& out) const {
+    const auto* array = node.as_array();
+    if (array == nullptr) return wrong_type(node, path(key), "an array of strings");
+    std::vector<std::string> values;
+    for (const auto& item : *array) {
+      const auto* s = item.as_string();
+      if (s == nullptr) return wrong_type(item, path(key) + " entries", "strings");
+      if (s->get().empty()) return make_error(at(item) + path(key) + " has an empty entry");
+      values.push_back(s->get());
+    }
+    out = std::move(values);
+    return {};
+  }
+
+  Result<void> boolean(const toml::node& node, const std::string& name, bool& out) const {
+    const auto* value = node.as_boolean();
+    if (value == nullptr) return wrong_type(node, name, "a boolean (true or false)");
+    out = value->get();
+    return {};
+  }
+
+  template <class Duration>
+  Result<void> duration(const toml::node& node, std::string_view key, std::string_view unit, std::int64_t max,
+                        Duration& out) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) return wrong_type(node, path(key), "an integer (" + std::string(unit) + ")");
+    const std::int64_t n = value->get();
+    if (n < 1 || n > max) {
+      return make_error(at(node) + path(key) + " must be between 1 and " + std::to_string(max) + " " +
+                        std::string(unit) + ", not " + std::to_string(n));
+    }
+    out = Duration(n);
+    return {};
+  }
+
+  Result<void> agent_key(std::string_view key, const toml::node& node) {
+    if (key == "name") return string(node, key, out_.display_name);
+    if (key == "capabilities") return string_list(node, key, out_.capabilities);
+    return unknown(node, section_, key, "name, capabilities");
+  }
+
+  Result<void> nats_key(std::string_view key, const toml::node& node) {
+    if (key == "urls") {
+      if (auto r = string_list(node, key, out_.nats_urls); !r) return r;
+      if (out_.nats_urls.empty()) return make_error(at(node) + path(key) + " must list at least one URL");
+      return {};
+    }
+    if (key == "user") return string(node, key, out_.nats_user);
+    if (key == "password") return string(node, key, out_.nats_password);
+    if (key == "token") return string(node, key, out_.nats_token);
+    if (key == "token_file") return string(node, key, out_.nats_token_file);
+    if (key == "creds_file") return string(node, key, out_.nats_creds_file);
+    if (key == "connect_timeout_ms") return duration(node, key, "milliseconds", kMaxMillis, out_.connect_timeout);
+    return unknown(node, section_, key, "urls, user, password, token, token_file, creds_file, connect_timeout_ms");
+  }
+
+  Result<void> calls_key(std::string_view key, const toml::node& node) {
+    if (key == "timeout_ms") return duration(node, key, "milliseconds", kMaxMillis, out_.call_timeout);
+    return unknown(node, section_, key, "timeout_ms");
+  }
+
+  Result<void> announce_key(std::string_view key, const toml::node& node) {
+    if (key == "interval_s") return duration(node, key, "seconds", kMaxSeconds, out_.announce_interval);
+    if (key == "ttl_s") return duration(node, key, "seconds", kMaxSeconds, out_.announce_ttl);
+    return unknown(node, section_, key, "interval_s, ttl_s");
+  }
+
+  Result<void> log_key(std::string_view key, const toml::node& node) {
+    if (key == "level") return nonempty_string(node, key, out_.log_level);
+    return unknown(node, section_, key, "level");
+  }
+
+  // [serve] <method> = "<command>"
+  Result<void> serve_key(std::string_view key, const toml::node& node) {
+    if (key.empty()) return make_error(at(node) + "[serve] has an empty method name");
+    std::string command;
+    if (!node.is_string()) return wrong_type(node, path(key), "a string (the command that answers the method)");
+    if (auto r = nonempty_string(node, key, command); !r) return r;
+    auto it = std::find_if(out_.serve.begin(), out_.serve.end(), [&](const auto& e) { return e.first == key; });
+    if (it != out_.serve.end()) it->second = std::move(command);
+    else out_.serve.emplace_back(std::string(key), std::move(command));
+    return {};
+  }
+
+  // [allow] <method> = ["agent", ...], "*" = [...]; also allow_any = <bool> (same as the top-level key).
+  Result<void> allow_key(std::string_view key, const toml::node& node) {
+    if (key == "allow_any" && node.is_boolean()) return boolean(node, "allow.allow_any", out_.allow_any);
+    if (key.empty()) return make_error(at(node) + "[allow] has an empty method name");
+    std::vector<std::string> agents;
+    if (!node.is_array()) {
+      return wrong_type(node, path(key), "an array of strings (agent IDs, PeerIds or names allowed to call it)");
+    }
+    if (auto r = string_list(node, key, agents); !r) return r;
+    out_.allow[std::string(key)] = std::move(agents);
+    return {};
+  }
+
+  Settings& out_;
+  std::string_view source_;
+  std::string_view section_;
+  toml::source_region key_region_;  // where the key being read is (unknown keys are reported there)
+};
+
+std::string_view trim(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  auto first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  auto last = s.find_last_not_of(kSpace);
+  return s.substr(first, last - first + 1);
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (true) {
+    auto comma = text.find(',');
+    auto item = trim(text.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+const char* env_value(const GetEnv& getenv, const char* name) {
+  const char* value = getenv(name);
+  return (value != nullptr && *value != '\0') ? value : nullptr;
+}
+
+template <class T>
+void merge_serve(std::vector<std::pair<std::string, std::string>>& dst, const T& src) {
+  for (const auto& [method, command] : src) {
+    auto it = std::find_if(dst.begin(), dst.end(), [&](const auto& e) { return e.first == method; });
+    if (it != dst.end()) it->second = command;
+    else dst.emplace_back(method, command);
+  }
+}
+
+}  // namespace
+
+Settings defaults() {
+  Settings s;
+  s.nats_urls = {"nats://127.0.0.1:4222"};
+  return s;
+}
+
+fs::path config_file_path(const fs::path& identity_dir) { return identity_dir / kConfigFileName; }
+
+Result<void> apply_toml_text(Settings& settings, std::string_view text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    return make_error(std::string(source) + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column) +
+                      ": TOML syntax error: " + std::string(e.description()));
+  }
+  Settings next = settings;
+  TomlReader reader(next, source);
+  if (auto r = reader.read(root); !r) return r;
+  settings = std::move(next);
+  return {};
+}
+
+Result<void> apply_toml_file(Settings& settings, const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return make_error("cannot open config file " + quoted(path) + ": " + errno_text(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return make_error("cannot stat config file " + quoted(path) + ": " + errno_text(errno));
+  if (!S_ISREG(st.st_mode)) return make_error("config file " + quoted(path) + " is not a regular file");
+  // The file can name commands to run (--serve) and who may call them: only its owner may change it.
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return make_error("config file " + quoted(path) +
+                      " is writable by group or others, and it can name commands to run: refusing to use it "
+                      "(fix with: chmod go-w " + path.string() + ")");
+  }
+  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    return make_error("config file " + quoted(path) + " belongs to another user (uid " + std::to_string(st.st_uid) +
+                      "), and it can name commands to run: refusing to use it (fix with: chown " +
+                      std::to_string(::geteuid()) + " " + path.string() + ")");
+  }
+  if (st.st_size > static_cast<off_t>(kMaxConfigBytes)) {
+    return make_error("config file " + quoted(path) + " is larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+  }
+
+  std::string text;
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error("cannot read config file " + quoted(path) + ": " + errno_text(errno));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxConfigBytes) {
+      return make_error("config file " + quoted(path) + " is larger than " + std::to_string(kMaxConfigBytes) +
+                        " bytes");
+    }
+  }
+
+  Settings next = settings;
+  if (auto r = apply_toml_text(next, text, path.string()); !r) return r;
+  // Secrets in a file others can read are not secrets.
+  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0 &&
+      (next.nats_password != settings.nats_password || next.nats_token != settings.nats_token)) {
+    return make_error("config file " + quoted(path) +
+                      " holds a NATS password or token but is readable by group or others: refusing to use it "
+                      "(fix with: chmod 600 " + path.string() + ")");
+  }
+  settings = std::move(next);
+  return {};
+}
+
+Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
+  Settings next = settings;
+  if (const char* v = env_value(getenv, "STARGATE_NAME")) next.display_name = v;
+  if (const char* v = env_value(getenv, "STARGATE_CAPABILITIES")) next.capabilities = split_list(v);
+  for (const char* name : {"STARGATE_NATS_URL", "NATS_URL"}) {
+    if (const char* v = env_value(getenv, name)) {
+      if (auto urls = split_list(v); !urls.empty()) {
+        next.nats_urls = std::move(urls);
+        break;
+      }
+    }
+  }
+  if (const char* v = env_value(getenv, "STARGATE_NATS_USER")) next.nats_user = v;
+  if (const char* v = env_value(getenv, "STARGATE_NATS_PASSWORD")) next.nats_password = v;
+  if (const char* v = env_value(getenv, "STARGATE_NATS_TOKEN")) next.nats_token = v;
+  if (const char* v = env_value(getenv, "STARGATE_NATS_TOKEN_FILE")) next.nats_token_file = v;
+  if (const char* v = env_value(getenv, "STARGATE_NATS_CREDS")) next.nats_creds_file = v;
+  if (const char* v = env_value(getenv, "STARGATE_LOG_LEVEL")) next.log_level = v;
+  if (const char* v = env_value(getenv, "STARGATE_CALL_TIMEOUT")) {
+    const std::string_view text = trim(v);
+    double seconds = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    const double ms = std::round(seconds * 1000.0);
+    if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(seconds) || ms < 1 ||
+        ms > static_cast<double>(kMaxMillis)) {
+      return make_error("STARGATE_CALL_TIMEOUT='" + std::string(v) +
+                        "' is not a call timeout: give seconds between 0.001 and " + std::to_string(kMaxSeconds) +
+                        ", e.g. 30 or 2.5");
+    }
+    next.call_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+  }
+  settings = std::move(next);
+  return {};
+}
+
+void apply_overrides(Settings& settings, const SettingOverrides& o) {
+  if (o.display_name) settings.display_name = *o.display_name;
+  if (o.capabilities) settings.capabilities = *o.capabilities;
+  if (o.nats_urls) settings.nats_urls = *o.nats_urls;
+  if (o.nats_user) settings.nats_user = *o.nats_user;
+  if (o.nats_password) settings.nats_password = *o.nats_password;
+  if (o.nats_token) settings.nats_token = *o.nats_token;
+  if (o.nats_token_file) settings.nats_token_file = *o.nats_token_file;
+  if (o.nats_creds_file) settings.nats_creds_file = *o.nats_creds_file;
+  if (o.connect_timeout) settings.connect_timeout = *o.connect_timeout;
+  if (o.call_timeout) settings.call_timeout = *o.call_timeout;
+  if (o.announce_interval) settings.announce_interval = *o.announce_interval;
+  if (o.announce_ttl) settings.announce_ttl = *o.announce_ttl;
+  if (o.log_level) settings.log_level = *o.log_level;
+  for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
+  if (o.allow_any) settings.allow_any = *o.allow_any;
+  merge_serve(settings.serve, o.serve);
+}
+
+Result<void> validate(const Settings& s) {
+  if (s.nats_urls.empty()) return make_error("no NATS URL: set [nats] urls, $STARGATE_NATS_URL or --nats");
+  for (const auto& url : s.nats_urls) {
+    if (url.empty()) return make_error("a NATS URL is empty");
+  }
+  if (s.connect_timeout.count() <= 0) return make_error("the NATS connect timeout must be positive");
+  if (s.call_timeout.count() <= 0) return make_error("the call timeout must be positive");
+  if (s.announce_interval.count() <= 0) return make_error("the announce interval must be positive");
+  if (s.announce_ttl <= s.announce_interval) {
+    return make_error("the announcement TTL (" + std::to_string(s.announce_ttl.count()) +
+                      " s) must be longer than the announce interval (" + std::to_string(s.announce_interval.count()) +
+                      " s), or peers would forget this agent between announcements");
+  }
+  for (const auto& [method, agents] : s.allow) {
+    if (method.empty()) return make_error("an allow list has an empty method name");
+    for (const auto& agent : agents) {
+      if (agent.empty()) return make_error("the allow list of '" + method + "' has an empty entry");
+    }
+  }
+  for (const auto& [method, command] : s.serve) {
+    if (method.empty()) return make_error("a served method has an empty name");
+    if (command.empty()) return make_error("served method '" + method + "' has an empty command");
+  }
+  return {};
+}
+
+Result<Settings> load_settings(const fs::path& identity_dir, const SettingOverrides& overrides, const GetEnv& getenv) {
+  Settings s = defaults();
+  if (auto r = apply_toml_file(s, config_file_path(identity_dir)); !r) return r.error();
+  if (auto r = apply_environment(s, getenv); !r) return r.error();
+  apply_overrides(s, overrides);
+  if (auto r = validate(s); !r) return r.error();
+  return s;
+}
+
+bool is_caller_allowed(const Settings& settings, std::string_view method, const std::vector<std::string>& caller_ids) {
+  if (settings.allow_any) return true;
+  auto listed = [&](std::string_view key) {
+    auto it = settings.allow.find(std::string(key));
+    if (it == settings.allow.end()) return false;
+    for (const auto& id : caller_ids) {
+      if (!id.empty() && std::find(it->second.begin(), it->second.end(), id) != it->second.end()) return true;
+    }
+    return false;
+  };
+  return listed(method) || listed(kAllowAllMethods);
+}
+
+}  // namespace stargate::agent

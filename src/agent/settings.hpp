@@ -1,0 +1,111 @@
+#pragma once
+// Settings of an agent, in layers (issue 4, docs/configuration.md): defaults, then the TOML config
+// file (`config.toml` in the identity directory), then environment variables, then command-line
+// flags or API options. Each layer overrides the one before, field by field: a layer that says
+// nothing about a field leaves it as it was.
+//
+// The TOML parser (toml++) is used only in settings.cpp; this header does not expose it.
+#include "base/result.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stargate::agent {
+
+inline constexpr std::string_view kConfigFileName = "config.toml";
+// The key of an allow list that applies to every --serve method.
+inline constexpr std::string_view kAllowAllMethods = "*";
+
+struct Settings {
+  std::string display_name;
+  std::vector<std::string> capabilities;
+  std::vector<std::string> nats_urls;
+  std::string nats_user, nats_password, nats_token, nats_token_file, nats_creds_file;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds call_timeout{30'000};
+  std::chrono::seconds announce_interval{30};
+  std::chrono::seconds announce_ttl{90};
+  std::string log_level = "info";
+  // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
+  // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
+  std::map<std::string, std::vector<std::string>> allow;
+  bool allow_any = false;
+  // --serve methods: (method, command), in the order given.
+  std::vector<std::pair<std::string, std::string>> serve;
+};
+
+// The built-in defaults (nats_urls = {"nats://127.0.0.1:4222"}).
+Settings defaults();
+
+// `<identity_dir>/config.toml`.
+std::filesystem::path config_file_path(const std::filesystem::path& identity_dir);
+
+// Overlays the TOML file at `path` (layout in docs/configuration.md). Fields the file does not set are
+// left alone; `[serve]` entries replace entries of the same method and add the others; `[allow]`
+// lists replace the list of the same method. A missing file is not an error. Errors (nothing is
+// applied then): the file cannot be read; it is writable by group or others (it can name commands to
+// run; the message says `chmod 600 <path>`); it holds a NATS password or token and is readable by
+// group or others; a TOML syntax error (message `<path>:<line>:<column>: ...`); an unknown key
+// (named, with the keys its table accepts); a value of the wrong type or out of range (named, with
+// the expected type).
+Result<void> apply_toml_file(Settings& settings, const std::filesystem::path& path);
+// The same for TOML text already in memory, without the file-permission checks; `source` names it in
+// error messages.
+Result<void> apply_toml_text(Settings& settings, std::string_view text, std::string_view source);
+
+using GetEnv = std::function<const char*(const char*)>;
+
+// Overlays environment variables; an unset or empty variable leaves its field alone:
+//   STARGATE_NAME                 display_name
+//   STARGATE_CAPABILITIES         capabilities (comma-separated)
+//   STARGATE_NATS_URL, NATS_URL   nats_urls (comma-separated; the first that is set wins)
+//   STARGATE_NATS_USER            nats_user
+//   STARGATE_NATS_PASSWORD        nats_password
+//   STARGATE_NATS_TOKEN           nats_token
+//   STARGATE_NATS_TOKEN_FILE      nats_token_file
+//   STARGATE_NATS_CREDS           nats_creds_file
+//   STARGATE_LOG_LEVEL            log_level
+//   STARGATE_CALL_TIMEOUT         call_timeout, in seconds (decimals allowed: "2.5")
+// Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc.
+Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);
+
+// The command-line / API layer: set only what the user actually gave.
+struct SettingOverrides {
+  std::optional<std::string> display_name;
+  std::optional<std::vector<std::string>> capabilities;
+  std::optional<std::vector<std::string>> nats_urls;
+  std::optional<std::string> nats_user, nats_password, nats_token, nats_token_file, nats_creds_file;
+  std::optional<std::chrono::milliseconds> connect_timeout, call_timeout;
+  std::optional<std::chrono::seconds> announce_interval, announce_ttl;
+  std::optional<std::string> log_level;
+  // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
+  // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).
+  std::map<std::string, std::vector<std::string>> allow;
+  std::optional<bool> allow_any;
+  // Merged per method like the config file's [serve]: same method replaces, others are added.
+  std::vector<std::pair<std::string, std::string>> serve;
+};
+
+void apply_overrides(Settings& settings, const SettingOverrides& overrides);
+
+// Cross-field checks after all layers: positive timeouts, announce_ttl > announce_interval, at least
+// one NATS URL, no empty method names or agent names in allow lists.
+Result<void> validate(const Settings& settings);
+
+// The whole chain: defaults < `<identity_dir>/config.toml` < environment < overrides, then validate().
+Result<Settings> load_settings(const std::filesystem::path& identity_dir, const SettingOverrides& overrides = {},
+                               const GetEnv& getenv = ::getenv);
+
+// Whether a caller known by any of `caller_ids` (its agent ID, PeerId, display name) may call `method`:
+// allow_any, or one of the IDs is listed under `method` or under "*". Empty IDs never match.
+bool is_caller_allowed(const Settings& settings, std::string_view method, const std::vector<std::string>& caller_ids);
+
+}  // namespace stargate::agent

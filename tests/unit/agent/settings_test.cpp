@@ -1,0 +1,442 @@
+#include "agent/settings.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+namespace stargate::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+GetEnv env_of(const Env& env) {
+  return [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+}
+
+// A fresh directory under the system temp dir, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "stargate-settings-XXXXXX").string();
+    char* made = ::mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+  fs::path write(std::string_view name, std::string_view text, mode_t mode = 0600) const {
+    fs::path p = path_ / name;
+    {
+      std::ofstream out(p, std::ios::binary | std::ios::trunc);
+      out << text;
+    }
+    EXPECT_EQ(::chmod(p.c_str(), mode), 0);
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+std::string error_of(const Result<void>& r) { return r ? std::string("<no error>") : r.error().message; }
+
+Result<void> apply_text(Settings& s, std::string_view text) { return apply_toml_text(s, text, "test.toml"); }
+
+const char* kFullExample = R"(
+allow_any = false
+
+[agent]
+name = "summarizer"
+capabilities = ["summarize", "translate"]
+
+[nats]
+urls = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+user = "agent"
+password = "hunter2"
+token_file = "/run/secrets/nats-token"
+creds_file = "/etc/stargate/agent.creds"
+connect_timeout_ms = 5000
+
+[calls]
+timeout_ms = 12000
+
+[announce]
+interval_s = 20
+ttl_s = 60
+
+[log]
+level = "warn,nats=debug"
+
+[serve]
+summarize = "python3 summarize.py"
+"text.translate" = "./translate --json"
+
+[allow]
+"*" = ["231cfb892e800b2602b69deab977a76c"]
+summarize = ["12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", "planner"]
+)";
+
+TEST(Settings, Defaults) {
+  Settings s = defaults();
+  EXPECT_EQ(s.nats_urls, std::vector<std::string>{"nats://127.0.0.1:4222"});
+  EXPECT_EQ(s.connect_timeout, 2000ms);
+  EXPECT_EQ(s.call_timeout, 30s);
+  EXPECT_EQ(s.announce_interval, 30s);
+  EXPECT_EQ(s.announce_ttl, 90s);
+  EXPECT_EQ(s.log_level, "info");
+  EXPECT_FALSE(s.allow_any);
+  EXPECT_TRUE(s.allow.empty());
+  EXPECT_TRUE(s.serve.empty());
+  EXPECT_TRUE(validate(s).has_value());
+}
+
+TEST(Settings, FullExampleParses) {
+  Settings s = defaults();
+  auto r = apply_text(s, kFullExample);
+  ASSERT_TRUE(r.has_value()) << error_of(r);
+  EXPECT_EQ(s.display_name, "summarizer");
+  EXPECT_EQ(s.capabilities, (std::vector<std::string>{"summarize", "translate"}));
+  EXPECT_EQ(s.nats_urls, (std::vector<std::string>{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}));
+  EXPECT_EQ(s.nats_user, "agent");
+  EXPECT_EQ(s.nats_password, "hunter2");
+  EXPECT_EQ(s.nats_token_file, "/run/secrets/nats-token");
+  EXPECT_EQ(s.nats_creds_file, "/etc/stargate/agent.creds");
+  EXPECT_EQ(s.connect_timeout, 5000ms);
+  EXPECT_EQ(s.call_timeout, 12s);
+  EXPECT_EQ(s.announce_interval, 20s);
+  EXPECT_EQ(s.announce_ttl, 60s);
+  EXPECT_EQ(s.log_level, "warn,nats=debug");
+  ASSERT_EQ(s.serve.size(), 2u);
+  EXPECT_EQ(s.serve[0], (std::pair<std::string, std::string>{"summarize", "python3 summarize.py"}));
+  EXPECT_EQ(s.serve[1], (std::pair<std::string, std::string>{"text.translate", "./translate --json"}));
+  EXPECT_TRUE(validate(s).has_value());
+}
+
+TEST(Settings, PrecedenceDefaultsFileEnvOverrides) {
+  TempDir dir;
+  dir.write("config.toml", R"(
+[agent]
+name = "from-file"
+capabilities = ["file-cap"]
+[nats]
+urls = ["nats://file:4222"]
+user = "file-user"
+connect_timeout_ms = 3000
+[calls]
+timeout_ms = 7000
+[announce]
+interval_s = 10
+[log]
+level = "debug"
+)");
+  Env env{{"STARGATE_NAME", "from-env"},
+          {"STARGATE_NATS_URL", "nats://env:4222"},
+          {"STARGATE_CALL_TIMEOUT", "9"},
+          {"STARGATE_LOG_LEVEL", "trace"}};
+  SettingOverrides flags;
+  flags.display_name = "from-flag";
+  flags.call_timeout = 11s;
+
+  auto r = load_settings(dir.path(), flags, env_of(env));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const Settings& s = *r;
+  EXPECT_EQ(s.display_name, "from-flag");                                     // flag > env > file
+  EXPECT_EQ(s.call_timeout, 11s);                                              // flag > env > file
+  EXPECT_EQ(s.log_level, "trace");                                             // env > file
+  EXPECT_EQ(s.nats_urls, std::vector<std::string>{"nats://env:4222"});        // env > file
+  EXPECT_EQ(s.capabilities, std::vector<std::string>{"file-cap"});            // file > default
+  EXPECT_EQ(s.nats_user, "file-user");                                         // file > default
+  EXPECT_EQ(s.connect_timeout, 3000ms);                                        // file > default
+  EXPECT_EQ(s.announce_interval, 10s);                                         // file > default
+  EXPECT_EQ(s.announce_ttl, 90s);                                              // default kept
+
+  // Without the flags, the environment wins over the file.
+  auto r2 = load_settings(dir.path(), {}, env_of(env));
+  ASSERT_TRUE(r2.has_value()) << r2.error().message;
+  EXPECT_EQ(r2->display_name, "from-env");
+  EXPECT_EQ(r2->call_timeout, 9s);
+
+  // Without the environment either, the file wins over the defaults.
+  Env none;
+  auto r3 = load_settings(dir.path(), {}, env_of(none));
+  ASSERT_TRUE(r3.has_value()) << r3.error().message;
+  EXPECT_EQ(r3->display_name, "from-file");
+  EXPECT_EQ(r3->call_timeout, 7s);
+  EXPECT_EQ(r3->log_level, "debug");
+  EXPECT_EQ(r3->nats_urls, std::vector<std::string>{"nats://file:4222"});
+}
+
+TEST(Settings, OverridesTouchOnlyWhatWasGiven) {
+  Settings s = defaults();
+  s.display_name = "kept";
+  s.nats_token = "kept-token";
+  SettingOverrides o;
+  o.announce_ttl = 120s;
+  o.allow_any = true;
+  apply_overrides(s, o);
+  EXPECT_EQ(s.display_name, "kept");
+  EXPECT_EQ(s.nats_token, "kept-token");
+  EXPECT_EQ(s.announce_ttl, 120s);
+  EXPECT_TRUE(s.allow_any);
+  // An explicitly given empty value is applied (the user asked for it).
+  SettingOverrides clear;
+  clear.capabilities = std::vector<std::string>{};
+  s.capabilities = {"x"};
+  apply_overrides(s, clear);
+  EXPECT_TRUE(s.capabilities.empty());
+}
+
+TEST(Settings, MissingFileIsFine) {
+  TempDir dir;
+  Settings s = defaults();
+  s.display_name = "unchanged";
+  auto r = apply_toml_file(s, dir.path() / "config.toml");
+  ASSERT_TRUE(r.has_value()) << error_of(r);
+  EXPECT_EQ(s.display_name, "unchanged");
+  Env none;
+  EXPECT_TRUE(load_settings(dir.path() / "no-such-dir", {}, env_of(none)).has_value());
+}
+
+TEST(Settings, SyntaxErrorNamesFileLineAndColumn) {
+  TempDir dir;
+  auto path = dir.write("config.toml", "[agent]\nname = \"ok\"\ncapabilities = [\"a\", \n\n[nats\n");
+  Settings s = defaults();
+  auto r = apply_toml_file(s, path);
+  ASSERT_FALSE(r.has_value());
+  const std::string msg = r.error().message;
+  EXPECT_NE(msg.find(path.string() + ":"), std::string::npos) << msg;
+  // line:column right after the file name
+  auto after = msg.substr(path.string().size() + 1);
+  ASSERT_FALSE(after.empty()) << msg;
+  EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(after[0]))) << msg;
+  EXPECT_NE(after.find(':'), std::string::npos) << msg;
+  EXPECT_NE(msg.find("syntax error"), std::string::npos) << msg;
+  EXPECT_EQ(s.display_name, "");  // nothing applied
+
+  // A precise position: the bad value is on line 2, column 8.
+  Settings t = defaults();
+  auto r2 = apply_text(t, "[agent]\nname = nope\n");
+  ASSERT_FALSE(r2.has_value());
+  EXPECT_EQ(r2.error().message.rfind("test.toml:2:", 0), 0u) << r2.error().message;
+}
+
+TEST(Settings, UnknownKeysAreErrors) {
+  Settings s = defaults();
+  auto r = apply_text(s, "[nats]\nurl = [\"nats://x:4222\"]\n");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("unknown key nats.url"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("urls"), std::string::npos) << r.error().message;  // says what is known
+  EXPECT_EQ(r.error().message.rfind("test.toml:2:1:", 0), 0u) << r.error().message;  // where the key is
+
+  auto r2 = apply_text(s, "[agnet]\nname = \"x\"\n");
+  ASSERT_FALSE(r2.has_value());
+  EXPECT_NE(r2.error().message.find("unknown key agnet"), std::string::npos) << r2.error().message;
+
+  auto r3 = apply_text(s, "name = \"x\"\n");
+  ASSERT_FALSE(r3.has_value());
+  EXPECT_NE(r3.error().message.find("unknown key name"), std::string::npos) << r3.error().message;
+
+  // allow_any after a [section] belongs to that section: the message says where it goes.
+  auto r4 = apply_text(s, "[log]\nlevel = \"info\"\nallow_any = true\n");
+  ASSERT_FALSE(r4.has_value());
+  EXPECT_NE(r4.error().message.find("top of the file"), std::string::npos) << r4.error().message;
+  EXPECT_EQ(s.log_level, "info");
+}
+
+TEST(Settings, WrongTypesAreErrors) {
+  struct Case {
+    const char* text;
+    const char* key;
+    const char* expected;
+  };
+  for (const Case& c : {
+           Case{"[nats]\nconnect_timeout_ms = \"5s\"\n", "nats.connect_timeout_ms", "an integer"},
+           Case{"[nats]\nurls = \"nats://x:4222\"\n", "nats.urls", "an array of strings"},
+           Case{"[agent]\nname = 42\n", "agent.name", "a string"},
+           Case{"[agent]\ncapabilities = [\"a\", 1]\n", "agent.capabilities entries", "strings"},
+           Case{"[calls]\ntimeout_ms = 1.5\n", "calls.timeout_ms", "an integer"},
+           Case{"[announce]\nttl_s = true\n", "announce.ttl_s", "an integer"},
+           Case{"allow_any = \"yes\"\n", "allow_any", "a boolean"},
+           Case{"[serve]\necho = [\"cat\"]\n", "serve.echo", "a string"},
+           Case{"[allow]\necho = \"alice\"\n", "allow.echo", "an array of strings"},
+           Case{"agent = \"x\"\n", "agent", "a table"},
+       }) {
+    Settings s = defaults();
+    auto r = apply_text(s, c.text);
+    ASSERT_FALSE(r.has_value()) << c.text;
+    const auto& msg = r.error().message;
+    EXPECT_NE(msg.find(std::string(c.key) + " must be " + c.expected), std::string::npos) << msg;
+  }
+  // Out of range.
+  Settings s = defaults();
+  auto r = apply_text(s, "[calls]\ntimeout_ms = 0\n");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("calls.timeout_ms must be between 1 and"), std::string::npos) << r.error().message;
+  EXPECT_EQ(s.call_timeout, 30s);
+}
+
+TEST(Settings, GroupOrWorldWritableFileIsRefused) {
+  TempDir dir;
+  auto path = dir.write("config.toml", "[serve]\necho = \"cat\"\n", 0664);
+  Settings s = defaults();
+  auto r = apply_toml_file(s, path);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("writable by group or others"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("chmod go-w " + path.string()), std::string::npos) << r.error().message;
+  EXPECT_TRUE(s.serve.empty());
+
+  ASSERT_EQ(::chmod(path.c_str(), 0602), 0);
+  EXPECT_FALSE(apply_toml_file(s, path).has_value());
+
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);  // readable, not writable: fine (no secrets in it)
+  auto ok = apply_toml_file(s, path);
+  ASSERT_TRUE(ok.has_value()) << error_of(ok);
+  ASSERT_EQ(s.serve.size(), 1u);
+}
+
+TEST(Settings, SecretsInAReadableFileAreRefused) {
+  TempDir dir;
+  auto path = dir.write("config.toml", "[nats]\ntoken = \"s3cret\"\n", 0644);
+  Settings s = defaults();
+  auto r = apply_toml_file(s, path);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("chmod 600"), std::string::npos) << r.error().message;
+  EXPECT_EQ(s.nats_token, "");
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  ASSERT_TRUE(apply_toml_file(s, path).has_value());
+  EXPECT_EQ(s.nats_token, "s3cret");
+}
+
+TEST(Settings, EnvironmentLists) {
+  Env env{{"STARGATE_CAPABILITIES", " summarize, translate ,,search "},
+          {"NATS_URL", "nats://a:4222, nats://b:4222"}};
+  Settings s = defaults();
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.capabilities, (std::vector<std::string>{"summarize", "translate", "search"}));
+  EXPECT_EQ(s.nats_urls, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
+
+  // STARGATE_NATS_URL comes before NATS_URL; an empty one is as good as unset.
+  env["STARGATE_NATS_URL"] = "nats://c:4222";
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.nats_urls, std::vector<std::string>{"nats://c:4222"});
+  env["STARGATE_NATS_URL"] = "";
+  Settings t = defaults();
+  ASSERT_TRUE(apply_environment(t, env_of(env)).has_value());
+  EXPECT_EQ(t.nats_urls, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
+}
+
+TEST(Settings, EnvironmentScalars) {
+  Env env{{"STARGATE_NATS_TOKEN", "tok"},          {"STARGATE_NATS_TOKEN_FILE", "/t"},
+          {"STARGATE_NATS_CREDS", "/c.creds"},     {"STARGATE_NATS_USER", "u"},
+          {"STARGATE_NATS_PASSWORD", "p"},         {"STARGATE_CALL_TIMEOUT", "2.5"}};
+  Settings s = defaults();
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.nats_token, "tok");
+  EXPECT_EQ(s.nats_token_file, "/t");
+  EXPECT_EQ(s.nats_creds_file, "/c.creds");
+  EXPECT_EQ(s.nats_user, "u");
+  EXPECT_EQ(s.nats_password, "p");
+  EXPECT_EQ(s.call_timeout, 2500ms);
+
+  for (const char* bad : {"abc", "0", "-3", "5s", "1e99"}) {
+    Env e{{"STARGATE_CALL_TIMEOUT", bad}, {"STARGATE_NAME", "not-applied"}};
+    Settings t = defaults();
+    auto r = apply_environment(t, env_of(e));
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find("STARGATE_CALL_TIMEOUT"), std::string::npos) << r.error().message;
+    EXPECT_EQ(t.display_name, "");  // nothing applied
+  }
+}
+
+TEST(Settings, AllowListsPerMethod) {
+  Settings s = defaults();
+  auto r = apply_text(s, R"(
+[serve]
+summarize = "sum.sh"
+translate = "tr.sh"
+[allow]
+"*" = ["admin-agent"]
+summarize = ["alice", "12D3KooWAlice"]
+)");
+  ASSERT_TRUE(r.has_value()) << error_of(r);
+  ASSERT_EQ(s.allow.size(), 2u);
+  EXPECT_EQ(s.allow.at("*"), std::vector<std::string>{"admin-agent"});
+  EXPECT_EQ(s.allow.at("summarize"), (std::vector<std::string>{"alice", "12D3KooWAlice"}));
+
+  EXPECT_TRUE(is_caller_allowed(s, "summarize", {"aaaa", "12D3KooWAlice", "someone"}));
+  EXPECT_TRUE(is_caller_allowed(s, "summarize", {"admin-agent"}));
+  EXPECT_FALSE(is_caller_allowed(s, "translate", {"alice"}));  // alice is allowed summarize only
+  EXPECT_TRUE(is_caller_allowed(s, "translate", {"admin-agent"}));
+  EXPECT_FALSE(is_caller_allowed(s, "summarize", {"mallory", ""}));
+
+  // --allow on the command line replaces "*" and leaves per-method lists of the file alone.
+  SettingOverrides flags;
+  flags.allow["*"] = {"bob"};
+  apply_overrides(s, flags);
+  EXPECT_FALSE(is_caller_allowed(s, "translate", {"admin-agent"}));
+  EXPECT_TRUE(is_caller_allowed(s, "translate", {"bob"}));
+  EXPECT_TRUE(is_caller_allowed(s, "summarize", {"alice"}));
+
+  // allow_any, at the top level or under [allow].
+  EXPECT_FALSE(is_caller_allowed(s, "translate", {"mallory"}));
+  Settings any = s;
+  ASSERT_TRUE(apply_text(any, "allow_any = true\n").has_value());
+  EXPECT_TRUE(is_caller_allowed(any, "translate", {"mallory"}));
+  Settings any2 = s;
+  ASSERT_TRUE(apply_text(any2, "[allow]\nallow_any = true\n").has_value());
+  EXPECT_TRUE(any2.allow_any);
+
+  // Empty entries are refused.
+  Settings bad = defaults();
+  auto r2 = apply_text(bad, "[allow]\nsummarize = [\"alice\", \"\"]\n");
+  ASSERT_FALSE(r2.has_value());
+  EXPECT_NE(r2.error().message.find("allow.summarize has an empty entry"), std::string::npos) << r2.error().message;
+}
+
+TEST(Settings, ServeMergesPerMethod) {
+  Settings s = defaults();
+  ASSERT_TRUE(apply_text(s, "[serve]\na = \"a.sh\"\nb = \"b.sh\"\n").has_value());
+  SettingOverrides flags;
+  flags.serve = {{"b", "b2.sh"}, {"c", "c.sh"}};
+  apply_overrides(s, flags);
+  EXPECT_EQ(s.serve, (std::vector<std::pair<std::string, std::string>>{{"a", "a.sh"}, {"b", "b2.sh"}, {"c", "c.sh"}}));
+  Settings bad = defaults();
+  EXPECT_FALSE(apply_text(bad, "[serve]\na = \"\"\n").has_value());
+}
+
+TEST(Settings, ValidateCrossField) {
+  Settings s = defaults();
+  s.announce_ttl = 30s;  // == interval
+  auto r = validate(s);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("TTL"), std::string::npos);
+  Settings t = defaults();
+  t.nats_urls.clear();
+  EXPECT_FALSE(validate(t).has_value());
+
+  // load_settings runs validate().
+  TempDir dir;
+  dir.write("config.toml", "[announce]\ninterval_s = 100\n");
+  Env none;
+  auto loaded = load_settings(dir.path(), {}, env_of(none));
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_NE(loaded.error().message.find("TTL"), std::string::npos) << loaded.error().message;
+}
+
+}  // namespace
+}  // namespace stargate::agent
