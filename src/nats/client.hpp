@@ -7,7 +7,9 @@
 // create(), blocking calls (connect, flush) run on a helper thread while the coroutine waits, and
 // nothing a nats.c thread holds points into a destroyed Client (shared states, released by
 // nats.c's own completion callbacks). The executor must be single-threaded (an io_context run by
-// one thread, or a strand) and must outlive the Client.
+// one thread, or a strand) and must outlive the Client; call the Client from that thread.
+// nats.c writes on the calling thread (SendAsap), so publish() costs a socket write, bounded by
+// write_deadline when the server stops reading.
 //
 // Reconnection is nats.c's: forever by default, with subscriptions restored and publishes made
 // while disconnected buffered (up to 8 MiB) and sent on reconnect. A token read from token_file
