@@ -7,6 +7,8 @@ find_package(PkgConfig REQUIRED)
 find_package(spdlog REQUIRED)
 if(NOT STARGATE_FUZZ)
   find_package(CLI11 CONFIG REQUIRED)
+  # Debian's toml++ ships a compiled library: linking it spares compiling the parser here.
+  find_package(tomlplusplus 3.3 CONFIG REQUIRED)
   # Debian's cnats CMake config names a static library that is not installed: use pkg-config.
   pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
   if(STARGATE_TESTS)

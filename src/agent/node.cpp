@@ -12,6 +12,7 @@
 #include "crypto/random.hpp"
 #include "crypto/session_key.hpp"
 #include "nats/client.hpp"
+#include "nats/sealed/chunking.hpp"
 #include "nats/sealed/session_table.hpp"
 #include "p2p/host/signal.hpp"
 
@@ -88,6 +89,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   std::shared_ptr<nats::Client> nats;
   std::vector<nats::Subscription> subscriptions;
   agent::PeerDirectory directory;
+  nats::sealed::Reassembler reassembler;
   std::map<std::string, Handler, std::less<>> handlers;
   Handler catch_all;
   std::string inbox;
@@ -108,6 +110,34 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     auto wire = agent::sign_announcement(*identity, info, unix_ms());
     if (!wire) throw std::runtime_error("cannot sign announcement: " + wire.error().message);
     return std::move(*wire);
+  }
+
+  // Sealed messages larger than the broker's max_payload travel in chunks (docs/nats-sealed-session.md).
+  void publish_sealed(const std::string& subject, BytesView wire, const std::string& reply) {
+    // Room left for the protocol line the server counts against max_payload is not needed: the
+    // limit applies to the payload alone; keep a small margin anyway.
+    std::size_t room = nats->max_payload() > 1024 ? nats->max_payload() - 256 : nats->max_payload();
+    if (wire.size() <= room) {
+      nats->publish(subject, wire, reply);
+      return;
+    }
+    auto chunks = nats::sealed::split(wire, room, nats::sealed::random_message_id());
+    if (!chunks) throw error_of(agent::ErrorCode::payload_too_large, "cannot split message: " + chunks.error().message);
+    for (const auto& chunk : *chunks) nats->publish(subject, chunk, reply);
+  }
+
+  // Gathers a chunked message; true when `data` now holds a whole sealed message.
+  bool gather(const std::string& sender, Bytes& data) {
+    if (!nats::sealed::is_chunk(data)) return true;
+    auto whole = reassembler.add(sender, data, std::chrono::steady_clock::now());
+    if (!whole) {
+      reject("chunk_refused");
+      logger()->debug("chunk refused: {}", whole.error().message);
+      return false;
+    }
+    if (!*whole) return false;
+    data = std::move(**whole);
+    return true;
   }
 
   void reject(const std::string& reason) {
@@ -136,6 +166,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
 
   void on_request(nats::Message message) {
     if (message.reply.empty()) return reject("no_reply_subject");
+    if (!gather(message.reply, message.data)) return;
     auto opened = sessions->open(message.data, std::chrono::system_clock::now());
     if (!opened) {
       auto code = opened.error().code;
@@ -167,19 +198,20 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                           crypto::PeerId::from_public_key(opened.peer->public_key).to_string()};
       response = co_await run_handler(*request, context);
     }
+    if (response.size() > agent::kMaxMessageBytes) {
+      response = agent::make_error_response(request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
+                                            agent::payload_too_large_error(response.size(), agent::kMaxMessageBytes));
+    }
     auto sealed = sessions->seal_response(opened.session, as_bytes(response), std::chrono::system_clock::now());
     if (!sealed) {
       logger()->warn("cannot seal response: {}", sealed.error().message);
       co_return;
     }
-    if (sealed->size() > nats->max_payload()) {
-      auto too_large = agent::make_error_response(
-          request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
-          agent::payload_too_large_error(sealed->size(), nats->max_payload()));
-      sealed = sessions->seal_response(opened.session, as_bytes(too_large), std::chrono::system_clock::now());
-      if (!sealed) co_return;
+    try {
+      publish_sealed(reply, *sealed, {});
+    } catch (const std::exception& e) {
+      logger()->warn("cannot send response: {}", e.what());
     }
-    nats->publish(reply, *sealed);
   }
 
   awaitable<std::string> run_handler(const agent::Request& request, const CallContext& context) {
@@ -208,7 +240,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     co_return agent::make_response(request.id, result);
   }
 
-  void on_reply(const nats::Message& message) {
+  void on_reply(nats::Message message) {
+    if (!gather(message.subject, message.data)) return;
     // <inbox>.c.<call id>: the subject names the call, so even an unauthenticated error can be
     // matched; only "unknown session" is believed from one.
     auto call_id = message.subject.substr(message.subject.rfind('.') + 1);
@@ -274,16 +307,12 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         ++counters.calls_failed;
         throw error_of(agent::ErrorCode::internal_error, "cannot seal request: " + sealed.error().message);
       }
-      if (sealed->wire.size() > nats->max_payload()) {
-        ++counters.calls_failed;
-        throw to_call_error(agent::payload_too_large_error(sealed->wire.size(), nats->max_payload()));
-      }
       auto call = std::make_shared<PendingCall>(executor);
       call->callee_static = callee_static;
       call->callee_agent = callee_agent;
       call->session = sealed->session;
       pending[call_id] = call;
-      nats->publish(std::string(agents_subject_prefix) + callee_agent, sealed->wire, inbox + ".c." + call_id);
+      publish_sealed(std::string(agents_subject_prefix) + callee_agent, sealed->wire, inbox + ".c." + call_id);
 
       asio::steady_timer timer(executor, deadline);
       timer.async_wait([call](boost::system::error_code ec) {
@@ -380,7 +409,7 @@ awaitable<void> StarGateNode::start() {
     if (m.subject.rfind(self->inbox + ".d", 0) == 0)
       self->on_announcement(m);
     else
-      self->on_reply(m);
+      self->on_reply(std::move(m));
   }));
   impl->subscriptions.push_back(impl->nats->subscribe(std::string(agent::kAnnounceSubject), [weak](nats::Message m) {
     if (auto self = weak.lock()) self->on_announcement(m);
@@ -476,8 +505,14 @@ awaitable<void> StarGateNode::stop() {
   impl->stopped = true;
   impl->announce_timer.cancel();
   if (impl->nats->is_connected() && !impl->options.client_only) {
-    impl->nats->publish(std::string(agent::kAnnounceSubject), as_bytes(impl->signed_announcement(agent::AnnouncementKind::leave)));
-    co_await impl->nats->flush(std::chrono::milliseconds(1000));
+    // Best effort: a broker that is gone cannot carry the goodbye, and stopping must not fail.
+    try {
+      impl->nats->publish(std::string(agent::kAnnounceSubject),
+                          as_bytes(impl->signed_announcement(agent::AnnouncementKind::leave)));
+      co_await impl->nats->flush(std::chrono::milliseconds(1000));
+    } catch (const std::exception& e) {
+      logger()->info("leave announcement not confirmed: {}", e.what());
+    }
   }
   impl->subscriptions.clear();
   impl->nats->close();

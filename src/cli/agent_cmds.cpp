@@ -1,5 +1,6 @@
 // Agent commands over NATS: connect (run an agent), discover, call, announce.
 #include "agent/control_socket.hpp"
+#include "agent/settings.hpp"
 #include "cli/command_runner.hpp"
 #include "crypto/key_file.hpp"
 #include "cli/common.hpp"
@@ -26,24 +27,61 @@ struct AgentFlags {
   std::string name;
   std::vector<std::string> capabilities;
   double connect_timeout = 2.0;
+  // Which flags were given: only those override config.toml and the environment.
+  CLI::Option* nats_flag = nullptr;
+  CLI::Option* name_flag = nullptr;
+  CLI::Option* capability_flag = nullptr;
+  CLI::Option* timeout_flag = nullptr;
 };
 
 void add_agent_flags(CLI::App* command, AgentFlags& flags) {
-  command->add_option("--nats", flags.nats,
-                      "NATS server URL(s) (default: $STARGATE_NATS_URL, $NATS_URL, nats://127.0.0.1:4222)");
-  command->add_option("--connect-timeout", flags.connect_timeout, "Seconds to wait for the broker")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  flags.nats_flag = command->add_option(
+      "--nats", flags.nats, "NATS server URL(s) (default: config.toml, $STARGATE_NATS_URL, $NATS_URL, nats://127.0.0.1:4222)");
+  flags.timeout_flag = command->add_option("--connect-timeout", flags.connect_timeout, "Seconds to wait for the broker")
+                           ->check(CLI::PositiveNumber);
+}
+
+void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
+  auto* name = command->add_option("--name", flags.name, "Display name");
+  if (name_required) name->required();
+  flags.name_flag = name;
+  flags.capability_flag = command->add_option("--capability", flags.capabilities, "A capability to announce (repeatable)");
+}
+
+// The settings chain: defaults < config.toml (in the identity directory) < environment < flags.
+agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlags& flags,
+                                    agent::SettingOverrides overrides = {}) {
+  if (flags.nats_flag && flags.nats_flag->count()) overrides.nats_urls = flags.nats;
+  if (flags.name_flag && flags.name_flag->count()) overrides.display_name = flags.name;
+  if (flags.capability_flag && flags.capability_flag->count()) overrides.capabilities = flags.capabilities;
+  if (flags.timeout_flag && flags.timeout_flag->count())
+    overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
+  auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
+  auto settings = agent::load_settings(dir, overrides);
+  if (!settings) throw CliError(settings.error().message, 2);
+  return std::move(*settings);
+}
+
+NodeOptions node_options(const GlobalOptions& global, const agent::Settings& settings) {
+  NodeOptions options;
+  options.identity_dir = global.identity_dir;
+  options.display_name = settings.display_name;
+  options.capabilities = settings.capabilities;
+  options.nats_urls = settings.nats_urls;
+  options.nats_user = settings.nats_user;
+  options.nats_password = settings.nats_password;
+  options.nats_token = settings.nats_token;
+  options.nats_token_file = settings.nats_token_file;
+  options.nats_creds_file = settings.nats_creds_file;
+  options.connect_timeout = settings.connect_timeout;
+  options.default_call_timeout = settings.call_timeout;
+  options.announce_interval = settings.announce_interval;
+  options.announce_ttl = settings.announce_ttl;
+  return options;
 }
 
 NodeOptions node_options(const GlobalOptions& global, const AgentFlags& flags) {
-  NodeOptions options;
-  options.identity_dir = global.identity_dir;
-  options.nats_urls = flags.nats;
-  options.display_name = flags.name;
-  options.capabilities = flags.capabilities;
-  options.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
-  return options;
+  return node_options(global, load_agent_settings(global, flags));
 }
 
 // Runs `body` on a fresh io_context until it finishes (or a signal arrives); rethrows its error.
@@ -96,35 +134,43 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     std::vector<std::string> allow;
     bool allow_any = false;
     bool json = false;
-  };
+  };  // the settings chain adds config.toml's [serve] and [allow]
   auto connect_state = std::make_shared<ConnectState>();
   auto* connect = app.add_subcommand("connect", "Run an agent until SIGINT/SIGTERM: announce, answer calls");
-  connect->add_option("--name", connect_state->flags.name, "Display name")->required();
-  connect->add_option("--capability", connect_state->flags.capabilities, "A capability to announce (repeatable)");
+  add_identity_flags(connect, connect_state->flags, false);
   connect->add_option("--serve", connect_state->serve,
                       "METHOD=COMMAND: answer METHOD by running COMMAND (params on stdin, JSON result on stdout)");
   connect->add_option("--allow", connect_state->allow,
-                      "Agents (agent ID or PeerId) allowed to call --serve methods (repeatable)");
+                      "Agents (agent ID or PeerId) allowed to call --serve methods (repeatable; per method in config.toml)");
   connect->add_flag("--allow-any", connect_state->allow_any, "Let any agent call --serve methods");
   connect->add_flag("--json", connect_state->json, "Print one JSON object per line");
   add_agent_flags(connect, connect_state->flags);
   connect->callback([&options, state = connect_state] {
     apply_logging(options);
-    if (!state->serve.empty() && state->allow.empty() && !state->allow_any)
+    agent::SettingOverrides overrides;
+    for (const auto& spec : state->serve) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) throw CliError("--serve expects METHOD=COMMAND, got '" + spec + "'", 2);
+      overrides.serve.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    }
+    if (!state->allow.empty()) overrides.allow[std::string(agent::kAllowAllMethods)] = state->allow;
+    if (state->allow_any) overrides.allow_any = true;
+    auto settings = load_agent_settings(options, state->flags, overrides);
+    if (settings.display_name.empty()) throw CliError("an agent needs a name: --name NAME (or [agent] name in config.toml)", 2);
+    bool any_allowed = settings.allow_any;
+    for (const auto& [method, list] : settings.allow) any_allowed = any_allowed || !list.empty();
+    if (!settings.serve.empty() && !any_allowed)
       throw CliError("--serve exposes a local program to the network: name the callers with --allow, or pass --allow-any", 2);
-    std::set<std::string> allowed(state->allow.begin(), state->allow.end());
     run_node_task([&](asio::io_context& io) -> awaitable<void> {
-      StarGateNode node(io.get_executor(), node_options(options, state->flags));
+      StarGateNode node(io.get_executor(), node_options(options, settings));
       node.handle("ping", [](const json::value& params, const CallContext&) -> awaitable<json::value> {
         co_return json::object{{"pong", true}, {"echo", params}};
       });
-      for (const auto& spec : state->serve) {
-        auto eq = spec.find('=');
-        if (eq == std::string::npos || eq == 0) throw CliError("--serve expects METHOD=COMMAND, got '" + spec + "'", 2);
-        auto inner = command_handler(spec.substr(eq + 1));
-        bool any = state->allow_any;
-        node.handle(spec.substr(0, eq), [inner, allowed, any](const json::value& params, const CallContext& ctx) -> awaitable<json::value> {
-          if (!any && !allowed.count(ctx.caller_agent_id) && !allowed.count(ctx.caller_peer_id))
+      for (const auto& [method, command] : settings.serve) {
+        auto inner = command_handler(command);
+        node.handle(method, [inner, &settings](const json::value& params, const CallContext& ctx) -> awaitable<json::value> {
+          std::vector<std::string> caller_ids{ctx.caller_agent_id, ctx.caller_peer_id};
+          if (!agent::is_caller_allowed(settings, ctx.method, caller_ids))
             throw CallError(-32005, "forbidden: agent " + ctx.caller_agent_id + " may not call " + ctx.method);
           co_return co_await inner(params, ctx);
         });
@@ -135,7 +181,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         std::cout << "{\"event\":\"started\",\"peer_id\":" << json_quote(node.peer_id())
                   << ",\"agent_id\":" << json_quote(node.agent_id()) << ",\"addrs\":[]}" << std::endl;
       else
-        std::cout << "agent " << state->flags.name << "\npeer_id:  " << node.peer_id() << "\nagent_id: " << node.agent_id()
+        std::cout << "agent " << settings.display_name << "\npeer_id:  " << node.peer_id() << "\nagent_id: " << node.agent_id()
                   << std::endl;
       asio::signal_set signals(io, SIGINT, SIGTERM);
       co_await signals.async_wait(p2p::use_awaitable);
@@ -273,8 +319,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   // ---------------------------------------------------------------- announce
   auto announce_state = std::make_shared<AgentFlags>();
   auto* announce = app.add_subcommand("announce", "Announce this identity once (name and capabilities)");
-  announce->add_option("--name", announce_state->name, "Display name (when no agent is running)");
-  announce->add_option("--capability", announce_state->capabilities, "A capability (repeatable)");
+  add_identity_flags(announce, *announce_state, false);
   add_agent_flags(announce, *announce_state);
   announce->callback([&options, state = announce_state] {
     apply_logging(options);
@@ -283,8 +328,9 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         std::cout << "the running agent announced itself\n";
         co_return;
       }
-      if (state->name.empty()) throw CliError("no agent is running with this identity: give --name to announce once", 2);
-      StarGateNode node(io.get_executor(), node_options(options, *state));
+      auto settings = load_agent_settings(options, *state);
+      if (settings.display_name.empty()) throw CliError("no agent is running with this identity: give --name to announce once", 2);
+      StarGateNode node(io.get_executor(), node_options(options, settings));
       co_await node.start();  // announces
       std::cout << "announced " << node.agent_id() << "\n";
       co_await node.stop();

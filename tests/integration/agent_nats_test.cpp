@@ -166,8 +166,8 @@ TEST_F(AgentNatsTest, ErrorsComeBackAsJsonRpcErrors) {
     json::value arg10 = json::object{};
     auto slow = co_await expect_call_error(caller, "callee", "slow", arg10, 300ms);
     EXPECT_EQ(slow.code(), -32000);
-    // Over the broker's max_payload (1 MiB by default): refused before sending.
-    json::value arg11 = json::object{{"blob", std::string(2'000'000, 'a')}};
+    // Over the 10 MB message limit: refused before sending.
+    json::value arg11 = json::object{{"blob", std::string(10'000'001, 'a')}};
     auto big = co_await expect_call_error(caller, "callee", "echo", arg11);
     EXPECT_EQ(big.code(), -32002);
     json::value arg12 = json::object{};
@@ -277,6 +277,25 @@ TEST_F(AgentNatsTest, AgentsSurviveABrokerRestart) {
     co_await a.stop();
     co_await b.stop();
   }, 60s);
+}
+
+TEST_F(AgentNatsTest, CallsLargerThanMaxPayloadTravelInChunks) {
+  StarGateNode caller(io.get_executor(), agent("caller", server));
+  StarGateNode callee(io.get_executor(), agent("callee", server));
+  callee.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await caller.start();
+    co_await callee.start();
+    co_await caller.discover();
+    // 6 MB each way through a broker left at its 1 MiB max_payload.
+    std::string blob(6'000'000, 'x');
+    for (std::size_t i = 0; i < blob.size(); i += 997) blob[i] = static_cast<char>('a' + i % 26);
+    json::value params = json::object{{"blob", blob}};
+    auto result = co_await caller.call("callee", "echo", params, 30s);
+    EXPECT_EQ(result.at("echo").at("blob").as_string(), blob);
+    co_await caller.stop();
+    co_await callee.stop();
+  }, 90s);
 }
 
 TEST(AgentNatsCluster, AgentsOnDifferentServersCallEachOther) {
