@@ -279,6 +279,40 @@ TEST_F(AgentNatsTest, AgentsSurviveABrokerRestart) {
   }, 60s);
 }
 
+TEST_F(AgentNatsTest, ACallIssuedDuringAnOutageCompletesAfterReconnectOrFailsInTime) {
+  StarGateNode a(io.get_executor(), agent("a", server));
+  StarGateNode b(io.get_executor(), agent("b", server));
+  b.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    co_await a.discover();
+    co_await a.call("b", "echo", json::object());
+    server.stop();
+    CO_ASSERT_TRUE(co_await eventually([&]() -> awaitable<bool> { co_return !a.get_status().nats_connected; }));
+    // The broker comes back 300 ms into a 5 s call: nats.c holds the request until it reconnects.
+    boost::asio::steady_timer comeback(io, 300ms);
+    comeback.async_wait([&](boost::system::error_code) { server.restart(); });
+    auto started = std::chrono::steady_clock::now();
+    std::optional<int> error_code;
+    json::value params = json::object{{"during", "outage"}};
+    try {
+      auto result = co_await a.call("b", "echo", params, 5000ms);
+      EXPECT_EQ(result.at("echo").at("during").as_string(), "outage");
+    } catch (const CallError& e) {
+      error_code = e.code();
+    }
+    auto took = std::chrono::steady_clock::now() - started;
+    // Either it completed, or it failed with a clear timeout within its deadline (plus slack).
+    if (error_code) {
+      EXPECT_EQ(*error_code, -32000);
+    }
+    EXPECT_LT(took, 6s);
+    co_await a.stop();
+    co_await b.stop();
+  }, 60s);
+}
+
 TEST_F(AgentNatsTest, CallsLargerThanMaxPayloadTravelInChunks) {
   StarGateNode caller(io.get_executor(), agent("caller", server));
   StarGateNode callee(io.get_executor(), agent("callee", server));
