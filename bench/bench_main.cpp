@@ -12,6 +12,7 @@
 //       one loopback TCP connection, opened by a second thread
 //
 // Usage: stargate_bench [--quick] [--markdown]
+#include "bench_stats.hpp"
 #include "crypto/chacha20poly1305.hpp"
 #include "p2p/host/standard_protocols.hpp"
 #include "p2p/protocols/echo/echo_io.hpp"
@@ -38,7 +39,7 @@ namespace {
 
 using namespace stargate;
 using namespace stargate::p2p;
-using BenchClock = std::chrono::steady_clock;
+using namespace stargate::bench;
 
 constexpr std::size_t echo_size = 64;
 constexpr std::size_t bulk_write = 64 * 1024;
@@ -54,29 +55,10 @@ struct Counts {
   int bulk_runs = 5;
 };
 
-double micros(BenchClock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-struct Latency {
-  std::vector<double> us;
-  double percentile(double p) const {
-    if (us.empty()) return 0;
-    auto sorted = us;
-    std::sort(sorted.begin(), sorted.end());
-    auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-    return sorted[std::min(index, sorted.size() - 1)];
-  }
-  double median() const { return percentile(0.5); }
-  double p99() const { return percentile(0.99); }
-};
 
 struct Throughput {
   std::vector<double> mbps;  // 1 MB = 10^6 bytes
-  double median() const {
-    if (mbps.empty()) return 0;
-    auto sorted = mbps;
-    std::sort(sorted.begin(), sorted.end());
-    return sorted[sorted.size() / 2];
-  }
+  double median() const { return median_of(mbps); }
   double best() const { return mbps.empty() ? 0 : *std::max_element(mbps.begin(), mbps.end()); }
 };
 

@@ -19,6 +19,7 @@
 // Prints a Markdown section (tables, ratios, verdicts against the aims) to stdout.
 //
 // Usage: stargate_nats_bench [--quick]
+#include "bench_stats.hpp"
 #include "nats_server.hpp"
 #include "stargate/node.hpp"
 
@@ -50,7 +51,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using BenchClock = std::chrono::steady_clock;
+using namespace stargate::bench;
 
 constexpr std::size_t small_size = 64;
 constexpr std::size_t large_size = 64 * 1024;
@@ -64,30 +65,11 @@ struct Counts {
   std::chrono::milliseconds throughput_duration{2000};
 };
 
-double micros(BenchClock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 double seconds(BenchClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-struct Latency {
-  std::vector<double> us;
-  double percentile(double p) const {
-    if (us.empty()) return 0;
-    auto sorted = us;
-    std::sort(sorted.begin(), sorted.end());
-    auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-    return sorted[std::min(index, sorted.size() - 1)];
-  }
-  double median() const { return percentile(0.5); }
-  double p99() const { return percentile(0.99); }
-};
 
 struct Rate {
   std::vector<double> per_second;  // one entry per round
-  double median() const {
-    if (per_second.empty()) return 0;
-    auto sorted = per_second;
-    std::sort(sorted.begin(), sorted.end());
-    return sorted[sorted.size() / 2];
-  }
+  double median() const { return median_of(per_second); }
   double best() const { return per_second.empty() ? 0 : *std::max_element(per_second.begin(), per_second.end()); }
 };
 
