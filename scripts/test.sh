@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase_start=$SECONDS
-phase() { echo "== $1 (previous phase took $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+phase_name=""
+phase() {  # ends the running phase (printing its duration) and starts the next
+  [ -n "$phase_name" ] && echo "== $phase_name: $((SECONDS - phase_start)) s"
+  phase_name=$1
+  phase_start=$SECONDS
+  [ -n "$phase_name" ] && echo "== $phase_name"
+}
 
 phase "setup: Debian packages"
 bash scripts/setup.sh
@@ -30,4 +36,4 @@ ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 300
 phase "fuzz: short run of every target"
 bash scripts/fuzz.sh build/fuzz "${FUZZ_SECONDS:-10}"
 
-phase "done"
+phase ""

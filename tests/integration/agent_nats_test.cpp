@@ -313,6 +313,35 @@ TEST_F(AgentNatsTest, ACallIssuedDuringAnOutageCompletesAfterReconnectOrFailsInT
   }, 60s);
 }
 
+TEST_F(AgentNatsTest, ASlowHandlerDelaysNoOtherCall) {
+  StarGateNode caller(io.get_executor(), agent("caller", server));
+  StarGateNode callee(io.get_executor(), agent("callee", server));
+  callee.handle("slow", [](const json::value&, const CallContext&) -> awaitable<json::value> {
+    co_await pause(1500ms);
+    co_return "slow done";
+  });
+  callee.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await caller.start();
+    co_await callee.start();
+    co_await caller.discover();
+    bool slow_done = false;
+    boost::asio::co_spawn(io, [&]() -> awaitable<void> {
+      auto r = co_await caller.call("callee", "slow", json::object());
+      EXPECT_EQ(r.as_string(), "slow done");
+      slow_done = true;
+    }, boost::asio::detached);
+    co_await pause(50ms);  // let the slow call reach the callee first
+    for (int i = 0; i < 5; ++i) co_await caller.call("callee", "echo", json::object());
+    // Five round trips finished while the slow handler was still running: a callee that served
+    // calls one at a time would have answered the slow one first.
+    EXPECT_FALSE(slow_done);
+    CO_ASSERT_TRUE(co_await eventually([&]() -> awaitable<bool> { co_return slow_done; }));
+    co_await caller.stop();
+    co_await callee.stop();
+  });
+}
+
 TEST_F(AgentNatsTest, CallsLargerThanMaxPayloadTravelInChunks) {
   StarGateNode caller(io.get_executor(), agent("caller", server));
   StarGateNode callee(io.get_executor(), agent("callee", server));
