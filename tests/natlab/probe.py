@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Small TCP probes for the NAT lab (run inside a namespace with `ip netns exec`).
+
+  probe.py serve IP PORT COUNT            print "listening", then "peer IP:PORT" for each of
+                                          COUNT accepted connections
+  probe.py connect BIND_IP BIND_PORT IP PORT TIMEOUT
+                                          connect from a fixed source port; print "connected"
+  probe.py simopen BIND_IP BIND_PORT IP PORT GO_FIFO TIMEOUT
+                                          TCP simultaneous open: SO_REUSEADDR + SO_REUSEPORT,
+                                          bind, print "ready", wait for a byte on GO_FIFO (the
+                                          barrier), connect, exchange a line with the peer
+
+Exit 0 on success, 1 on failure (with the reason on stdout), 2 on usage errors.
+"""
+import os
+import socket
+import sys
+
+
+def out(msg):
+    print(msg, flush=True)
+
+
+def bound_socket(ip, port, reuse):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind((ip, port))
+    return s
+
+
+def serve(ip, port, count):
+    s = bound_socket(ip, int(port), True)
+    s.listen(16)
+    out("listening")
+    for _ in range(int(count)):
+        c, peer = s.accept()
+        out(f"peer {peer[0]}:{peer[1]}")
+        c.close()
+    return 0
+
+
+def connect(bind_ip, bind_port, ip, port, timeout):
+    s = bound_socket(bind_ip, int(bind_port), True)
+    s.settimeout(float(timeout))
+    try:
+        s.connect((ip, int(port)))
+    except OSError as e:
+        out(f"failed {type(e).__name__}: {e}")
+        return 1
+    out(f"connected local={s.getsockname()[0]}:{s.getsockname()[1]}")
+    s.close()
+    return 0
+
+
+def simopen(bind_ip, bind_port, ip, port, go_fifo, timeout):
+    s = bound_socket(bind_ip, int(bind_port), True)
+    s.settimeout(float(timeout))
+    out("ready")
+    fd = os.open(go_fifo, os.O_RDONLY)  # the barrier: the harness writes once both are ready
+    os.read(fd, 1)
+    os.close(fd)
+    try:
+        s.connect((ip, int(port)))
+        me = f"hello from {bind_ip}:{bind_port}\n".encode()
+        s.sendall(me)
+        got = b""
+        while not got.endswith(b"\n"):
+            chunk = s.recv(256)
+            if not chunk:
+                raise ConnectionError("peer closed before its hello")
+            got += chunk
+    except OSError as e:
+        out(f"failed {type(e).__name__}: {e}")
+        return 1
+    out(f"connected peer said: {got.decode().strip()}")
+    s.close()
+    return 0
+
+
+def main(argv):
+    cmds = {"serve": (serve, 3), "connect": (connect, 5), "simopen": (simopen, 6)}
+    if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    fn, _ = cmds[argv[1]]
+    return fn(*argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
