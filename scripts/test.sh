@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 phase_start=$SECONDS
 phase_name=""
 phase() {  # ends the running phase (printing its duration) and starts the next
-  [ -n "$phase_name" ] && echo "== $phase_name: $((SECONDS - phase_start)) s"
+  if [ -n "$phase_name" ]; then echo "== $phase_name: $((SECONDS - phase_start)) s"; fi
   phase_name=$1
   phase_start=$SECONDS
-  [ -n "$phase_name" ] && echo "== $phase_name"
+  if [ -n "$phase_name" ]; then echo "== $phase_name"; fi
 }
 
 phase "setup: Debian packages"
