@@ -10,6 +10,8 @@
 #include "nats_server.hpp"
 #include "test_support.hpp"
 
+#include "base/rfc4648.hpp"
+
 #include <boost/asio/redirect_error.hpp>
 
 #include <deque>
@@ -201,6 +203,32 @@ TEST(NatsCreds, UserOfAnUnknownAccountIsRefusedWithOneLine) {
       EXPECT_FALSE(client->is_connected());
       client->close();
     }
+    // The server really is in operator mode: no credentials at all, or a user JWT whose claims were
+    // altered after signing (the signature no longer matches), are refused as well.
+    ClientOptions anonymous_options;
+    anonymous_options.urls = {server.url()};
+    auto anonymous = Client::create(io.get_executor(), std::move(anonymous_options));
+    auto anonymous_error = co_await connect_error(anonymous);
+    EXPECT_NE(anonymous_error.find("uthorization"), std::string::npos) << anonymous_error;
+    anonymous->close();
+    auto tampered_user = make_user(account);
+    auto dot = tampered_user.jwt.find('.');
+    auto second_dot = tampered_user.jwt.find('.', dot + 1);
+    auto claims = base64url_decode(tampered_user.jwt.substr(dot + 1, second_dot - dot - 1));
+    CO_ASSERT_TRUE(claims.has_value());
+    std::string claims_text(as_string(*claims));
+    auto name_at = claims_text.find("stargate-test-user");
+    CO_ASSERT_TRUE(name_at != std::string::npos);
+    claims_text.replace(name_at, 18, "stargate-evil-user");
+    tampered_user.jwt = tampered_user.jwt.substr(0, dot + 1) + base64url_encode(as_bytes(claims_text)) +
+                        tampered_user.jwt.substr(second_dot);
+    auto tampered_creds = dir.path / "tampered.creds";
+    write_creds(tampered_creds, tampered_user);
+    auto tampered = make_client(io, server.url(), tampered_creds);
+    auto tampered_error = co_await connect_error(tampered);
+    EXPECT_NE(tampered_error.find("uthorization"), std::string::npos) << tampered_error;
+    tampered->close();
+
     // A missing creds file is refused too, before any network traffic, with one line.
     auto missing = make_client(io, server.url(), dir.path / "missing.creds");
     auto missing_error = co_await connect_error(missing);
@@ -269,6 +297,56 @@ TEST(NatsCreds, RotatedCredsFileIsReadAgainOnReconnect) {
     client->close();
     bool closed = co_await states->wait_for(ConnectionState::closed);
     EXPECT_TRUE(closed);
+  }, 60s);
+}
+
+// The other order: the server moves to a new account before the file is rewritten. nats.c, refused,
+// gives the connection up; the client starts new ones (re-reading the file each time) until the
+// file holds a user of the new account.
+TEST(NatsCreds, AccountRotatedOnTheServerFirstStillGoesThrough) {
+  TempDir dir;
+  auto op = make_operator();
+  auto old_account = make_account(op, "old-account");
+  auto creds = dir.path / "user.creds";
+  write_creds(creds, make_user(old_account, "old-user"));
+  NatsServerOptions options;
+  options.config = server_config(op, dir.path / "operator.jwt", {&old_account});
+  auto server = NatsServer::start(options);
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto client = make_client(io, server.url(), creds, 50ms);
+    auto states = watch_states(client);
+    co_await client->connect();
+    auto box = std::make_shared<Messages>(io.get_executor());
+    auto sub = client->subscribe("creds.rotate.late", [box](Message m) { box->push(std::move(m)); });
+    co_await client->flush(2s);
+
+    auto new_account = make_account(op, "new-account");
+    auto rotated = server.options();
+    rotated.config = server_config(op, dir.path / "operator.jwt", {&new_account});
+    server.restart(rotated);
+    bool disconnected = co_await states->wait_for(ConnectionState::disconnected);
+    EXPECT_TRUE(disconnected);
+    // Wait (bounded) until nats.c has given up at least once and the client replaced it.
+    auto deadline = Clock::now() + 10s;
+    while (client->connections_replaced() < 1 && Clock::now() < deadline) {
+      asio::steady_timer tick(io, 10ms);
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    EXPECT_GE(client->connections_replaced(), 1u);
+    EXPECT_FALSE(client->is_connected());
+    EXPECT_FALSE(client->is_closed());
+
+    write_creds(creds, make_user(new_account, "new-user"));
+    bool reconnected = co_await states->wait_for(ConnectionState::reconnected, 15s);
+    EXPECT_TRUE(reconnected) << server.log();
+    CO_ASSERT_TRUE(client->is_connected());
+    co_await client->flush(2s);
+    client->publish("creds.rotate.late", as_bytes("through"));
+    auto got = co_await box->pop();
+    CO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(text_of(*got), "through");
+    client->close();
   }, 60s);
 }
 
