@@ -712,7 +712,7 @@ asio::awaitable<void> Client::connect() {
       std::lock_guard lock(shared_->mutex);
       shared_->connect_called = false;  // may be tried again
     }
-    throw ErrorException("cannot reach NATS at " + shared_->description + ": " + pending->error);
+    throw ErrorException("cannot connect to NATS at " + shared_->description + ": " + pending->error);
   }
   bool closing;
   {

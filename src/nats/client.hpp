@@ -117,7 +117,7 @@ class Client : public std::enable_shared_from_this<Client> {
   Client& operator=(const Client&) = delete;
 
   // Connects without blocking the executor (nats.c's blocking connect runs on a helper thread).
-  // Throws ErrorException with one line, "cannot reach NATS at nats://…: <reason>", when no
+  // Throws ErrorException with one line, "cannot connect to NATS at nats://…: <reason>", when no
   // server accepts us (unreachable, refused credentials, bad TLS). With retry_on_failed_connect,
   // returns once the first attempt failed and keeps trying in the background (state callback:
   // `connected` when it succeeds). Throws if options are invalid or connect() was called before.

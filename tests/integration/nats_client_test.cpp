@@ -302,10 +302,10 @@ TEST(NatsClient, UnreachableServerFailsQuicklyWithOneLine) {
       auto elapsed = Clock::now() - started;
       EXPECT_FALSE(message.empty()) << "connect to " << url << " succeeded";
       EXPECT_LT(elapsed, limit) << url;
-      EXPECT_EQ(message.rfind("cannot reach NATS at " + url + ": ", 0), 0u) << message;
+      EXPECT_EQ(message.rfind("cannot connect to NATS at " + url + ": ", 0), 0u) << message;
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
       EXPECT_EQ(message.find(".c:"), std::string::npos) << message;  // no nats.c source locations
-      EXPECT_GT(message.size(), ("cannot reach NATS at " + url + ": ").size()) << message;
+      EXPECT_GT(message.size(), ("cannot connect to NATS at " + url + ": ").size()) << message;
       EXPECT_FALSE(client->is_connected());
       EXPECT_THROW(client->publish("x", as_bytes("y")), ErrorException);
     }
@@ -364,7 +364,7 @@ TEST(NatsClient, TokenAuthentication) {
     bad.token = "wrong-token";
     auto refused = make_client(io, {server.url()}, bad);
     auto message = co_await connect_error(refused);
-    EXPECT_EQ(message.rfind("cannot reach NATS at " + server.url() + ": ", 0), 0u) << message;
+    EXPECT_EQ(message.rfind("cannot connect to NATS at " + server.url() + ": ", 0), 0u) << message;
     EXPECT_NE(message.find("uthorization"), std::string::npos) << message;
     EXPECT_EQ(message.find("wrong-token"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -421,7 +421,7 @@ TEST(NatsClient, TlsVerifiesTheServer) {
     // Not trusted: the system CAs do not know this certificate.
     auto untrusting = make_client(io, {url});
     auto message = co_await connect_error(untrusting);
-    EXPECT_EQ(message.rfind("cannot reach NATS at " + url + ": ", 0), 0u) << message;
+    EXPECT_EQ(message.rfind("cannot connect to NATS at " + url + ": ", 0), 0u) << message;
     EXPECT_NE(message.find("certificate"), std::string::npos) << message;
 
     // Trusted, but issued to another name.
