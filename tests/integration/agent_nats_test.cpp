@@ -316,7 +316,9 @@ TEST_F(AgentNatsTest, ACallIssuedDuringAnOutageCompletesAfterReconnectOrFailsInT
 TEST_F(AgentNatsTest, ASlowHandlerDelaysNoOtherCall) {
   StarGateNode caller(io.get_executor(), agent("caller", server));
   StarGateNode callee(io.get_executor(), agent("callee", server));
-  callee.handle("slow", [](const json::value&, const CallContext&) -> awaitable<json::value> {
+  bool slow_started = false;
+  callee.handle("slow", [&](const json::value&, const CallContext&) -> awaitable<json::value> {
+    slow_started = true;
     co_await pause(1500ms);
     co_return "slow done";
   });
@@ -331,7 +333,8 @@ TEST_F(AgentNatsTest, ASlowHandlerDelaysNoOtherCall) {
       EXPECT_EQ(r.as_string(), "slow done");
       slow_done = true;
     }, boost::asio::detached);
-    co_await pause(50ms);  // let the slow call reach the callee first
+    // The slow handler is running on the callee before the fast calls start.
+    CO_ASSERT_TRUE(co_await eventually([&]() -> awaitable<bool> { co_return slow_started; }));
     for (int i = 0; i < 5; ++i) co_await caller.call("callee", "echo", json::object());
     // Five round trips finished while the slow handler was still running: a callee that served
     // calls one at a time would have answered the slow one first.

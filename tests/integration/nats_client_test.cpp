@@ -7,6 +7,7 @@
 
 #include "base/result.hpp"
 #include "nats_server.hpp"
+#include "nats_test_support.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/post.hpp>
@@ -22,6 +23,8 @@
 namespace stargate::nats {
 namespace {
 
+using namespace stargate::nats::test;
+
 using namespace std::chrono_literals;
 using stargate::testing::NatsCluster;
 using stargate::testing::NatsServer;
@@ -29,58 +32,6 @@ using stargate::testing::NatsServerOptions;
 using stargate::testing::run_with_timeout;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-
-// Values pushed by handlers (on the executor), popped by the test coroutine with a deadline.
-template <class T>
-class Mailbox {
- public:
-  explicit Mailbox(const asio::any_io_executor& executor) : timer_(executor) {}
-
-  void push(T value) {
-    items_.push_back(std::move(value));
-    timer_.cancel();
-  }
-
-  asio::awaitable<std::optional<T>> pop(std::chrono::milliseconds timeout = 5s) {
-    auto deadline = Clock::now() + timeout;
-    while (items_.empty()) {
-      if (Clock::now() >= deadline) co_return std::nullopt;
-      timer_.expires_at(deadline);
-      boost::system::error_code ignored;
-      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
-    T value = std::move(items_.front());
-    items_.pop_front();
-    co_return value;
-  }
-
-  // Pops until `wanted` comes; false if the deadline passes first.
-  asio::awaitable<bool> wait_for(const T& wanted, std::chrono::milliseconds timeout = 10s) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left <= 0ms) co_return false;
-      auto value = co_await pop(left);
-      if (!value) co_return false;
-      if (*value == wanted) co_return true;
-    }
-  }
-
-  // wait_for, failing the test (without stopping it) when `wanted` does not come.
-  asio::awaitable<void> expect(T wanted, std::chrono::milliseconds timeout = 10s) {
-    bool seen = co_await wait_for(wanted, timeout);
-    if (!seen) ADD_FAILURE() << "expected event did not come within " << timeout.count() << " ms";
-  }
-
-  std::size_t size() const { return items_.size(); }
-
- private:
-  std::deque<T> items_;
-  asio::steady_timer timer_;
-};
-
-using Messages = Mailbox<Message>;
-using States = Mailbox<ConnectionState>;
 
 std::shared_ptr<Client> make_client(asio::io_context& io, std::vector<std::string> urls, ClientOptions options = {}) {
   options.urls = std::move(urls);
@@ -91,12 +42,6 @@ Client::Handler collect(const std::shared_ptr<Messages>& box) {
   return [box](Message m) { box->push(std::move(m)); };
 }
 
-std::shared_ptr<States> watch_states(const std::shared_ptr<Client>& client) {
-  auto states = std::make_shared<States>(client->executor());
-  client->on_state_change([states](ConnectionState s) { states->push(s); });
-  return states;
-}
-
 // A port nothing listens on (bound, read back and released: as free as a port can be).
 int unused_port() {
   asio::io_context io;
@@ -104,35 +49,9 @@ int unused_port() {
   return acceptor.local_endpoint().port();
 }
 
-// The connect() error message, or "" when it succeeded.
-asio::awaitable<std::string> connect_error(std::shared_ptr<Client> client) {
-  std::string message;
-  try {
-    co_await client->connect();
-  } catch (const ErrorException& e) {
-    message = e.what();
-  }
-  co_return message;
-}
-
-std::string text_of(const Message& m) { return std::string(as_string(m.data)); }
-
 void write_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
-
-struct TempDir {
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "stargate-nats-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::filesystem::path path;
-};
 
 TEST(NatsClient, PublishSubscribeRoundTrip) {
   auto server = NatsServer::start();

@@ -8,6 +8,7 @@
 
 #include "nats_jwt.hpp"
 #include "nats_server.hpp"
+#include "nats_test_support.hpp"
 #include "test_support.hpp"
 
 #include "base/rfc4648.hpp"
@@ -22,6 +23,8 @@
 namespace stargate::nats {
 namespace {
 
+using namespace stargate::nats::test;
+
 using namespace std::chrono_literals;
 using stargate::testing::make_account;
 using stargate::testing::make_operator;
@@ -34,57 +37,6 @@ using stargate::testing::write_creds;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-template <class T>
-class Mailbox {
- public:
-  explicit Mailbox(const asio::any_io_executor& executor) : timer_(executor) {}
-  void push(T value) {
-    items_.push_back(std::move(value));
-    timer_.cancel();
-  }
-  asio::awaitable<std::optional<T>> pop(std::chrono::milliseconds timeout = 5s) {
-    auto deadline = Clock::now() + timeout;
-    while (items_.empty()) {
-      if (Clock::now() >= deadline) co_return std::nullopt;
-      timer_.expires_at(deadline);
-      boost::system::error_code ignored;
-      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
-    T value = std::move(items_.front());
-    items_.pop_front();
-    co_return value;
-  }
-  asio::awaitable<bool> wait_for(T wanted, std::chrono::milliseconds timeout = 10s) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left <= 0ms) co_return false;
-      auto value = co_await pop(left);
-      if (!value) co_return false;
-      if (*value == wanted) co_return true;
-    }
-  }
-
- private:
-  std::deque<T> items_;
-  asio::steady_timer timer_;
-};
-
-using Messages = Mailbox<Message>;
-using States = Mailbox<ConnectionState>;
-
-struct TempDir {
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "stargate-nats-creds-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::filesystem::path path;
-};
 
 std::shared_ptr<Client> make_client(asio::io_context& io, const std::string& url, const std::filesystem::path& creds,
                                     std::chrono::milliseconds reconnect_wait = 100ms) {
@@ -94,24 +46,6 @@ std::shared_ptr<Client> make_client(asio::io_context& io, const std::string& url
   options.reconnect_wait = reconnect_wait;
   return Client::create(io.get_executor(), std::move(options));
 }
-
-std::shared_ptr<States> watch_states(const std::shared_ptr<Client>& client) {
-  auto states = std::make_shared<States>(client->executor());
-  client->on_state_change([states](ConnectionState s) { states->push(s); });
-  return states;
-}
-
-asio::awaitable<std::string> connect_error(std::shared_ptr<Client> client) {
-  std::string message;
-  try {
-    co_await client->connect();
-  } catch (const ErrorException& e) {
-    message = e.what();
-  }
-  co_return message;
-}
-
-std::string text_of(const Message& m) { return std::string(as_string(m.data)); }
 
 // A subscribe/flush/publish/receive round trip on `subject`.
 asio::awaitable<bool> round_trip(asio::io_context& io, const std::shared_ptr<Client>& client, std::string subject,
