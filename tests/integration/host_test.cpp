@@ -6,7 +6,7 @@
 #include "p2p/protocols/ping/ping_io.hpp"
 #include "p2p/tcp/tcp_address.hpp"
 #include "p2p/tcp/tcp_stream.hpp"
-#include "test_support.hpp"
+#include "host_test_support.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -19,45 +19,9 @@ namespace {
 using namespace std::chrono_literals;
 using stargate::testing::run_with_timeout;
 
-struct Node {
-  Node(boost::asio::io_context& io, HostConfig config = {})
-      : host(io.get_executor(), crypto::Ed25519PrivateKey::generate(), std::move(config)),
-        identify(enable_standard_protocols(host)) {
-    addr = host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
-  }
-  Multiaddr full_addr() const { return addr.encapsulate(Multiaddr::parse("/p2p/" + host.peer_id().to_string()).value()); }
-  Host host;
-  std::shared_ptr<identify::IdentifyService> identify;
-  Multiaddr addr;
-};
-
-Bytes pseudo_random(std::size_t size, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes out(size);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
-
-awaitable<Bytes> echo_round_trip(Host& host, std::shared_ptr<MuxedConnection> connection, BytesView payload) {
-  std::vector<std::string> protocols{"/echo/1.0.0"};
-  auto stream = co_await host.open_stream(connection, protocols);
-  Bytes received;
-  // Write and read concurrently: a payload larger than the windows would otherwise deadlock.
-  bool written = false;
-  asio::co_spawn(host.executor(), [stream, payload, &written]() -> awaitable<void> {
-    co_await stream->write_all(payload);
-    co_await stream->close_write();
-    written = true;
-  }, asio::detached);
-  Bytes buffer(64 * 1024);
-  for (;;) {
-    auto n = co_await stream->read_some(buffer);
-    if (n == 0) break;
-    received.insert(received.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
-  }
-  EXPECT_TRUE(written);
-  co_return received;
-}
+using Node = stargate::testing::TestNode;
+using stargate::testing::echo_round_trip;
+using stargate::testing::pseudo_random;
 
 class HostTest : public ::testing::Test {
  protected:

@@ -14,7 +14,7 @@
 #include "p2p/tcp/tcp_address.hpp"
 #include "p2p/tcp/tcp_stream.hpp"
 #include "p2p/yamux/frame.hpp"
-#include "test_support.hpp"
+#include "host_test_support.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -27,21 +27,7 @@ using stargate::testing::run_with_timeout;
 
 constexpr auto kEndTimeout = 5s;
 
-struct Node {
-  explicit Node(boost::asio::io_context& io, HostConfig config = {},
-                std::optional<crypto::Ed25519PrivateKey> key = std::nullopt,
-                const std::string& listen = "/ip4/127.0.0.1/tcp/0")
-      : host(io.get_executor(), key ? std::move(*key) : crypto::Ed25519PrivateKey::generate(), std::move(config)),
-        identify(enable_standard_protocols(host)) {
-    if (!listen.empty()) addr = host.listen(Multiaddr::parse(listen).value());
-  }
-  Multiaddr full_addr() const {
-    return addr.encapsulate(Multiaddr::parse("/p2p/" + host.peer_id().to_string()).value());
-  }
-  Host host;
-  std::shared_ptr<identify::IdentifyService> identify;
-  Multiaddr addr;
-};
+using Node = stargate::testing::TestNode;
 
 // Polls `condition` every 5 ms, at most `timeout`: for state that changes without an event to wait on.
 awaitable<bool> eventually(std::function<bool()> condition, Clock::duration timeout = 5s) {

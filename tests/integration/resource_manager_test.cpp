@@ -92,13 +92,13 @@ TEST(ResourceManagerTest, SystemLimitOnTotalConnections) {
 TEST(ResourceManagerTest, HandshakeLimitAndRelease) {
   auto manager = ResourceManager::create(small_limits());
   std::string why;
-  auto h1 = manager->begin_handshake(ip("127.0.0.1"), why);
-  auto h2 = manager->begin_handshake(ip("127.0.0.1"), why);
+  auto h1 = manager->begin_handshake(why);
+  auto h2 = manager->begin_handshake(why);
   ASSERT_TRUE(h1);
   ASSERT_TRUE(h2);
   EXPECT_EQ(manager->pending_handshakes(), 2u);
   why.clear();
-  auto h3 = manager->begin_handshake(ip("127.0.0.1"), why);
+  auto h3 = manager->begin_handshake(why);
   EXPECT_FALSE(h3);
   EXPECT_NE(why.find("pending handshakes"), std::string::npos) << why;
   // A refused grant releases nothing when it goes.
@@ -107,7 +107,7 @@ TEST(ResourceManagerTest, HandshakeLimitAndRelease) {
   h1.release();
   h1.release();  // idempotent
   EXPECT_EQ(manager->pending_handshakes(), 1u);
-  EXPECT_TRUE(manager->begin_handshake(ip("127.0.0.1"), why));  // a temporary: released at once
+  EXPECT_TRUE(manager->begin_handshake(why));  // a temporary: released at once
   EXPECT_EQ(manager->pending_handshakes(), 1u);
 }
 
@@ -145,7 +145,7 @@ TEST(ResourceManagerTest, GrantMayOutliveItsManager) {
   {
     auto manager = ResourceManager::create(small_limits());
     connection = manager->admit_connection(ip("192.0.2.1"), "peer", why);
-    handshake = manager->begin_handshake(ip("192.0.2.1"), why);
+    handshake = manager->begin_handshake(why);
     ASSERT_TRUE(connection);
     ASSERT_TRUE(handshake);
   }

@@ -4,6 +4,7 @@
 #include "p2p/host/deadline.hpp"
 #include "p2p/host/multistream_io.hpp"
 #include "p2p/host/noise_io.hpp"
+#include "p2p/tcp/interface_addrs.hpp"
 #include "p2p/tcp/tcp_address.hpp"
 #include "p2p/tcp/tcp_stream.hpp"
 
@@ -43,12 +44,16 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::vector<ConnectionHook> hooks;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<Multiaddr> listen_addrs;
+  std::map<std::string, std::vector<Multiaddr>> external_addrs;
+  std::vector<std::function<void()>> addr_hooks;
+  CircuitDialer circuit_dialer;
   std::multimap<crypto::PeerId, std::weak_ptr<MuxedConnection>> connections;
   bool closed = false;
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
-  awaitable<std::shared_ptr<MuxedConnection>> upgrade(tcp::socket socket, bool outbound,
-                                                      std::optional<crypto::PeerId> expected);
+  awaitable<std::shared_ptr<MuxedConnection>> upgrade_tcp(tcp::socket socket, bool outbound,
+                                                          std::optional<crypto::PeerId> expected);
+  awaitable<std::shared_ptr<MuxedConnection>> upgrade(std::unique_ptr<ByteStream> raw, UpgradeContext context);
   void register_connection(const std::shared_ptr<MuxedConnection>& connection, ResourceGrant grant);
   void dispatch_inbound(std::shared_ptr<MuxedStream> stream);
   awaitable<void> serve_stream(std::shared_ptr<MuxedStream> stream);
@@ -70,7 +75,7 @@ awaitable<void> Host::Impl::accept_loop(tcp::acceptor& acceptor) {
       boost::system::error_code ignored;
       auto remote = socket.remote_endpoint(ignored);
       try {
-        co_await self->upgrade(std::move(socket), false, std::nullopt);
+        co_await self->upgrade_tcp(std::move(socket), false, std::nullopt);
       } catch (const std::exception& e) {
         logger()->info("inbound connection from {} refused: {}", remote.address().to_string(), e.what());
       }
@@ -78,19 +83,30 @@ awaitable<void> Host::Impl::accept_loop(tcp::acceptor& acceptor) {
   }
 }
 
-awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(tcp::socket socket, bool outbound,
-                                                                std::optional<crypto::PeerId> expected) {
+awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade_tcp(tcp::socket socket, bool outbound,
+                                                                    std::optional<crypto::PeerId> expected) {
   boost::system::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   auto local = socket.local_endpoint(ec);
+  UpgradeContext context;
+  context.outbound = outbound;
+  context.expected = std::move(expected);
+  context.local_addr = to_multiaddr(local);
+  context.remote_addr = to_multiaddr(remote);
+  context.remote_ip = remote.address();
+  co_return co_await upgrade(std::make_unique<TcpStream>(std::move(socket)), std::move(context));
+}
+
+awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<ByteStream> raw,
+                                                                UpgradeContext context) {
+  auto self = shared_from_this();
   std::string why;
-  auto handshake_grant = resources->begin_handshake(remote.address(), why);
+  auto handshake_grant = resources->begin_handshake(why);
   if (!handshake_grant) {
-    socket.close(ec);
+    raw->reset();
     throw ErrorException(why);
   }
-  auto raw = std::make_unique<TcpStream>(std::move(socket));
-  TcpStream* raw_ptr = raw.get();
+  ByteStream* raw_ptr = raw.get();
   Deadline deadline(executor, config.upgrade_timeout, [raw_ptr] { raw_ptr->reset(); });
   SecureChannel channel;
   // Named vectors, not braced lists in co_await expressions: g++ 12 miscompiles those.
@@ -99,9 +115,9 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(tcp::socket sock
   auto is_noise = [](std::string_view p) { return p == noise_protocol_id; };
   auto is_yamux = [](std::string_view p) { return p == yamux_protocol_id; };
   try {
-    if (outbound) {
+    if (context.outbound) {
       co_await select_outbound(*raw, security);
-      channel = co_await secure_outbound(std::move(raw), noise_key, expected);
+      channel = co_await secure_outbound(std::move(raw), noise_key, context.expected);
       co_await select_outbound(*channel.stream, muxers);
     } else {
       co_await select_inbound(*raw, is_noise, security);
@@ -113,13 +129,21 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(tcp::socket sock
     throw;
   }
   deadline.cancel();
+  if (context.expected && channel.remote_peer != *context.expected) {
+    // Outbound, secure_outbound() checked it already; inbound, the relay named the peer to expect.
+    channel.stream->reset();
+    throw ErrorException("peer authenticated as " + channel.remote_peer.to_string() + ", expected " +
+                         context.expected->to_string());
+  }
 
-  auto grant = resources->admit_connection(remote.address(), channel.remote_peer.to_string(), why);
+  auto grant = resources->admit_connection(context.remote_ip, channel.remote_peer.to_string(), why);
   if (!grant) {
     channel.stream->reset();
     throw ErrorException(why);
   }
-  ConnectionInfo info{channel.remote_peer, to_multiaddr(local), to_multiaddr(remote), outbound, Clock::now()};
+  ConnectionInfo info{channel.remote_peer,   std::move(context.local_addr), std::move(context.remote_addr),
+                      context.outbound,      context.relayed,               context.data_limit,
+                      context.duration_limit, Clock::now()};
   auto connection = std::make_shared<MuxedConnection>(executor, std::move(channel.stream), info, config.mux);
   register_connection(connection, std::move(grant));
   co_return connection;
@@ -136,7 +160,7 @@ void Host::Impl::register_connection(const std::shared_ptr<MuxedConnection>& con
     shared_grant->release();
     if (auto self = weak_self.lock()) self->connections.erase(it);
   });
-  if (info.outbound) peer_store.add_addrs(info.remote_peer, {info.remote_addr});
+  if (info.outbound && !info.relayed) peer_store.add_addrs(info.remote_peer, {info.remote_addr});
   peer_store.upsert(info.remote_peer);
   connection->start([weak_self](std::shared_ptr<MuxedStream> stream) {
     if (auto self = weak_self.lock())
@@ -189,11 +213,15 @@ awaitable<void> Host::Impl::serve_stream(std::shared_ptr<MuxedStream> stream) {
 }
 
 std::shared_ptr<MuxedConnection> Host::Impl::find(const crypto::PeerId& peer) const {
+  std::shared_ptr<MuxedConnection> relayed;
   auto [begin, end] = connections.equal_range(peer);
   for (auto it = begin; it != end; ++it) {
-    if (auto c = it->second.lock(); c && !c->is_closed()) return c;
+    auto c = it->second.lock();
+    if (!c || c->is_closed()) continue;
+    if (!c->info().relayed) return c;
+    if (!relayed) relayed = c;
   }
-  return nullptr;
+  return relayed;
 }
 
 // ---------------------------------------------------------------- Host
@@ -224,6 +252,36 @@ Multiaddr Host::listen(const Multiaddr& addr) {
 
 std::vector<Multiaddr> Host::listen_addrs() const { return impl_->listen_addrs; }
 
+std::vector<Multiaddr> Host::advertised_addrs() const {
+  std::vector<Multiaddr> out;
+  auto add = [&out](const Multiaddr& addr) {
+    if (std::find(out.begin(), out.end(), addr) == out.end()) out.push_back(addr);
+  };
+  for (const auto& listen : impl_->listen_addrs) {
+    for (const auto& addr : expand_unspecified(listen)) add(addr);
+  }
+  for (const auto& [source, addrs] : impl_->external_addrs) {
+    for (const auto& addr : addrs) add(addr);
+  }
+  return out;
+}
+
+void Host::set_external_addrs(const std::string& source, std::vector<Multiaddr> addrs) {
+  auto& slot = impl_->external_addrs[source];
+  if (slot == addrs) return;
+  slot = std::move(addrs);
+  for (const auto& hook : impl_->addr_hooks) hook();
+}
+
+void Host::on_addrs_changed(std::function<void()> hook) { impl_->addr_hooks.push_back(std::move(hook)); }
+
+void Host::set_circuit_dialer(CircuitDialer dialer) { impl_->circuit_dialer = std::move(dialer); }
+
+awaitable<std::shared_ptr<MuxedConnection>> Host::upgrade(std::unique_ptr<ByteStream> raw, UpgradeContext context) {
+  auto impl = impl_;
+  co_return co_await impl->upgrade(std::move(raw), std::move(context));
+}
+
 void Host::set_handler(const std::string& protocol, StreamHandler handler) {
   impl_->handlers[protocol] = std::move(handler);
 }
@@ -244,7 +302,12 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
     if (!id) throw ErrorException("bad peer ID in " + addr.to_string() + ": " + id.error().message);
     if (*id == impl->peer_id) throw ErrorException("refusing to dial our own peer ID");
     expected = *id;
-    if (auto existing = impl->find(*id)) co_return existing;
+    if (auto existing = impl->find(*id); existing && (addr.is_circuit() || !existing->info().relayed))
+      co_return existing;
+  }
+  if (addr.is_circuit()) {
+    if (!impl->circuit_dialer) throw ErrorException("cannot dial " + addr.to_string() + ": relay transport not enabled");
+    co_return co_await impl->circuit_dialer(addr);
   }
   auto endpoints = co_await resolve_tcp(addr.without_peer_id());
   std::string errors;
@@ -266,7 +329,7 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
         }
       }
       tune_socket(socket);
-      co_return co_await impl->upgrade(std::move(socket), true, expected);
+      co_return co_await impl->upgrade_tcp(std::move(socket), true, expected);
     } catch (const SystemError& e) {
       if (!errors.empty()) errors += "; ";
       errors += to_multiaddr(endpoint).to_string() + ": " + e.code().message();

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,21 @@ struct HostConfig {
 
 using StreamHandler = std::function<awaitable<void>(std::shared_ptr<MuxedStream>)>;
 using ConnectionHook = std::function<void(const std::shared_ptr<MuxedConnection>&)>;
+// Dials a /p2p-circuit address (installed by the relay client; the host itself speaks only TCP).
+using CircuitDialer = std::function<awaitable<std::shared_ptr<MuxedConnection>>(Multiaddr)>;
+
+// Where a raw byte stream came from, for upgrade(): TCP sockets and relayed circuits alike.
+struct UpgradeContext {
+  bool outbound = false;
+  std::optional<crypto::PeerId> expected;  // the peer this must be (else the upgrade fails)
+  Multiaddr local_addr;
+  Multiaddr remote_addr;
+  // For the per-IP connection limit; none for a relayed connection (the relay bounds those).
+  std::optional<asio::ip::address> remote_ip;
+  bool relayed = false;
+  std::optional<std::uint64_t> data_limit;  // a relayed connection's limits, as the relay said
+  std::optional<std::chrono::seconds> duration_limit;
+};
 
 class Host {
  public:
@@ -52,14 +68,28 @@ class Host {
   Multiaddr listen(const Multiaddr& addr);
   std::vector<Multiaddr> listen_addrs() const;
 
+  // What peers are told (identify, announcements): listen addresses, with an unspecified address
+  // (0.0.0.0, ::) replaced by this host's interface addresses, then the external addresses.
+  std::vector<Multiaddr> advertised_addrs() const;
+  // Addresses known by other means, under a name so each source replaces only its own: a relay
+  // client's /p2p-circuit addresses, an operator's --announce-addr.
+  void set_external_addrs(const std::string& source, std::vector<Multiaddr> addrs);
+  // Runs after the advertised addresses changed (identify pushes them, agents re-announce).
+  void on_addrs_changed(std::function<void()> hook);
+
   void set_handler(const std::string& protocol, StreamHandler handler);
   std::vector<std::string> protocols() const;
   // Runs for every new connection, inbound or outbound, once it is upgraded.
   void on_connection(ConnectionHook hook);
 
   // Dials and upgrades; a /p2p/ suffix makes the peer ID checked. Reuses an open connection to
-  // that peer when there is one.
+  // that peer when there is one (a direct one, for a direct address). A /p2p-circuit address goes
+  // to the circuit dialer.
   awaitable<std::shared_ptr<MuxedConnection>> connect(const Multiaddr& addr);
+  void set_circuit_dialer(CircuitDialer dialer);
+  // Secures (Noise) and multiplexes (Yamux) a raw byte stream, then registers the connection like
+  // any other: the relay client runs its circuits through this.
+  awaitable<std::shared_ptr<MuxedConnection>> upgrade(std::unique_ptr<ByteStream> raw, UpgradeContext context);
   // Reuses a connection or dials the addresses in the peer store.
   awaitable<std::shared_ptr<MuxedConnection>> connect(const crypto::PeerId& peer);
   // With a single protocol, selection is optimistic: the stream is returned at once and its first
@@ -67,6 +97,7 @@ class Host {
   awaitable<std::shared_ptr<MuxedStream>> open_stream(const std::shared_ptr<MuxedConnection>& connection,
                                                       std::vector<std::string> protocols);
 
+  // An open connection to `peer`, a direct one when there is one.
   std::shared_ptr<MuxedConnection> find_connection(const crypto::PeerId& peer) const;
   std::vector<std::shared_ptr<MuxedConnection>> connections() const;
   PeerStore& peer_store();

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -65,6 +66,10 @@ struct ConnectionInfo {
   Multiaddr local_addr;
   Multiaddr remote_addr;
   bool outbound = false;
+  bool relayed = false;  // through a Circuit Relay v2 relay: limited, and slower than direct
+  // What the relay allows a relayed connection (none: no limit of that kind).
+  std::optional<std::uint64_t> data_limit;  // bytes in each direction
+  std::optional<std::chrono::seconds> duration_limit;
   Clock::time_point opened{};
 };
 

@@ -19,7 +19,7 @@ void ResourceGrant::release() {
   if (auto manager = manager_.lock()) manager->release(kind_, ip_, peer_);
 }
 
-ResourceGrant ResourceManager::begin_handshake(const asio::ip::address& remote, std::string& why) {
+ResourceGrant ResourceManager::begin_handshake(std::string& why) {
   if (handshakes_ >= limits_.max_pending_handshakes) {
     why = "too many pending handshakes (limit " + std::to_string(limits_.max_pending_handshakes) + ")";
     return {};
@@ -28,8 +28,8 @@ ResourceGrant ResourceManager::begin_handshake(const asio::ip::address& remote, 
   return ResourceGrant(weak_from_this(), ResourceGrant::Kind::handshake, {}, {});
 }
 
-ResourceGrant ResourceManager::admit_connection(const asio::ip::address& remote, const std::string& peer,
-                                                std::string& why) {
+ResourceGrant ResourceManager::admit_connection(const std::optional<asio::ip::address>& remote,
+                                                const std::string& peer, std::string& why) {
   if (connections_ >= limits_.max_connections) {
     why = "too many connections (limit " + std::to_string(limits_.max_connections) + ")";
     return {};
@@ -39,7 +39,7 @@ ResourceGrant ResourceManager::admit_connection(const asio::ip::address& remote,
     return {};
   }
   // Loopback is exempt: tests and local agents run many nodes on one address.
-  std::string ip = remote.is_loopback() ? std::string() : remote.to_string();
+  std::string ip = !remote || remote->is_loopback() ? std::string() : remote->to_string();
   if (!ip.empty() && per_ip_[ip] >= limits_.max_connections_per_ip) {
     why = "too many connections from " + ip + " (limit " + std::to_string(limits_.max_connections_per_ip) + ")";
     return {};

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -54,9 +55,11 @@ class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
   const ResourceLimits& limits() const { return limits_; }
 
   // Admits a connection into its handshake; on refusal, `why` says which limit.
-  ResourceGrant begin_handshake(const asio::ip::address& remote, std::string& why);
-  // Admits an authenticated connection from/to `peer`.
-  ResourceGrant admit_connection(const asio::ip::address& remote, const std::string& peer, std::string& why);
+  ResourceGrant begin_handshake(std::string& why);
+  // Admits an authenticated connection from/to `peer`; `remote` is none for a relayed connection
+  // (it has no address of its own: the relay's limits bound those).
+  ResourceGrant admit_connection(const std::optional<asio::ip::address>& remote, const std::string& peer,
+                                 std::string& why);
 
   std::size_t connections() const { return connections_; }
   std::size_t pending_handshakes() const { return handshakes_; }

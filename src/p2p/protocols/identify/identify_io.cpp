@@ -31,6 +31,9 @@ std::shared_ptr<IdentifyService> IdentifyService::enable(Host& host) {
     auto message = co_await read_length_prefixed(*stream, max_message_size);
     if (auto self = weak.lock()) self->record(stream->connection().info().remote_peer, message);
   });
+  host.on_addrs_changed([weak] {
+    if (auto self = weak.lock()) self->push_to_all();
+  });
   host.on_connection([weak](const std::shared_ptr<MuxedConnection>& connection) {
     auto self = weak.lock();
     if (!self) return;
@@ -50,8 +53,9 @@ Bytes IdentifyService::our_message(const MuxedConnection& connection) const {
   info.protocol_version = host_.config().protocol_version;
   info.agent_version = host_.config().agent_version;
   info.public_key = host_.identity().public_key();
-  info.listen_addrs = host_.listen_addrs();
-  info.observed_addr = connection.info().remote_addr;
+  info.listen_addrs = host_.advertised_addrs();
+  // A relayed connection's remote address is the relay's circuit, nothing the peer could use.
+  if (!connection.info().relayed) info.observed_addr = connection.info().remote_addr;
   info.protocols = host_.protocols();
   PeerRecord record{host_.peer_id(),
                     static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
