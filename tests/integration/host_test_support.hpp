@@ -33,26 +33,32 @@ inline Bytes pseudo_random(std::size_t size, std::uint32_t seed) {
   return out;
 }
 
-// Sends `payload` on a new /echo/1.0.0 stream and returns what came back. Writes and reads
-// concurrently: a payload larger than the windows would otherwise deadlock.
+// Sends `payload` on a new /echo/1.0.0 stream and returns what came back, until the peer closes.
+// Writes and reads concurrently: a payload larger than the windows would otherwise deadlock.
 inline p2p::awaitable<Bytes> echo_round_trip(p2p::Host& host, std::shared_ptr<p2p::MuxedConnection> connection,
                                              BytesView payload) {
   std::vector<std::string> protocols{"/echo/1.0.0"};
   auto stream = co_await host.open_stream(connection, protocols);
+  auto shared_payload = std::make_shared<Bytes>(payload.begin(), payload.end());
+  auto write_error = std::make_shared<std::exception_ptr>();
+  auto written = std::make_shared<bool>(false);
+  p2p::asio::co_spawn(
+      host.executor(),
+      [stream, shared_payload, written]() -> p2p::awaitable<void> {
+        co_await stream->write_all(*shared_payload);
+        co_await stream->close_write();
+        *written = true;
+      },
+      [write_error](std::exception_ptr e) { *write_error = e; });
   Bytes received;
-  bool written = false;
-  p2p::asio::co_spawn(host.executor(), [stream, payload, &written]() -> p2p::awaitable<void> {
-    co_await stream->write_all(payload);
-    co_await stream->close_write();
-    written = true;
-  }, p2p::asio::detached);
   Bytes buffer(64 * 1024);
   for (;;) {
     auto n = co_await stream->read_some(buffer);
     if (n == 0) break;
     received.insert(received.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
   }
-  EXPECT_TRUE(written);
+  if (*write_error) std::rethrow_exception(*write_error);
+  EXPECT_TRUE(*written) << "the echo server closed before our upload finished";
   co_return received;
 }
 

@@ -7,11 +7,22 @@
 //     Prints {"event":"listening",...} once, then {"event":"peer:identify",...} per identified
 //     peer. Runs until stdin closes (unless --ignore-stdin) or SIGTERM/SIGINT.
 //
+//   node js_peer.mjs listen --relay <relay multiaddr> ...
+//     As above, and also reserves a slot on that Circuit Relay v2 relay; prints
+//     {"event":"reserved","addrs":[...]} with its /p2p-circuit addresses once the reservation holds.
+//
+//   node js_peer.mjs relay-server [--port 0] [--ignore-stdin]
+//     As listen, plus a Circuit Relay v2 hop server (js-libp2p defaults); prints
+//     {"event":"relay:reservation","peer_id":...} for each reservation it grants.
+//
 //   node js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N]
 //                                     [--timeout-ms N]
-//     Dials, waits for identify, pings N times, echoes N bytes over one /echo/1.0.0 stream
-//     (SHA-256 checked), echoes a small message on K concurrent streams, optionally runs perf
-//     (N bytes up and N down), then prints {"event":"result","ok":...} and exits 0 only if ok.
+//     Dials (a /p2p-circuit address too), waits for identify, pings N times, echoes N bytes over
+//     one /echo/1.0.0 stream (SHA-256 checked), echoes a small message on K concurrent streams,
+//     optionally runs perf (N bytes up and N down), then prints {"event":"result","ok":...} and
+//     exits 0 only if ok.
+//
+// Every protocol also runs over relayed (limited) connections: the interop tests use them there.
 //
 // Echo data is deterministic: the AES-128-CTR keystream for an all-zero key and IV.
 
@@ -34,11 +45,13 @@ const { identify } = await import('@libp2p/identify')
 const { ping } = await import('@libp2p/ping')
 const { echo } = await import('@libp2p/echo')
 const { multiaddr } = await import('@multiformats/multiaddr')
+const { circuitRelayServer, circuitRelayTransport } = await import('@libp2p/circuit-relay-v2')
 
 const ECHO = '/echo/1.0.0'
 const PERF = '/perf/1.0.0'
 const CHUNK = 64 * 1024
-const STREAM_LIMITS = { maxInboundStreams: 256, maxOutboundStreams: 256 }
+const STREAM_LIMITS = { maxInboundStreams: 256, maxOutboundStreams: 256, runOnLimitedConnection: true }
+const ON_LIMITED = { runOnLimitedConnection: true }
 
 const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const log = (...args) => console.error('[js_peer]', ...args)
@@ -48,7 +61,10 @@ function parseArgs (argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--ignore-stdin') opts.ignoreStdin = true
-    else if (a.startsWith('--')) {
+    else if (a === '--relay') {
+      opts.relay = argv[++i]
+      if (opts.relay === undefined) throw new Error('--relay needs a multiaddr')
+    } else if (a.startsWith('--')) {
       const value = argv[++i]
       if (value === undefined || !/^\d+$/.test(value)) throw new Error(`${a} needs a non-negative integer`)
       opts[a.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = Number(value)
@@ -57,17 +73,19 @@ function parseArgs (argv) {
   return opts
 }
 
-async function createNode (listenAddrs) {
+async function createNode (listenAddrs, { relayServer = false } = {}) {
+  const services = {
+    identify: identify(),
+    ping: ping(STREAM_LIMITS),
+    echo: echo(STREAM_LIMITS)
+  }
+  if (relayServer) services.relay = circuitRelayServer({ reservations: { maxReservations: 128 } })
   const node = await createLibp2p({
     addresses: { listen: listenAddrs },
-    transports: [tcp()],
+    transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      ping: ping(STREAM_LIMITS),
-      echo: echo(STREAM_LIMITS)
-    }
+    services
   })
   await node.handle(PERF, perfServer, STREAM_LIMITS)
   return node
@@ -121,7 +139,7 @@ async function perfServer (stream) {
 // Writes `source` on a new echo stream while hashing what comes back; resolves with the
 // received byte count and SHA-256 once the remote closes.
 async function echoStream (node, peer, source) {
-  const stream = await node.dialProtocol(peer, ECHO)
+  const stream = await node.dialProtocol(peer, ECHO, ON_LIMITED)
   const hash = createHash('sha256')
   let received = 0
   const done = new Promise((resolve, reject) => {
@@ -140,7 +158,7 @@ async function echoStream (node, peer, source) {
 }
 
 async function perfClient (node, peer, bytes) {
-  const stream = await node.dialProtocol(peer, PERF)
+  const stream = await node.dialProtocol(peer, PERF, ON_LIMITED)
   let received = 0
   const start = performance.now()
   const done = new Promise((resolve, reject) => {
@@ -174,10 +192,39 @@ function identifyJson (detail) {
   }
 }
 
-async function listen (opts) {
-  const node = await createNode([`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`])
+async function listen (opts, { relayServer = false } = {}) {
+  const listenAddrs = [`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`]
+  if (opts.relay != null) listenAddrs.push(`${opts.relay}/p2p-circuit`)
+  const node = await createNode(listenAddrs, { relayServer })
   node.addEventListener('peer:identify', (evt) => emit({ event: 'peer:identify', ...identifyJson(evt.detail) }))
+  if (relayServer) {
+    // The relay server dispatches no event per reservation: watch its reservation map instead.
+    const seen = new Set()
+    setInterval(() => {
+      for (const [peer] of node.services.relay.reservations.entries()) {
+        const id = peer.toString()
+        if (!seen.has(id)) {
+          seen.add(id)
+          emit({ event: 'relay:reservation', peer_id: id })
+        }
+      }
+    }, 50).unref()
+  }
   emit({ event: 'listening', peer_id: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) })
+  if (opts.relay != null) {
+    // The circuit listen address appears once the reservation is made.
+    const reported = new Set()
+    const report = () => {
+      const circuits = node.getMultiaddrs().map(String).filter((a) => a.includes('/p2p-circuit'))
+      const key = circuits.join(' ')
+      if (circuits.length > 0 && !reported.has(key)) {
+        reported.add(key)
+        emit({ event: 'reserved', addrs: circuits })
+      }
+    }
+    node.addEventListener('self:peer:update', report)
+    report()
+  }
 
   let stopping = false
   const stop = async (why) => {
@@ -267,9 +314,11 @@ const [mode, ...rest] = process.argv.slice(2)
 try {
   const opts = parseArgs(rest)
   if (mode === 'listen') await listen(opts)
+  else if (mode === 'relay-server') await listen(opts, { relayServer: true })
   else if (mode === 'dial' && opts._.length === 1) await dial(opts._[0], opts)
   else {
-    console.error('usage: js_peer.mjs listen [--port N] [--ignore-stdin]\n' +
+    console.error('usage: js_peer.mjs listen [--port N] [--relay MULTIADDR] [--ignore-stdin]\n' +
+      '       js_peer.mjs relay-server [--port N] [--ignore-stdin]\n' +
       '       js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N] [--timeout-ms N]')
     process.exit(2)
   }
