@@ -1,9 +1,10 @@
 #pragma once
 // StarGateNode: an agent on the Stargate network. It has an Ed25519 identity, announces its
 // name and capabilities, discovers other agents, serves JSON-RPC 2.0 methods and calls other
-// agents' methods. Today agents meet through a NATS broker (calls sealed end to end with Noise
-// IK, so the broker can neither read, forge nor replay them); libp2p paths join in later releases
-// behind the same API.
+// agents' methods. Agents meet through a NATS broker (calls sealed end to end with Noise IK, so
+// the broker can neither read, forge nor replay them) and call each other over libp2p
+// (/stargate/a2a/1.0.0, directly or through a Circuit Relay v2 relay) when they announce libp2p
+// addresses; a call that cannot go over libp2p goes through the broker.
 //
 // All methods run on the executor given at construction (one io_context; no thread per call).
 // Handlers are coroutines: a slow one never blocks the node or other calls.
@@ -37,6 +38,17 @@ struct NodeOptions {
   // How long discover() collects answers to its query.
   std::chrono::milliseconds discovery_window{300};
   std::string software = "stargate/0.1.0";
+  // libp2p: multiaddrs to listen on (empty: none; the node can still dial), relays to reserve a
+  // slot on (each ending in /p2p/<relay>; their /p2p-circuit addresses are then announced), and
+  // extra addresses to announce (a public address in front of a 1:1 NAT). With listen addresses or
+  // relays, the broker is no longer the only way in: an unreachable one is a warning, and the node
+  // keeps trying to connect in the background.
+  std::vector<std::string> listen_addrs;
+  std::vector<std::string> relays;
+  std::vector<std::string> announce_addrs;
+  // false: no NATS at all (calls then need libp2p addresses: a multiaddr, or a peer announced
+  // before).
+  bool use_nats = true;
   // A client-only node (a one-shot CLI call) neither announces itself nor serves methods; it can
   // still discover and call, and callees still learn who called (sessions are authenticated).
   bool client_only = false;
@@ -78,7 +90,17 @@ struct NodeStatus {
   std::string name;
   bool nats_connected = false;
   std::size_t known_peers = 0;
+  std::vector<std::string> addresses;  // libp2p addresses announced (with /p2p/<PeerId>)
+  struct Reservation {
+    std::string relay;  // PeerId
+    bool active = false;
+    std::chrono::system_clock::time_point expiry;
+    std::string last_error;
+  };
+  std::vector<Reservation> reservations;
   std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
+  std::uint64_t calls_ok_libp2p = 0, calls_ok_nats = 0;
+  std::uint64_t libp2p_attempts_failed = 0;  // libp2p tries that then fell back to NATS (or failed)
   std::uint64_t requests_served = 0, requests_rejected = 0;
 };
 
@@ -103,8 +125,10 @@ class StarGateNode {
   // Asks every agent online to answer, waits `discovery_window`, returns what is known
   // (optionally only agents with `capability`).
   boost::asio::awaitable<std::vector<PeerSummary>> discover(std::optional<std::string> capability = std::nullopt);
-  // `peer`: agent ID, PeerId or display name (an ambiguous name is an error listing the candidates).
-  // Throws CallError (JSON-RPC code and message) when the call fails.
+  // `peer`: agent ID, PeerId or display name (an ambiguous name is an error listing the
+  // candidates), or a libp2p multiaddr ending in /p2p/<PeerId> (direct, or through a relay's
+  // /p2p-circuit). A peer that announced libp2p addresses is called over libp2p first, then over
+  // NATS. Throws CallError (JSON-RPC code and message) when the call fails.
   boost::asio::awaitable<boost::json::value> call(std::string peer, std::string method, boost::json::value params,
                                                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   NodeStatus get_status() const;

@@ -6,6 +6,7 @@
 #include "agent/announcement.hpp"
 #include "agent/jsonrpc.hpp"
 #include "agent/nats_urls.hpp"
+#include "agent/p2p_endpoint.hpp"
 #include "base/log.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/peer_id.hpp"
@@ -14,6 +15,7 @@
 #include "nats/client.hpp"
 #include "nats/sealed/chunking.hpp"
 #include "nats/sealed/session_table.hpp"
+#include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/signal.hpp"
 
 #include <boost/json.hpp>
@@ -55,6 +57,18 @@ CallError error_of(agent::ErrorCode code, std::string message) {
 
 constexpr std::string_view agents_subject_prefix = "traylinx.agents.";
 
+// Who sent a request, as the transport authenticated it.
+struct Caller {
+  std::string agent_id;
+  std::string peer_id;
+};
+
+// A libp2p attempt that did not produce a response (no address worked, the stream failed): the
+// call may still go through the broker. A callee's error response is not one of these.
+struct TransportFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace
 
 CallError::CallError(int code, std::string message, json::value data)
@@ -86,7 +100,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   std::optional<crypto::Ed25519PrivateKey> identity;
   std::string agent_id, peer_id;
   std::unique_ptr<nats::sealed::SessionTable> sessions;
-  std::shared_ptr<nats::Client> nats;
+  std::shared_ptr<nats::Client> nats;  // null when use_nats is false
+  std::unique_ptr<agent::P2pEndpoint> p2p;
   std::vector<nats::Subscription> subscriptions;
   agent::PeerDirectory directory;
   nats::sealed::Reassembler reassembler;
@@ -105,6 +120,12 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     info.name = options.display_name;
     info.capabilities = options.capabilities;
     info.software = options.software;
+    if (p2p && p2p->listening()) {
+      info.addresses = p2p->addresses();
+      // Receivers refuse more than the policy allows: keep the first ones (listen, then relayed).
+      if (info.addresses.size() > agent::AnnouncementPolicy{}.limits.max_addresses)
+        info.addresses.resize(agent::AnnouncementPolicy{}.limits.max_addresses);
+    }
     info.x25519_key = sessions->static_public_key();
     info.ttl = options.announce_ttl;
     auto wire = agent::sign_announcement(*identity, info, unix_ms());
@@ -181,27 +202,43 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     asio::co_spawn(executor, serve(std::move(*opened), std::move(message.reply)), asio::detached);
   }
 
-  awaitable<void> serve(nats::sealed::Opened opened, std::string reply) {
+  // The response to one request, whatever transport carried it. `caller` is who the transport
+  // authenticated (none: it could not tell); the request's `from` must name the same agent.
+  awaitable<std::string> respond(std::string_view text, std::optional<Caller> caller) {
     auto self = shared_from_this();
     std::string response;
-    auto request = agent::parse_request(as_string(opened.plaintext));
+    auto request = agent::parse_request(text);
     if (!request) {
       reject("invalid_request");
       response = agent::make_error_response(request.error().id, request.error().error);
-    } else if (!opened.peer || opened.peer->agent_id != request->from) {
+    } else if (!caller || caller->agent_id != request->from) {
       reject("forbidden");
       response = agent::make_error_response(
           request->id, agent::RpcError{static_cast<int>(agent::ErrorCode::forbidden),
                                        "'from' does not match the authenticated caller", nullptr});
     } else {
-      CallContext context{request->method, opened.peer->agent_id,
-                          crypto::PeerId::from_public_key(opened.peer->public_key).to_string()};
+      CallContext context{request->method, caller->agent_id, caller->peer_id};
       response = co_await run_handler(*request, context);
     }
     if (response.size() > agent::kMaxMessageBytes) {
       response = agent::make_error_response(request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
                                             agent::payload_too_large_error(response.size(), agent::kMaxMessageBytes));
     }
+    co_return response;
+  }
+
+  awaitable<std::string> respond_p2p(std::string text, crypto::PeerId peer) {
+    std::optional<Caller> caller;
+    if (auto id = agent::agent_id_of(peer)) caller = Caller{*id, peer.to_string()};
+    co_return co_await respond(text, caller);
+  }
+
+  awaitable<void> serve(nats::sealed::Opened opened, std::string reply) {
+    auto self = shared_from_this();
+    std::optional<Caller> caller;
+    if (opened.peer)
+      caller = Caller{opened.peer->agent_id, crypto::PeerId::from_public_key(opened.peer->public_key).to_string()};
+    auto response = co_await respond(as_string(opened.plaintext), caller);
     auto sealed = sessions->seal_response(opened.session, as_bytes(response), std::chrono::system_clock::now());
     if (!sealed) {
       logger()->warn("cannot seal response: {}", sealed.error().message);
@@ -288,25 +325,119 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                               std::chrono::milliseconds timeout) {
     auto self = shared_from_this();
     if (!started || stopped) throw error_of(agent::ErrorCode::unreachable, "node is not running");
-    if (directory.resolve(peer).empty()) co_await discover_once();
-    const auto& entry = resolve(peer);
-    auto callee_static = entry.announcement.x25519_key;
-    auto callee_agent = entry.announcement.agent_id;
-    auto callee_key = entry.announcement.public_key;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     ++counters.calls_sent;
+    try {
+      auto result = co_await route(std::move(peer), std::move(method), std::move(params), deadline, timeout);
+      ++counters.calls_ok;
+      co_return result;
+    } catch (const CallError&) {
+      ++counters.calls_failed;
+      throw;
+    }
+  }
+
+  // Picks the transport: a multiaddr goes over libp2p only; an announced peer with libp2p
+  // addresses over libp2p first, then over NATS.
+  awaitable<json::value> route(std::string peer, std::string method, json::value params,
+                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout) {
+    if (!peer.empty() && peer.front() == '/') {
+      auto addr = Multiaddr::parse(peer);
+      if (!addr) throw error_of(agent::ErrorCode::invalid_params, addr.error().message);
+      auto id_bytes = addr->peer_id_bytes();
+      auto id = id_bytes ? crypto::PeerId::from_bytes(*id_bytes) : crypto::PeerId::from_bytes({});
+      if (!id) throw error_of(agent::ErrorCode::invalid_params, "a multiaddr to call must end in /p2p/<PeerId>: " + peer);
+      std::vector<Multiaddr> addrs{*addr};
+      try {
+        co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout);
+      } catch (const TransportFailure& e) {
+        throw error_of(agent::ErrorCode::unreachable, e.what());
+      }
+    }
+    if (nats && directory.resolve(peer).empty()) co_await discover_once();
+    const auto& entry = resolve(peer);
+    const auto callee_id = entry.announcement.peer_id;
+    const auto callee_static = entry.announcement.x25519_key;
+    const auto callee_agent = entry.announcement.agent_id;
+    const auto callee_key = entry.announcement.public_key;
+    std::vector<Multiaddr> addrs;
+    for (const auto& text : entry.announcement.addresses) {
+      if (auto addr = Multiaddr::parse(text)) addrs.push_back(std::move(*addr));
+    }
+    std::string libp2p_failure;
+    if (!addrs.empty() || p2p->host().find_connection(callee_id)) {
+      // With the broker as a fallback, libp2p gets two thirds of the time left.
+      auto budget = nats ? (deadline - std::chrono::steady_clock::now()) * 2 / 3 : deadline - std::chrono::steady_clock::now();
+      try {
+        co_return co_await call_libp2p(callee_id, addrs, method, params, std::chrono::steady_clock::now() + budget, timeout);
+      } catch (const TransportFailure& e) {
+        ++counters.libp2p_attempts_failed;
+        libp2p_failure = e.what();
+        logger()->debug("libp2p call to {} failed, trying NATS: {}", callee_agent, libp2p_failure);
+      }
+    }
+    if (!nats) throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
+    co_return co_await call_nats(callee_static, callee_agent, callee_key, method, params, deadline, timeout);
+  }
+
+  // One call over libp2p. Throws TransportFailure when no response came (the caller may fall back),
+  // CallError when the callee answered with an error.
+  awaitable<json::value> call_libp2p(crypto::PeerId callee, std::vector<Multiaddr> addrs, std::string method,
+                                     json::value params, std::chrono::steady_clock::time_point deadline,
+                                     std::chrono::milliseconds timeout) {
+    auto call_id = random_hex(12);
+    auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
+    if (request.size() > agent::kMaxMessageBytes)
+      throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
+    // The exchange runs on its own; this waits for it or for the deadline, whichever comes first.
+    struct Outcome {
+      explicit Outcome(asio::any_io_executor ex) : wake(ex) {}
+      std::optional<std::string> response;
+      std::optional<std::string> failure;
+      std::optional<CallError> error;
+      p2p::Signal wake;
+    };
+    auto outcome = std::make_shared<Outcome>(executor);
+    auto self = shared_from_this();
+    asio::co_spawn(executor, [self, outcome, callee, addrs, request]() -> awaitable<void> {
+      try {
+        outcome->response = co_await self->p2p->call(callee, addrs, request);
+      } catch (const p2p::MessageTooLarge& e) {
+        outcome->error = to_call_error(agent::payload_too_large_error(static_cast<std::size_t>(e.size)));
+      } catch (const std::exception& e) {
+        outcome->failure = e.what();
+      }
+      outcome->wake.notify_all();
+    }, asio::detached);
+    asio::steady_timer timer(executor, deadline);
+    timer.async_wait([outcome](boost::system::error_code ec) {
+      if (!ec) outcome->wake.notify_all();
+    });
+    while (!outcome->response && !outcome->failure && !outcome->error && std::chrono::steady_clock::now() < deadline)
+      co_await outcome->wake.wait();
+    if (outcome->error) throw *outcome->error;
+    if (outcome->failure) throw TransportFailure(*outcome->failure);
+    if (!outcome->response)
+      throw TransportFailure("no libp2p response within " + std::to_string(timeout.count()) + " ms");
+    auto response = agent::parse_response(*outcome->response);
+    if (!response) throw TransportFailure("malformed response: " + response.error().message);
+    const std::string* id = response->id ? std::get_if<std::string>(&*response->id) : nullptr;
+    if (!response->outcome) throw to_call_error(response->outcome.error());
+    if (!id || *id != call_id) throw TransportFailure("response does not match the request");
+    ++counters.calls_ok_libp2p;
+    co_return std::move(*response->outcome);
+  }
+
+  awaitable<json::value> call_nats(crypto::X25519Key callee_static, std::string callee_agent,
+                                   crypto::Ed25519PublicKey callee_key, std::string method, json::value params,
+                                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto call_id = random_hex(12);
       auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
-      if (request.size() > agent::kMaxMessageBytes) {
-        ++counters.calls_failed;
+      if (request.size() > agent::kMaxMessageBytes)
         throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
-      }
       auto sealed = sessions->seal_request(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);
-      if (!sealed) {
-        ++counters.calls_failed;
-        throw error_of(agent::ErrorCode::internal_error, "cannot seal request: " + sealed.error().message);
-      }
+      if (!sealed) throw error_of(agent::ErrorCode::internal_error, "cannot seal request: " + sealed.error().message);
       auto call = std::make_shared<PendingCall>(executor);
       call->callee_static = callee_static;
       call->callee_agent = callee_agent;
@@ -321,32 +452,95 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       while (!call->done() && std::chrono::steady_clock::now() < deadline) co_await call->wake.wait();
       pending.erase(call_id);
       if (call->result) {
-        ++counters.calls_ok;
+        ++counters.calls_ok_nats;
         co_return std::move(*call->result);
       }
-      if (call->error) {
-        ++counters.calls_failed;
-        throw *call->error;
-      }
+      if (call->error) throw *call->error;
       if (call->unknown_session) {
         sessions->forget(call->session);
         continue;  // handshake again, once
       }
       // Timed out: a session that never completed is dropped so the next call handshakes anew.
       sessions->forget(call->session);
-      ++counters.calls_failed;
       throw error_of(agent::ErrorCode::timeout,
                      "call to " + callee_agent + " (" + method + ") timed out after " + std::to_string(timeout.count()) + " ms");
     }
-    ++counters.calls_failed;
     throw error_of(agent::ErrorCode::unknown_session, "callee keeps losing the session");
   }
 
+  bool nats_up() const { return nats && nats->is_connected(); }
+
+  void publish_announcement(agent::AnnouncementKind kind) {
+    if (nats_up()) nats->publish(std::string(agent::kAnnounceSubject), as_bytes(signed_announcement(kind)));
+  }
+
   awaitable<void> discover_once() {
-    nats->publish(std::string(agent::kDiscoverySubject), {}, inbox + ".d");
-    asio::steady_timer wait(executor, options.discovery_window);
-    co_await wait.async_wait(use_awaitable);
+    if (nats_up()) {
+      nats->publish(std::string(agent::kDiscoverySubject), {}, inbox + ".d");
+      asio::steady_timer wait(executor, options.discovery_window);
+      co_await wait.async_wait(use_awaitable);
+    }
     directory.expire(unix_ms());
+  }
+
+  awaitable<void> start_nats() {
+    auto self = shared_from_this();
+    nats::ClientOptions client;
+    client.urls = agent::resolve_nats_urls(options.nats_urls);
+    client.name = "stargate " + options.display_name;
+    client.user = options.nats_user;
+    client.password = options.nats_password;
+    client.token = options.nats_token;
+    client.token_file = options.nats_token_file;
+    client.creds_file = options.nats_creds_file;
+    client.connect_timeout = options.connect_timeout;
+    // With libp2p listening, the broker is one way in among others: an unreachable one is a
+    // warning, and nats.c keeps trying in the background.
+    const bool optional = p2p->listening();
+    client.retry_on_failed_connect = optional;
+    nats = nats::Client::create(executor, client);
+    try {
+      co_await nats->connect();
+    } catch (const std::exception& e) {
+      if (!optional) throw;
+      logger()->warn("{}; NATS is off for this run, calls go over libp2p", e.what());
+    }
+    if (nats->is_closed()) {
+      nats.reset();
+      co_return;
+    }
+
+    std::weak_ptr<Impl> weak = shared_from_this();
+    inbox = nats->new_inbox();
+    subscriptions.push_back(nats->subscribe(inbox + ".>", [weak](nats::Message m) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (m.subject.rfind(self->inbox + ".d", 0) == 0)
+        self->on_announcement(m);
+      else
+        self->on_reply(std::move(m));
+    }));
+    subscriptions.push_back(nats->subscribe(std::string(agent::kAnnounceSubject), [weak](nats::Message m) {
+      if (auto self = weak.lock()) self->on_announcement(m);
+    }));
+    if (!options.client_only) {
+      subscriptions.push_back(
+          nats->subscribe(std::string(agents_subject_prefix) + agent_id, [weak](nats::Message m) {
+            if (auto self = weak.lock()) self->on_request(std::move(m));
+          }));
+      subscriptions.push_back(nats->subscribe(std::string(agent::kDiscoverySubject), [weak](nats::Message m) {
+        if (auto self = weak.lock()) self->on_discovery_query(m);
+      }));
+    }
+    nats->on_state_change([weak](nats::ConnectionState state) {
+      auto self = weak.lock();
+      if (!self) return;
+      // After a broker restart everyone may have forgotten us: announce again.
+      if ((state == nats::ConnectionState::reconnected || state == nats::ConnectionState::connected) &&
+          self->started && !self->stopped && !self->options.client_only)
+        self->publish_announcement(agent::AnnouncementKind::announce);
+    });
+    if (nats->is_connected()) co_await nats->flush(std::chrono::milliseconds(options.connect_timeout));
   }
 
   awaitable<void> announce_loop() {
@@ -357,7 +551,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       co_await announce_timer.async_wait(asio::redirect_error(use_awaitable, ec));
       if (stopped) break;
       directory.expire(unix_ms());
-      if (nats->is_connected()) nats->publish(std::string(agent::kAnnounceSubject), as_bytes(signed_announcement(agent::AnnouncementKind::announce)));
+      publish_announcement(agent::AnnouncementKind::announce);
     }
   }
 };
@@ -370,6 +564,7 @@ StarGateNode::~StarGateNode() {
   impl_->announce_timer.cancel();
   impl_->subscriptions.clear();
   if (impl_->nats) impl_->nats->close();
+  if (impl_->p2p) impl_->p2p->close();
 }
 
 void StarGateNode::handle(std::string method, Handler handler) { impl_->handlers[std::move(method)] = std::move(handler); }
@@ -389,49 +584,21 @@ awaitable<void> StarGateNode::start() {
   impl->sessions = std::make_unique<nats::sealed::SessionTable>(crypto::derive_session_static_key(*impl->identity),
                                                                 *impl->identity);
 
-  nats::ClientOptions client;
-  client.urls = agent::resolve_nats_urls(impl->options.nats_urls);
-  client.name = "stargate " + impl->options.display_name;
-  client.user = impl->options.nats_user;
-  client.password = impl->options.nats_password;
-  client.token = impl->options.nats_token;
-  client.token_file = impl->options.nats_token_file;
-  client.creds_file = impl->options.nats_creds_file;
-  client.connect_timeout = impl->options.connect_timeout;
-  impl->nats = nats::Client::create(impl->executor, client);
-  co_await impl->nats->connect();
-
+  agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs};
+  impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
-  impl->inbox = impl->nats->new_inbox();
-  impl->subscriptions.push_back(impl->nats->subscribe(impl->inbox + ".>", [weak](nats::Message m) {
-    auto self = weak.lock();
-    if (!self) return;
-    if (m.subject.rfind(self->inbox + ".d", 0) == 0)
-      self->on_announcement(m);
-    else
-      self->on_reply(std::move(m));
-  }));
-  impl->subscriptions.push_back(impl->nats->subscribe(std::string(agent::kAnnounceSubject), [weak](nats::Message m) {
-    if (auto self = weak.lock()) self->on_announcement(m);
-  }));
   if (!impl->options.client_only) {
-    impl->subscriptions.push_back(
-        impl->nats->subscribe(std::string(agents_subject_prefix) + impl->agent_id, [weak](nats::Message m) {
-          if (auto self = weak.lock()) self->on_request(std::move(m));
-        }));
-    impl->subscriptions.push_back(impl->nats->subscribe(std::string(agent::kDiscoverySubject), [weak](nats::Message m) {
-      if (auto self = weak.lock()) self->on_discovery_query(m);
-    }));
+    impl->p2p->start([weak](std::string request, crypto::PeerId caller) -> awaitable<std::string> {
+      auto self = weak.lock();
+      if (!self) throw ErrorException("node is gone");
+      co_return co_await self->respond_p2p(std::move(request), std::move(caller));
+    });
+    impl->p2p->on_addresses_changed([weak] {
+      // New listen or relayed addresses: tell everyone at once rather than at the next refresh.
+      if (auto self = weak.lock(); self && self->started && !self->stopped) self->publish_announcement(agent::AnnouncementKind::announce);
+    });
   }
-  impl->nats->on_state_change([weak](nats::ConnectionState state) {
-    auto self = weak.lock();
-    if (!self) return;
-    // After a broker restart everyone may have forgotten us: announce again.
-    if (state == nats::ConnectionState::reconnected && !self->stopped && !self->options.client_only)
-      self->nats->publish(std::string(agent::kAnnounceSubject),
-                          as_bytes(self->signed_announcement(agent::AnnouncementKind::announce)));
-  });
-  co_await impl->nats->flush(std::chrono::milliseconds(impl->options.connect_timeout));
+  if (impl->options.use_nats) co_await impl->start_nats();
   impl->started = true;
   if (impl->options.client_only) co_return;
   co_await announce();
@@ -440,8 +607,7 @@ awaitable<void> StarGateNode::start() {
 
 awaitable<void> StarGateNode::announce() {
   auto impl = impl_;
-  impl->nats->publish(std::string(agent::kAnnounceSubject),
-                      as_bytes(impl->signed_announcement(agent::AnnouncementKind::announce)));
+  impl->publish_announcement(agent::AnnouncementKind::announce);
   co_return;
 }
 
@@ -473,6 +639,11 @@ NodeStatus StarGateNode::get_status() const {
   status.name = impl_->options.display_name;
   status.nats_connected = impl_->nats && impl_->nats->is_connected();
   status.known_peers = impl_->directory.size();
+  if (impl_->p2p) {
+    if (impl_->p2p->listening()) status.addresses = impl_->p2p->addresses();
+    for (const auto& r : impl_->p2p->relay_client().reservations())
+      status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
+  }
   return status;
 }
 
@@ -481,8 +652,12 @@ std::string StarGateNode::get_metrics() const {
   std::ostringstream out;
   out << "# HELP stargate_calls_total Calls this node made, by transport and outcome.\n"
       << "# TYPE stargate_calls_total counter\n"
-      << "stargate_calls_total{transport=\"nats\",outcome=\"ok\"} " << s.calls_ok << "\n"
-      << "stargate_calls_total{transport=\"nats\",outcome=\"error\"} " << s.calls_failed << "\n"
+      << "stargate_calls_total{transport=\"libp2p\",outcome=\"ok\"} " << s.calls_ok_libp2p << "\n"
+      << "stargate_calls_total{transport=\"nats\",outcome=\"ok\"} " << s.calls_ok_nats << "\n"
+      << "stargate_calls_total{transport=\"any\",outcome=\"error\"} " << s.calls_failed << "\n"
+      << "# HELP stargate_libp2p_fallbacks_total libp2p attempts that failed before another transport was tried.\n"
+      << "# TYPE stargate_libp2p_fallbacks_total counter\n"
+      << "stargate_libp2p_fallbacks_total " << s.libp2p_attempts_failed << "\n"
       << "# HELP stargate_requests_served_total Requests this node answered.\n"
       << "# TYPE stargate_requests_served_total counter\n"
       << "stargate_requests_served_total " << s.requests_served << "\n"
@@ -504,7 +679,8 @@ awaitable<void> StarGateNode::stop() {
   if (!impl->started || impl->stopped) co_return;
   impl->stopped = true;
   impl->announce_timer.cancel();
-  if (impl->nats->is_connected() && !impl->options.client_only) {
+  if (impl->p2p) impl->p2p->close();
+  if (impl->nats_up() && !impl->options.client_only) {
     // Best effort: a broker that is gone cannot carry the goodbye, and stopping must not fail.
     try {
       impl->nats->publish(std::string(agent::kAnnounceSubject),
@@ -515,7 +691,7 @@ awaitable<void> StarGateNode::stop() {
     }
   }
   impl->subscriptions.clear();
-  impl->nats->close();
+  if (impl->nats) impl->nats->close();
 }
 
 const std::string& StarGateNode::agent_id() const { return impl_->agent_id; }

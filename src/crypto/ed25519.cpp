@@ -95,6 +95,15 @@ Ed25519PrivateKey& Ed25519PrivateKey::operator=(Ed25519PrivateKey&& other) noexc
 
 Ed25519PrivateKey::~Ed25519PrivateKey() { EVP_PKEY_free(pkey_); }
 
+Ed25519PrivateKey Ed25519PrivateKey::clone() const {
+  if (pkey_ == nullptr) throw std::logic_error("Ed25519PrivateKey::clone on a moved-from key");
+  if (EVP_PKEY_up_ref(pkey_) != 1) detail::throw_openssl_error("EVP_PKEY_up_ref");
+  Ed25519PrivateKey copy;
+  copy.pkey_ = pkey_;
+  copy.public_ = public_;
+  return copy;
+}
+
 std::array<std::uint8_t, 32> Ed25519PrivateKey::seed() const {
   if (pkey_ == nullptr) throw std::logic_error("Ed25519PrivateKey::seed on a moved-from key");
   std::array<std::uint8_t, 32> out;

@@ -37,6 +37,9 @@ class Ed25519PrivateKey {
   // The 32-byte RFC 8032 seed. Handle with care: never log or transmit it.
   std::array<std::uint8_t, 32> seed() const;
   const Ed25519PublicKey& public_key() const { return public_; }
+  // Another handle on the same key (OpenSSL reference count; no key bytes are copied), for a
+  // second owner such as a relay service beside its host.
+  Ed25519PrivateKey clone() const;
   Ed25519Signature sign(BytesView message) const;
 
  private:

@@ -4,6 +4,7 @@
 #include "nats_server.hpp"
 #include "p2p/host/signal.hpp"
 #include "stargate/node.hpp"
+#include "agent_test_support.hpp"
 #include "test_support.hpp"
 
 #include <boost/json.hpp>
@@ -19,14 +20,9 @@ using namespace std::chrono_literals;
 using p2p::awaitable;
 using stargate::testing::NatsCluster;
 using stargate::testing::NatsServer;
+using stargate::testing::echo_handler;
+using stargate::testing::fresh_dir;
 using stargate::testing::run_with_timeout;
-
-std::filesystem::path fresh_dir(const std::string& name) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  auto dir = std::filesystem::path(::testing::TempDir()) / ("sg-" + name + "-" + std::to_string(rng()));
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 NodeOptions agent(const std::string& name, const NatsServer& server, std::vector<std::string> capabilities = {}) {
   NodeOptions options;
@@ -37,12 +33,6 @@ NodeOptions agent(const std::string& name, const NatsServer& server, std::vector
   options.discovery_window = 200ms;
   options.default_call_timeout = 5s;
   return options;
-}
-
-Handler echo_handler() {
-  return [](const json::value& params, const CallContext& ctx) -> awaitable<json::value> {
-    co_return json::object{{"echo", params}, {"caller", ctx.caller_agent_id}};
-  };
 }
 
 awaitable<void> pause(std::chrono::milliseconds d) {

@@ -4,6 +4,11 @@
 
 namespace stargate::p2p {
 
+MessageTooLarge::MessageTooLarge(std::uint64_t size_, std::size_t limit_)
+    : ErrorException("message of " + std::to_string(size_) + " bytes exceeds the limit of " + std::to_string(limit_)),
+      size(size_),
+      limit(limit_) {}
+
 awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, std::size_t max_size) {
   // The prefix is read a byte at a time so that nothing past it is consumed.
   Bytes prefix;
@@ -18,9 +23,7 @@ awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, 
     auto decoded = decode_uvarint(prefix);
     if (!decoded) throw ErrorException("bad length prefix: " + decoded.error().message);
     if (!*decoded) continue;
-    if ((*decoded)->value > max_size)
-      throw ErrorException("message of " + std::to_string((*decoded)->value) + " bytes exceeds the limit of " +
-                           std::to_string(max_size));
+    if ((*decoded)->value > max_size) throw MessageTooLarge((*decoded)->value, max_size);
     Bytes message(static_cast<std::size_t>((*decoded)->value));
     co_await stream.read_exact(message);
     co_return message;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace stargate::crypto {
 namespace {
 
@@ -93,6 +95,16 @@ TEST(Ed25519, GenerateIsRandomAndMoveWorks) {
   EXPECT_EQ(b.seed(), seed);
   auto sig = b.sign(as_bytes("x"));
   EXPECT_TRUE(b.public_key().verify(as_bytes("x"), sig));
+}
+
+TEST(Ed25519, CloneSignsAsTheOriginalAndOutlivesIt) {
+  std::optional<Ed25519PrivateKey> original = Ed25519PrivateKey::generate();
+  auto clone = original->clone();
+  auto public_key = original->public_key();
+  EXPECT_EQ(clone.public_key(), public_key);
+  original.reset();  // the clone holds its own reference
+  auto sig = clone.sign(as_bytes("y"));
+  EXPECT_TRUE(public_key.verify(as_bytes("y"), sig));
 }
 
 }  // namespace

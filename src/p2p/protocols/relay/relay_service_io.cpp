@@ -17,13 +17,6 @@ auto logger() {
 // limit is enforced close to the byte.
 constexpr std::size_t kSpliceChunk = 64 * 1024;
 
-crypto::Ed25519PrivateKey copy_key(const crypto::Ed25519PrivateKey& key) {
-  auto seed = key.seed();
-  auto copy = crypto::Ed25519PrivateKey::from_seed(seed).value();
-  std::fill(seed.begin(), seed.end(), std::uint8_t{0});
-  return copy;
-}
-
 std::string remote_ip(const ConnectionInfo& info) {
   auto endpoint = to_tcp_endpoint(info.remote_addr);
   return endpoint ? endpoint->address().to_string() : std::string();
@@ -34,7 +27,7 @@ std::string remote_ip(const ConnectionInfo& info) {
 RelayService::RelayService(Host& host, RelayServiceOptions options)
     : host_(host),
       options_(std::move(options)),
-      state_(copy_key(host.identity()), host.advertised_addrs(), options_.limits),
+      state_(host.identity().clone(), host.advertised_addrs(), options_.limits),
       expiry_timer_(host.executor()) {
   state_.set_allowlist(options_.allowlist);
 }

@@ -1,0 +1,33 @@
+#pragma once
+// Agent calls over libp2p (docs/protocol.md "A2A over libp2p"): protocol /stargate/a2a/1.0.0, one
+// stream per call; the caller writes one uvarint-length-prefixed JSON-RPC request and closes its
+// side, the callee answers with one length-prefixed response and closes. Both sides refuse
+// messages over agent::kMaxMessageBytes from the length prefix alone, before reading them.
+//
+// The caller is the peer Noise authenticated on the connection: its agent ID follows from its
+// PeerId (an Ed25519 identity key), and a request whose `from` says otherwise is refused.
+#include "crypto/peer_id.hpp"
+#include "p2p/host/host.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace stargate::agent {
+
+inline constexpr const char* kA2aProtocol = "/stargate/a2a/1.0.0";
+
+// The agent ID of the peer, when its PeerId embeds an Ed25519 key (every Stargate node's does).
+std::optional<std::string> agent_id_of(const crypto::PeerId& peer);
+
+// Serves one call: `handle` gets the request text and the authenticated caller and returns the
+// response text (already bounded by the caller of serve_a2a's handler).
+using A2aRequestHandler = std::function<p2p::awaitable<std::string>(std::string request, crypto::PeerId caller)>;
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle);
+
+// Sends `request` to the peer on `connection` and returns the response text. Throws
+// p2p::MessageTooLarge when the response is over the limit, ErrorException on a stream failure.
+p2p::awaitable<std::string> a2a_round_trip(p2p::Host& host, std::shared_ptr<p2p::MuxedConnection> connection,
+                                           const std::string& request);
+
+}  // namespace stargate::agent

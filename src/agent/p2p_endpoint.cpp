@@ -1,0 +1,83 @@
+#include "agent/p2p_endpoint.hpp"
+
+#include "base/log.hpp"
+#include "p2p/host/standard_protocols.hpp"
+
+namespace stargate::agent {
+namespace {
+
+auto logger() {
+  static auto l = log::get("agent");
+  return l;
+}
+
+}  // namespace
+
+Result<std::vector<Multiaddr>> parse_multiaddrs(const std::vector<std::string>& text, std::string_view what) {
+  std::vector<Multiaddr> out;
+  for (const auto& item : text) {
+    auto addr = Multiaddr::parse(item);
+    if (!addr) return Error{std::string(what) + ": " + addr.error().message};
+    out.push_back(std::move(*addr));
+  }
+  return out;
+}
+
+P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25519PrivateKey& identity,
+                         P2pOptions options)
+    : options_(std::move(options)),
+      host_(executor, identity.clone()),
+      identify_(p2p::enable_standard_protocols(host_)),
+      relay_client_(p2p::relay::RelayClient::enable(host_)) {}
+
+P2pEndpoint::~P2pEndpoint() { close(); }
+
+void P2pEndpoint::start(A2aRequestHandler handle) {
+  enable_a2a(host_, std::move(handle));
+  auto listen = parse_multiaddrs(options_.listen_addrs, "listen address").value();
+  auto announce = parse_multiaddrs(options_.announce_addrs, "announce address").value();
+  auto relays = parse_multiaddrs(options_.relays, "relay address").value();
+  for (const auto& addr : listen) {
+    auto bound = host_.listen(addr);
+    logger()->info("listening on {}/p2p/{}", bound.to_string(), host_.peer_id().to_string());
+  }
+  if (!announce.empty()) host_.set_external_addrs("announce", std::move(announce));
+  for (const auto& relay : relays) relay_client_->add_relay(relay);
+}
+
+bool P2pEndpoint::listening() const { return !options_.listen_addrs.empty() || !options_.relays.empty(); }
+
+std::vector<std::string> P2pEndpoint::addresses() const {
+  std::vector<std::string> out;
+  const std::string suffix = "/p2p/" + host_.peer_id().to_string();
+  for (const auto& addr : host_.advertised_addrs()) out.push_back(addr.to_string() + suffix);
+  return out;
+}
+
+void P2pEndpoint::on_addresses_changed(std::function<void()> hook) { host_.on_addrs_changed(std::move(hook)); }
+
+p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
+                                              const std::string& request) {
+  auto connection = host_.find_connection(peer);
+  std::string errors;
+  for (std::size_t i = 0; !connection && i < addrs.size(); ++i) {
+    try {
+      auto target = addrs[i].peer_id_bytes() ? addrs[i]
+                                             : addrs[i].encapsulate(Multiaddr::parse("/p2p/" + peer.to_string()).value());
+      connection = co_await host_.connect(target);
+    } catch (const std::exception& e) {
+      errors += std::string(errors.empty() ? "" : "; ") + e.what();
+    }
+  }
+  if (!connection) {
+    throw ErrorException(errors.empty() ? "no address known for " + peer.to_string() : errors);
+  }
+  co_return co_await a2a_round_trip(host_, connection, request);
+}
+
+void P2pEndpoint::close() {
+  relay_client_->close();
+  host_.close();
+}
+
+}  // namespace stargate::agent

@@ -1,0 +1,55 @@
+#pragma once
+// An agent's libp2p side: a host with the standard protocols, agent calls (/stargate/a2a/1.0.0),
+// and Circuit Relay v2 (reservations on the configured relays, circuits accepted and dialed). It
+// can always dial; it listens only where told (listen addresses, relays).
+#include "agent/a2a_io.hpp"
+#include "p2p/host/host.hpp"
+#include "p2p/protocols/identify/identify_io.hpp"
+#include "p2p/protocols/relay/relay_client_io.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stargate::agent {
+
+struct P2pOptions {
+  std::vector<std::string> listen_addrs;    // multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4001
+  std::vector<std::string> relays;          // relays to reserve on, each ending in /p2p/<relay>
+  std::vector<std::string> announce_addrs;  // addresses to advertise besides the listen ones
+};
+
+class P2pEndpoint {
+ public:
+  P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25519PrivateKey& identity, P2pOptions options);
+  ~P2pEndpoint();
+
+  // Listens and starts reserving; requests arrive at `handle`. Throws on an address that does not
+  // parse or cannot be bound.
+  void start(A2aRequestHandler handle);
+  bool listening() const;
+  // The advertised addresses, each ending in /p2p/<our PeerId> (circuit addresses included).
+  std::vector<std::string> addresses() const;
+  void on_addresses_changed(std::function<void()> hook);
+
+  // Reaches `peer` (an existing connection, else the first of `addrs` that works) and runs one
+  // call. Throws ErrorException naming every address that failed.
+  p2p::awaitable<std::string> call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
+                                   const std::string& request);
+
+  p2p::Host& host() { return host_; }
+  p2p::relay::RelayClient& relay_client() { return *relay_client_; }
+  void close();
+
+ private:
+  P2pOptions options_;
+  p2p::Host host_;
+  std::shared_ptr<p2p::identify::IdentifyService> identify_;
+  std::shared_ptr<p2p::relay::RelayClient> relay_client_;
+};
+
+// The addresses of `text` list that parse, with the reason for each that does not.
+Result<std::vector<Multiaddr>> parse_multiaddrs(const std::vector<std::string>& text, std::string_view what);
+
+}  // namespace stargate::agent

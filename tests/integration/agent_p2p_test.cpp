@@ -1,0 +1,205 @@
+// StarGateNode calls over libp2p (/stargate/a2a/1.0.0): by multiaddr, through a Circuit Relay v2
+// relay, by name with NATS for discovery only; errors and hostile requests over the same stream
+// protocol.
+#include "agent/a2a_io.hpp"
+#include "agent/jsonrpc.hpp"
+#include "base/varint.hpp"
+#include "host_test_support.hpp"
+#include "nats_server.hpp"
+#include "p2p/host/length_prefixed.hpp"
+#include "p2p/protocols/relay/relay_service_io.hpp"
+#include "agent_test_support.hpp"
+
+namespace stargate {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using p2p::awaitable;
+using namespace stargate::testing;
+
+NodeOptions p2p_agent(const std::string& name, std::vector<std::string> listen = {"/ip4/127.0.0.1/tcp/0"}) {
+  NodeOptions options;
+  options.display_name = name;
+  options.identity_dir = fresh_dir(name);
+  options.use_nats = false;
+  options.listen_addrs = std::move(listen);
+  options.default_call_timeout = 5s;
+  return options;
+}
+
+class AgentP2pTest : public ::testing::Test {
+ protected:
+  boost::asio::io_context io;
+};
+
+TEST_F(AgentP2pTest, CallByMultiaddrWithoutABroker) {
+  StarGateNode a(io.get_executor(), p2p_agent("alice"));
+  StarGateNode b(io.get_executor(), p2p_agent("bob"));
+  b.handle("echo", echo_handler());
+  b.handle("fail", [](const json::value&, const CallContext&) -> awaitable<json::value> {
+    throw CallError(42, "told to fail");
+    co_return nullptr;
+  });
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    auto addresses = b.get_status().addresses;
+    CO_ASSERT_FALSE(addresses.empty());
+    EXPECT_NE(addresses.front().find("/p2p/" + b.peer_id()), std::string::npos);
+    json::value params = json::object{{"x", 7}};
+    auto result = co_await a.call(addresses.front(), "echo", params);
+    EXPECT_EQ(result.at("echo").at("x").as_int64(), 7);
+    EXPECT_EQ(result.at("caller").as_string(), a.agent_id());  // authenticated by Noise
+    EXPECT_EQ(a.get_status().calls_ok_libp2p, 1u);
+
+    int code = 0;
+    try {
+      co_await a.call(addresses.front(), "nope", nullptr);
+    } catch (const CallError& e) {
+      code = e.code();
+    }
+    EXPECT_EQ(code, static_cast<int>(agent::ErrorCode::method_not_found));
+    try {
+      co_await a.call(addresses.front(), "fail", nullptr);
+    } catch (const CallError& e) {
+      code = e.code();
+    }
+    EXPECT_EQ(code, 42);
+    // 4 MB each way over one stream.
+    json::value big = json::object{{"blob", std::string(4'000'000, 'q')}};
+    auto echoed = co_await a.call(addresses.front(), "echo", big);
+    EXPECT_EQ(echoed.at("echo").at("blob").as_string().size(), 4'000'000u);
+    // A request over 10 MB is refused before it is sent.
+    json::value huge = json::object{{"blob", std::string(10'000'001, 'q')}};
+    code = 0;
+    try {
+      co_await a.call(addresses.front(), "echo", huge);
+    } catch (const CallError& e) {
+      code = e.code();
+    }
+    EXPECT_EQ(code, static_cast<int>(agent::ErrorCode::payload_too_large));
+    // A dead address is "unreachable", with the reason. (Any address of B would do: the open
+    // connection to B is reused, so this one names a peer nobody runs.)
+    auto nobody = crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()).to_string();
+    std::string reason;
+    try {
+      co_await a.call("/ip4/127.0.0.1/tcp/1/p2p/" + nobody, "echo", nullptr);
+    } catch (const CallError& e) {
+      code = e.code();
+      reason = e.what();
+    }
+    EXPECT_EQ(code, static_cast<int>(agent::ErrorCode::unreachable));
+    EXPECT_NE(reason.find("tcp/1"), std::string::npos) << reason;
+    co_await a.stop();
+    co_await b.stop();
+  });
+}
+
+TEST_F(AgentP2pTest, CallThroughARelayToANodeThatDoesNotListen) {
+  TestNode relay(io);
+  auto service = p2p::relay::RelayService::enable(relay.host);
+  auto options = p2p_agent("bob", {});
+  options.relays = {relay.full_addr().to_string()};
+  StarGateNode b(io.get_executor(), options);
+  StarGateNode a(io.get_executor(), p2p_agent("alice", {}));
+  b.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    bool reserved = co_await wait_until([&] { return !b.get_status().addresses.empty(); }, 10s);
+    CO_ASSERT_TRUE(reserved);
+    auto status = b.get_status();
+    CO_ASSERT_TRUE(status.reservations.size() == 1);
+    EXPECT_TRUE(status.reservations[0].active);
+    EXPECT_EQ(status.reservations[0].relay, relay.host.peer_id().to_string());
+    const auto& circuit = status.addresses.front();
+    EXPECT_NE(circuit.find("/p2p-circuit/p2p/" + b.peer_id()), std::string::npos) << circuit;
+    json::value params = json::object{{"via", "relay"}};
+    auto result = co_await a.call(circuit, "echo", params);
+    EXPECT_EQ(result.at("echo").at("via").as_string(), "relay");
+    EXPECT_EQ(service->counters().circuits_opened, 1u);
+    co_await a.stop();
+    co_await b.stop();
+  });
+}
+
+TEST_F(AgentP2pTest, AnnouncedAddressesCarryCallsOverLibp2pWithNatsForDiscovery) {
+  auto server = NatsServer::start();
+  auto with_nats = [&](const std::string& name) {
+    auto options = p2p_agent(name);
+    options.use_nats = true;
+    options.nats_urls = {server.url()};
+    options.discovery_window = 200ms;
+    return options;
+  };
+  StarGateNode a(io.get_executor(), with_nats("alice"));
+  StarGateNode b(io.get_executor(), with_nats("bob"));
+  b.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    auto peers = co_await a.discover();
+    CO_ASSERT_TRUE(peers.size() == 1);
+    EXPECT_FALSE(peers[0].addresses.empty());
+    json::value params = json::object{{"n", 1}};
+    auto result = co_await a.call("bob", "echo", params);
+    EXPECT_EQ(result.at("echo").at("n").as_int64(), 1);
+    auto status = a.get_status();
+    EXPECT_EQ(status.calls_ok_libp2p, 1u);
+    EXPECT_EQ(status.calls_ok_nats, 0u);
+    co_await a.stop();
+    co_await b.stop();
+  });
+}
+
+// A raw libp2p host speaks /stargate/a2a/1.0.0 to a node: the stream protocol's own checks.
+TEST_F(AgentP2pTest, HostileA2aRequestsGetPreciseErrorsAndTheNodeKeepsServing) {
+  StarGateNode b(io.get_executor(), p2p_agent("bob"));
+  b.handle("echo", echo_handler());
+  TestNode raw(io, {}, std::nullopt, "");
+  auto a2a = [&](std::shared_ptr<p2p::MuxedConnection> connection, Bytes wire) -> awaitable<json::value> {
+    std::vector<std::string> protocols{"/stargate/a2a/1.0.0"};
+    auto stream = co_await raw.host.open_stream(connection, protocols);
+    co_await stream->write_all(wire);
+    co_await stream->close_write();
+    auto response = co_await p2p::read_length_prefixed(*stream, agent::kMaxMessageBytes);
+    co_return json::parse(as_string(response));
+  };
+  auto framed = [](std::string_view text) {
+    Bytes out;
+    append_uvarint(out, text.size());
+    append(out, as_bytes(text));
+    return out;
+  };
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await b.start();
+    auto connection = co_await raw.host.connect(Multiaddr::parse(b.get_status().addresses.front()).value());
+
+    // `from` names another agent than the one Noise authenticated.
+    auto forged = agent::make_request("echo", nullptr, agent::RequestId(std::string("1")), std::string(32, 'a'));
+    auto r1 = co_await a2a(connection, framed(forged));
+    EXPECT_EQ(r1.at("error").at("code").as_int64(), static_cast<int>(agent::ErrorCode::forbidden));
+    // Not JSON.
+    auto r2 = co_await a2a(connection, framed("{not json"));
+    EXPECT_EQ(r2.at("error").at("code").as_int64(), static_cast<int>(agent::ErrorCode::parse_error));
+    // A length prefix over 10 MB: answered from the prefix alone.
+    Bytes oversized;
+    append_uvarint(oversized, 20'000'000);
+    oversized.resize(oversized.size() + 100, 'x');
+    auto r3 = co_await a2a(connection, oversized);
+    EXPECT_EQ(r3.at("error").at("code").as_int64(), static_cast<int>(agent::ErrorCode::payload_too_large));
+    // And an honest request from the same connection still works.
+    auto caller = agent::agent_id_of(raw.host.peer_id());
+    CO_ASSERT_TRUE(caller.has_value());
+    json::value params = json::object{{"ok", true}};
+    auto honest = agent::make_request("echo", params, agent::RequestId(std::string("2")), *caller);
+    auto r4 = co_await a2a(connection, framed(honest));
+    EXPECT_TRUE(r4.at("result").at("echo").at("ok").as_bool());
+    EXPECT_EQ(r4.at("result").at("caller").as_string(), *caller);
+    co_await b.stop();
+  });
+}
+
+}  // namespace
+}  // namespace stargate

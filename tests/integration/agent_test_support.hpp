@@ -1,0 +1,28 @@
+#pragma once
+// Helpers for StarGateNode tests: a fresh identity directory per agent and an echo handler.
+#include "stargate/node.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace stargate::testing {
+
+inline std::filesystem::path fresh_dir(const std::string& name) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("sg-" + name + "-" + std::to_string(rng()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Answers {"echo": params, "caller": <the caller's agent ID>}.
+inline Handler echo_handler() {
+  return [](const boost::json::value& params, const CallContext& ctx) -> boost::asio::awaitable<boost::json::value> {
+    co_return boost::json::object{{"echo", params}, {"caller", ctx.caller_agent_id}};
+  };
+}
+
+}  // namespace stargate::testing
