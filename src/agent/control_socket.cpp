@@ -67,14 +67,29 @@ json::value to_json(const PeerSummary& peer) {
 }
 
 json::value to_json(const NodeStatus& s) {
+  json::array addresses;
+  for (const auto& a : s.addresses) addresses.emplace_back(a);
+  json::array reservations;
+  for (const auto& r : s.reservations) {
+    json::object o{{"relay", r.relay}, {"active", r.active}};
+    if (r.active)
+      o["expires_unix"] = std::chrono::duration_cast<std::chrono::seconds>(r.expiry.time_since_epoch()).count();
+    if (!r.last_error.empty()) o["last_error"] = r.last_error;
+    reservations.push_back(std::move(o));
+  }
   return json::object{{"agent_id", s.agent_id},
                       {"peer_id", s.peer_id},
                       {"name", s.name},
                       {"nats_connected", s.nats_connected},
+                      {"addresses", std::move(addresses)},
+                      {"reservations", std::move(reservations)},
                       {"known_peers", s.known_peers},
                       {"calls_sent", s.calls_sent},
                       {"calls_ok", s.calls_ok},
+                      {"calls_ok_libp2p", s.calls_ok_libp2p},
+                      {"calls_ok_nats", s.calls_ok_nats},
                       {"calls_failed", s.calls_failed},
+                      {"libp2p_fallbacks", s.libp2p_attempts_failed},
                       {"requests_served", s.requests_served},
                       {"requests_rejected", s.requests_rejected}};
 }

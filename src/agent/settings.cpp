@@ -1,5 +1,7 @@
 #include "agent/settings.hpp"
 
+#include "base/multiaddr.hpp"
+
 // toml++ is included here only. Debian builds it as a shared library too: when the target
 // tomlplusplus::tomlplusplus is linked it defines TOML_HEADER_ONLY=0 and this file uses the library;
 // otherwise toml++ defaults to header-only and is compiled into this one translation unit.
@@ -74,12 +76,13 @@ class TomlReader {
       else if (k == "calls") r = section(k, node, &TomlReader::calls_key);
       else if (k == "announce") r = section(k, node, &TomlReader::announce_key);
       else if (k == "log") r = section(k, node, &TomlReader::log_key);
+      else if (k == "p2p") r = section(k, node, &TomlReader::p2p_key);
       else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
       else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
       else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
       else {
         return make_error(at(key.source()) + "unknown key " + key_text(k) +
-                          " (the config file has the sections [agent], [nats], [calls], [announce], [log], [serve], "
+                          " (the config file has the sections [agent], [nats], [p2p], [calls], [announce], [log], [serve], "
                           "[allow] and the top-level key allow_any; see docs/configuration.md)");
       }
       if (!r) return r;
@@ -193,7 +196,16 @@ class TomlReader {
     if (key == "token_file") return string(node, key, out_.nats_token_file);
     if (key == "creds_file") return string(node, key, out_.nats_creds_file);
     if (key == "connect_timeout_ms") return duration(node, key, "milliseconds", kMaxMillis, out_.connect_timeout);
-    return unknown(node, section_, key, "urls, user, password, token, token_file, creds_file, connect_timeout_ms");
+    if (key == "enabled") return boolean(node, std::string(key), out_.use_nats);
+    return unknown(node, section_, key,
+                   "urls, user, password, token, token_file, creds_file, connect_timeout_ms, enabled");
+  }
+
+  Result<void> p2p_key(std::string_view key, const toml::node& node) {
+    if (key == "listen") return string_list(node, key, out_.listen_addrs);
+    if (key == "relays") return string_list(node, key, out_.relays);
+    if (key == "announce") return string_list(node, key, out_.announce_addrs);
+    return unknown(node, section_, key, "listen, relays, announce");
   }
 
   Result<void> calls_key(std::string_view key, const toml::node& node) {
@@ -379,6 +391,9 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
   if (const char* v = env_value(getenv, "STARGATE_NATS_TOKEN_FILE")) next.nats_token_file = v;
   if (const char* v = env_value(getenv, "STARGATE_NATS_CREDS")) next.nats_creds_file = v;
   if (const char* v = env_value(getenv, "STARGATE_LOG_LEVEL")) next.log_level = v;
+  if (const char* v = env_value(getenv, "STARGATE_LISTEN")) next.listen_addrs = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_RELAYS")) next.relays = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_ANNOUNCE_ADDRS")) next.announce_addrs = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_CALL_TIMEOUT")) {
     const std::string_view text = trim(v);
     double seconds = 0;
@@ -410,13 +425,31 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.announce_interval) settings.announce_interval = *o.announce_interval;
   if (o.announce_ttl) settings.announce_ttl = *o.announce_ttl;
   if (o.log_level) settings.log_level = *o.log_level;
+  if (o.listen_addrs) settings.listen_addrs = *o.listen_addrs;
+  if (o.relays) settings.relays = *o.relays;
+  if (o.announce_addrs) settings.announce_addrs = *o.announce_addrs;
+  if (o.use_nats) settings.use_nats = *o.use_nats;
   for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
   if (o.allow_any) settings.allow_any = *o.allow_any;
   merge_serve(settings.serve, o.serve);
 }
 
 Result<void> validate(const Settings& s) {
-  if (s.nats_urls.empty()) return make_error("no NATS URL: set [nats] urls, $STARGATE_NATS_URL or --nats");
+  if (s.use_nats && s.nats_urls.empty()) return make_error("no NATS URL: set [nats] urls, $STARGATE_NATS_URL or --nats");
+  if (!s.use_nats && s.listen_addrs.empty() && s.relays.empty())
+    return make_error("with NATS off, an agent needs a way in: --listen MULTIADDR or --relay MULTIADDR");
+  auto check_addrs = [](const std::vector<std::string>& list, std::string_view what, bool need_peer) -> Result<void> {
+    for (const auto& text : list) {
+      auto addr = Multiaddr::parse(text);
+      if (!addr) return make_error(std::string(what) + ": " + addr.error().message);
+      if (need_peer && !addr->peer_id_bytes())
+        return make_error(std::string(what) + " " + text + " must end in /p2p/<relay PeerId>");
+    }
+    return {};
+  };
+  if (auto r = check_addrs(s.listen_addrs, "listen address", false); !r) return r;
+  if (auto r = check_addrs(s.relays, "relay", true); !r) return r;
+  if (auto r = check_addrs(s.announce_addrs, "announce address", false); !r) return r;
   for (const auto& url : s.nats_urls) {
     if (url.empty()) return make_error("a NATS URL is empty");
   }

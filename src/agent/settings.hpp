@@ -34,6 +34,10 @@ struct Settings {
   std::chrono::seconds announce_interval{30};
   std::chrono::seconds announce_ttl{90};
   std::string log_level = "info";
+  // libp2p: listen multiaddrs, relays to reserve on (each ending in /p2p/<relay>), extra addresses
+  // to announce. use_nats false runs without a broker.
+  std::vector<std::string> listen_addrs, relays, announce_addrs;
+  bool use_nats = true;
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
   std::map<std::string, std::vector<std::string>> allow;
@@ -73,6 +77,9 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_NATS_TOKEN_FILE      nats_token_file
 //   STARGATE_NATS_CREDS           nats_creds_file
 //   STARGATE_LOG_LEVEL            log_level
+//   STARGATE_LISTEN               listen_addrs (comma-separated multiaddrs)
+//   STARGATE_RELAYS               relays (comma-separated multiaddrs)
+//   STARGATE_ANNOUNCE_ADDRS       announce_addrs (comma-separated multiaddrs)
 //   STARGATE_CALL_TIMEOUT         call_timeout, in seconds (decimals allowed: "2.5")
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc.
 Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);
@@ -86,6 +93,8 @@ struct SettingOverrides {
   std::optional<std::chrono::milliseconds> connect_timeout, call_timeout;
   std::optional<std::chrono::seconds> announce_interval, announce_ttl;
   std::optional<std::string> log_level;
+  std::optional<std::vector<std::string>> listen_addrs, relays, announce_addrs;
+  std::optional<bool> use_nats;
   // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
   // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).
   std::map<std::string, std::vector<std::string>> allow;
@@ -97,7 +106,8 @@ struct SettingOverrides {
 void apply_overrides(Settings& settings, const SettingOverrides& overrides);
 
 // Cross-field checks after all layers: positive timeouts, announce_ttl > announce_interval, at least
-// one NATS URL, no empty method names or agent names in allow lists.
+// one NATS URL (unless NATS is off, when libp2p must listen or have a relay), multiaddrs that parse
+// (relays with their /p2p/<id>), no empty method names or agent names in allow lists.
 Result<void> validate(const Settings& settings);
 
 // The whole chain: defaults < `<identity_dir>/config.toml` < environment < overrides, then validate().

@@ -27,8 +27,13 @@ struct AgentFlags {
   std::string name;
   std::vector<std::string> capabilities;
   double connect_timeout = 2.0;
+  std::vector<std::string> listen, relays, announce_addrs;
+  bool no_nats = false;
   // Which flags were given: only those override config.toml and the environment.
   CLI::Option* nats_flag = nullptr;
+  CLI::Option* listen_flag = nullptr;
+  CLI::Option* relay_flag = nullptr;
+  CLI::Option* announce_flag = nullptr;
   CLI::Option* name_flag = nullptr;
   CLI::Option* capability_flag = nullptr;
   CLI::Option* timeout_flag = nullptr;
@@ -39,6 +44,17 @@ void add_agent_flags(CLI::App* command, AgentFlags& flags) {
       "--nats", flags.nats, "NATS server URL(s) (default: config.toml, $STARGATE_NATS_URL, $NATS_URL, nats://127.0.0.1:4222)");
   flags.timeout_flag = command->add_option("--connect-timeout", flags.connect_timeout, "Seconds to wait for the broker")
                            ->check(CLI::PositiveNumber);
+}
+
+// Where an agent is reachable over libp2p (connect only: one-shot commands just dial).
+void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
+  flags.listen_flag = command->add_option("--listen,-l", flags.listen,
+                                          "libp2p multiaddr to listen on, e.g. /ip4/0.0.0.0/tcp/4001 (repeatable)");
+  flags.relay_flag = command->add_option("--relay", flags.relays,
+                                         "Relay to reserve a slot on: MULTIADDR ending in /p2p/<relay id> (repeatable)");
+  flags.announce_flag = command->add_option("--announce-addr", flags.announce_addrs,
+                                            "Extra address to announce, e.g. the public side of a 1:1 NAT (repeatable)");
+  command->add_flag("--no-nats", flags.no_nats, "Run without a NATS broker (libp2p only; needs --listen or --relay)");
 }
 
 void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
@@ -54,6 +70,10 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.nats_flag && flags.nats_flag->count()) overrides.nats_urls = flags.nats;
   if (flags.name_flag && flags.name_flag->count()) overrides.display_name = flags.name;
   if (flags.capability_flag && flags.capability_flag->count()) overrides.capabilities = flags.capabilities;
+  if (flags.listen_flag && flags.listen_flag->count()) overrides.listen_addrs = flags.listen;
+  if (flags.relay_flag && flags.relay_flag->count()) overrides.relays = flags.relays;
+  if (flags.announce_flag && flags.announce_flag->count()) overrides.announce_addrs = flags.announce_addrs;
+  if (flags.no_nats) overrides.use_nats = false;
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
@@ -77,6 +97,10 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.default_call_timeout = settings.call_timeout;
   options.announce_interval = settings.announce_interval;
   options.announce_ttl = settings.announce_ttl;
+  options.listen_addrs = settings.listen_addrs;
+  options.relays = settings.relays;
+  options.announce_addrs = settings.announce_addrs;
+  options.use_nats = settings.use_nats;
   return options;
 }
 
@@ -145,6 +169,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   connect->add_flag("--allow-any", connect_state->allow_any, "Let any agent call --serve methods");
   connect->add_flag("--json", connect_state->json, "Print one JSON object per line");
   add_agent_flags(connect, connect_state->flags);
+  add_p2p_flags(connect, connect_state->flags);
   connect->callback([&options, state = connect_state] {
     apply_logging(options);
     agent::SettingOverrides overrides;
@@ -177,12 +202,20 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
       }
       co_await node.start();
       agent::ControlServer control(io.get_executor(), node, control_path(options));
-      if (state->json)
+      // Relayed addresses come later (once a reservation holds): `stargate status` shows them.
+      auto addrs = node.get_status().addresses;
+      if (state->json) {
+        json::array listed;
+        for (const auto& a : addrs) listed.emplace_back(a);
         std::cout << "{\"event\":\"started\",\"peer_id\":" << json_quote(node.peer_id())
-                  << ",\"agent_id\":" << json_quote(node.agent_id()) << ",\"addrs\":[]}" << std::endl;
-      else
-        std::cout << "agent " << settings.display_name << "\npeer_id:  " << node.peer_id() << "\nagent_id: " << node.agent_id()
+                  << ",\"agent_id\":" << json_quote(node.agent_id()) << ",\"addrs\":" << json::serialize(listed) << "}"
                   << std::endl;
+      } else {
+        std::cout << "agent " << settings.display_name << "\npeer_id:  " << node.peer_id() << "\nagent_id: " << node.agent_id()
+                  << "\n";
+        for (const auto& a : addrs) std::cout << "address:  " << a << "\n";
+        std::cout << std::flush;
+      }
       asio::signal_set signals(io, SIGINT, SIGTERM);
       co_await signals.async_wait(p2p::use_awaitable);
       co_await node.stop();
@@ -245,8 +278,11 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     double timeout = 30;
   };
   auto call_state = std::make_shared<CallState>();
-  auto* call = app.add_subcommand("call", "Call METHOD on PEER (agent ID, PeerId or name); prints the JSON result");
-  call->add_option("peer", call_state->peer, "Agent ID, PeerId or display name")->required();
+  auto* call = app.add_subcommand(
+      "call", "Call METHOD on PEER (agent ID, PeerId, name, or libp2p multiaddr); prints the JSON result");
+  call->add_option("peer", call_state->peer,
+                   "Agent ID, PeerId, display name, or a multiaddr ending in /p2p/<PeerId> (direct or /p2p-circuit)")
+      ->required();
   call->add_option("method", call_state->method, "Method name")->required();
   call->add_option("params", call_state->params, "Params as JSON, @FILE, or - for stdin");
   call->add_option("--payload", call_state->payload, "Params as JSON (same as the positional argument)");
@@ -275,6 +311,8 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         } else {
           auto node_opts = node_options(options, state->flags);
           node_opts.client_only = true;
+          // A multiaddr is dialed directly: no broker needed.
+          if (!state->peer.empty() && state->peer.front() == '/') node_opts.use_nats = false;
           StarGateNode node(io.get_executor(), node_opts);
           co_await node.start();
           std::optional<CallError> call_failure;

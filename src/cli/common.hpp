@@ -3,6 +3,7 @@
 // running the node's io_context until a signal arrives.
 #include "crypto/ed25519.hpp"
 #include "p2p/host/asio.hpp"
+#include "p2p/host/host.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -41,5 +42,9 @@ void register_identity_commands(CLI::App& app, GlobalOptions& options);
 void register_node_command(CLI::App& app, GlobalOptions& options);
 void register_ping_command(CLI::App& app, GlobalOptions& options);
 void register_agent_commands(CLI::App& app, GlobalOptions& options);
+void register_relay_command(CLI::App& app, GlobalOptions& options);
+
+// Prints the host's listen addresses (with /p2p/<id>), as text or one JSON line.
+void print_listening(const p2p::Host& host, bool json);
 
 }  // namespace stargate::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   register_node_command(app, options);
   register_ping_command(app, options);
   register_agent_commands(app, options);
+  register_relay_command(app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

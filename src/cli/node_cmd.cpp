@@ -11,14 +11,14 @@ void print_listening(const p2p::Host& host, bool json) {
   if (json) {
     std::cout << "{\"event\":\"listening\",\"peer_id\":" << json_quote(peer_id) << ",\"addrs\":[";
     bool first = true;
-    for (const auto& addr : host.listen_addrs()) {
+    for (const auto& addr : host.advertised_addrs()) {
       std::cout << (first ? "" : ",") << json_quote(addr.to_string() + "/p2p/" + peer_id);
       first = false;
     }
     std::cout << "]}" << std::endl;
   } else {
     std::cout << "peer_id: " << peer_id << "\n";
-    for (const auto& addr : host.listen_addrs()) std::cout << "listening on " << addr.to_string() << "/p2p/" << peer_id << "\n";
+    for (const auto& addr : host.advertised_addrs()) std::cout << "listening on " << addr.to_string() << "/p2p/" << peer_id << "\n";
     std::cout << std::flush;
   }
 }

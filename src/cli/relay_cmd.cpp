@@ -1,0 +1,159 @@
+// `stargate relay start`: a public Circuit Relay v2 relay and bootstrap node. Its identity is the
+// one in the identity directory (persistent: bootstrap addresses embed its PeerId).
+#include "cli/common.hpp"
+#include "p2p/host/standard_protocols.hpp"
+#include "base/log.hpp"
+#include "p2p/protocols/relay/relay_service_io.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <set>
+
+#include <iostream>
+
+namespace stargate::cli {
+namespace {
+
+auto logger() {
+  static auto l = log::get("relay");
+  return l;
+}
+
+struct RelayFlags {
+  int port = 4001;
+  std::vector<std::string> listen;
+  std::vector<std::string> announce;
+  std::vector<std::string> allow;
+  bool private_relay = false;
+  bool json = false;
+  double log_interval = 60;
+  // Limits: unset ones keep the defaults (go-libp2p's, or the private relay's with --private).
+  std::optional<std::size_t> max_reservations, max_reservations_per_peer, max_reservations_per_ip,
+      max_circuits_per_peer;
+  std::optional<long> reservation_ttl, circuit_duration;
+  std::optional<std::uint64_t> circuit_bytes;
+};
+
+p2p::relay::RelayLimits limits_from(const RelayFlags& f) {
+  auto limits = f.private_relay ? p2p::relay::RelayLimits::private_relay() : p2p::relay::RelayLimits::public_relay();
+  if (f.max_reservations) limits.max_reservations = *f.max_reservations;
+  if (f.max_reservations_per_peer) limits.max_reservations_per_peer = *f.max_reservations_per_peer;
+  if (f.max_reservations_per_ip) limits.max_reservations_per_ip = *f.max_reservations_per_ip;
+  if (f.max_circuits_per_peer) limits.max_circuits_per_peer = *f.max_circuits_per_peer;
+  if (f.reservation_ttl) limits.reservation_ttl = std::chrono::seconds(*f.reservation_ttl);
+  if (f.circuit_duration) limits.circuit_duration = std::chrono::seconds(*f.circuit_duration);
+  if (f.circuit_bytes) limits.circuit_bytes = *f.circuit_bytes;
+  return limits;
+}
+
+std::string load_line(const p2p::relay::RelayService& relay) {
+  const auto& c = relay.counters();
+  std::string refusals;
+  for (std::size_t i = 0; i < p2p::relay::kRefusalReasons; ++i) {
+    if (c.refusals[i] == 0) continue;
+    refusals += (refusals.empty() ? "" : ", ") + std::string(to_string(static_cast<p2p::relay::RefusalReason>(i))) +
+                "=" + std::to_string(c.refusals[i]);
+  }
+  return "reservations=" + std::to_string(relay.reservation_count()) + " circuits=" + std::to_string(relay.circuit_count()) +
+         " circuits_opened=" + std::to_string(c.circuits_opened) + " bytes_relayed=" + std::to_string(c.bytes_relayed) +
+         " refusals={" + refusals + "}";
+}
+
+}  // namespace
+
+void register_relay_command(CLI::App& app, GlobalOptions& options) {
+  auto flags = std::make_shared<RelayFlags>();
+  auto* relay = app.add_subcommand("relay", "Run a Circuit Relay v2 relay / bootstrap node");
+  relay->require_subcommand(1);
+  auto* start = relay->add_subcommand("start", "Serve as a relay until SIGINT/SIGTERM");
+  start->add_option("--port,-p", flags->port, "TCP port on every IPv4 and IPv6 address (unless --listen)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  start->add_option("--listen,-l", flags->listen, "Multiaddrs to listen on instead of --port's");
+  start->add_option("--announce-addr", flags->announce,
+                    "Address to advertise besides the listen ones (the public side of a 1:1 NAT, as on clouds)");
+  start->add_flag("--private", flags->private_relay,
+                  "Limits for a relay run for one's own peers: no circuit duration or byte limit, many reservations");
+  start->add_option("--allow", flags->allow, "Only these PeerIds may reserve or open circuits (repeatable)");
+  start->add_option("--max-reservations", flags->max_reservations, "Reservations in total (default 128)");
+  start->add_option("--max-reservations-per-peer", flags->max_reservations_per_peer, "Per peer (default 1)");
+  start->add_option("--max-reservations-per-ip", flags->max_reservations_per_ip, "Per IP address (default 8)");
+  start->add_option("--max-circuits-per-peer", flags->max_circuits_per_peer, "Circuits a peer may be an end of (default 16)");
+  start->add_option("--reservation-ttl", flags->reservation_ttl, "Seconds a reservation lasts (default 3600)")
+      ->check(CLI::PositiveNumber);
+  start->add_option("--circuit-duration", flags->circuit_duration, "Seconds a circuit may last, 0 = no limit (default 120)")
+      ->check(CLI::NonNegativeNumber);
+  start->add_option("--circuit-bytes", flags->circuit_bytes,
+                    "Bytes a circuit may carry in each direction, 0 = no limit (default 131072)");
+  start->add_option("--log-interval", flags->log_interval, "Seconds between load lines in the log")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  start->add_flag("--json", flags->json, "Print the listening line as JSON");
+  start->callback([&options, flags] {
+    apply_logging(options);
+    auto identity = load_or_create_identity(options);
+    std::optional<std::set<crypto::PeerId>> allowlist;
+    for (const auto& text : flags->allow) {
+      auto peer = crypto::PeerId::parse(text);
+      if (!peer) throw CliError("--allow " + text + ": " + peer.error().message, 2);
+      if (!allowlist) allowlist.emplace();
+      allowlist->insert(*peer);
+    }
+    std::vector<std::string> listen = flags->listen;
+    if (listen.empty()) {
+      listen = {"/ip4/0.0.0.0/tcp/" + std::to_string(flags->port), "/ip6/::/tcp/" + std::to_string(flags->port)};
+    }
+    boost::asio::io_context io;
+    p2p::Host host(io.get_executor(), std::move(identity));
+    auto identify = p2p::enable_standard_protocols(host);
+    std::vector<std::string> failures;
+    for (const auto& text : listen) {
+      auto addr = Multiaddr::parse(text);
+      if (!addr) throw CliError("--listen: " + addr.error().message, 2);
+      try {
+        host.listen(*addr);
+      } catch (const std::exception& e) {
+        failures.push_back(text + ": " + e.what());
+      }
+    }
+    // Without --listen, a host with no IPv6 still serves on IPv4.
+    if (host.listen_addrs().empty() || (!flags->listen.empty() && !failures.empty())) {
+      std::string all;
+      for (const auto& f : failures) all += (all.empty() ? "" : "; ") + f;
+      throw CliError("cannot listen: " + all);
+    }
+    for (const auto& f : failures) logger()->warn("not listening on {}", f);
+    std::vector<Multiaddr> announce;
+    for (const auto& text : flags->announce) {
+      auto addr = Multiaddr::parse(text);
+      if (!addr) throw CliError("--announce-addr: " + addr.error().message, 2);
+      announce.push_back(*addr);
+    }
+    if (!announce.empty()) host.set_external_addrs("announce", announce);
+
+    p2p::relay::RelayServiceOptions relay_options;
+    relay_options.limits = limits_from(*flags);
+    relay_options.allowlist = allowlist;
+    auto service = p2p::relay::RelayService::enable(host, relay_options);
+    print_listening(host, flags->json);
+
+    boost::asio::steady_timer load_timer(io);
+    std::function<void()> log_load = [&] {
+      load_timer.expires_after(std::chrono::milliseconds(static_cast<long>(flags->log_interval * 1000)));
+      load_timer.async_wait([&](boost::system::error_code ec) {
+        if (ec) return;
+        logger()->info("load: {}", load_line(*service));
+        log_load();
+      });
+    };
+    log_load();
+    run_until_signal(io, [&] {
+      // Draining: Yamux GoAway on every connection tells clients to reserve elsewhere.
+      logger()->info("stopping; final load: {}", load_line(*service));
+      load_timer.cancel();
+      host.close();
+    });
+  });
+}
+
+}  // namespace stargate::cli
