@@ -175,6 +175,17 @@ TEST_F(MetricsServerTest, RequestBodiesAreRefusedAndTheConnectionClosed) {
   });
 }
 
+TEST_F(MetricsServerTest, MalformedRequestIs400AndClosed) {
+  start();
+  run([&]() -> awaitable<void> {
+    auto client = co_await open(endpoint_);
+    auto refused = co_await client.send("GET /metrics NOT-HTTP\r\n\r\n");
+    EXPECT_EQ(refused.status, 400u);
+    auto end = co_await wait_closed(client.socket);
+    EXPECT_EQ(end, asio::error::eof) << end.message();
+  });
+}
+
 TEST_F(MetricsServerTest, OversizedHeaderIsRefusedAndTheServerKeepsServing) {
   start();
   run([&]() -> awaitable<void> {
