@@ -1,6 +1,7 @@
 #pragma once
 // A monotonically increasing count (events, bytes). Obtain the handle once (Registry::counter(),
-// Family::with()) and keep it: inc() is one relaxed atomic add, safe from any thread.
+// Family::with()) and keep it: inc() is one relaxed atomic add, safe from any thread. Not
+// copyable (the atomic is not): a handle is a reference.
 #include <atomic>
 #include <cstdint>
 
@@ -8,10 +9,6 @@ namespace stargate::metrics {
 
 class Counter {
  public:
-  Counter() = default;
-  Counter(const Counter&) = delete;
-  Counter& operator=(const Counter&) = delete;
-
   void inc(std::uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
   std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
 

@@ -7,10 +7,6 @@ namespace stargate::metrics {
 
 class Gauge {
  public:
-  Gauge() = default;
-  Gauge(const Gauge&) = delete;
-  Gauge& operator=(const Gauge&) = delete;
-
   void set(double value) noexcept { value_.store(value, std::memory_order_relaxed); }
   void add(double delta) noexcept { value_.fetch_add(delta, std::memory_order_relaxed); }
   void inc() noexcept { add(1); }
