@@ -1,6 +1,8 @@
 // `stargate relay start`: a public Circuit Relay v2 relay and bootstrap node. Its identity is the
 // one in the identity directory (persistent: bootstrap addresses embed its PeerId).
 #include "cli/common.hpp"
+#include "cli/relay_metrics.hpp"
+#include "http/metrics_server.hpp"
 #include "p2p/host/standard_protocols.hpp"
 #include "base/log.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
@@ -27,6 +29,7 @@ struct RelayFlags {
   bool private_relay = false;
   bool json = false;
   double log_interval = 60;
+  std::string metrics_listen = std::string(http::kDefaultListenAddress);
   // Limits: unset ones keep the defaults (go-libp2p's, or the private relay's with --private).
   std::optional<std::size_t> max_reservations, max_reservations_per_peer, max_reservations_per_ip,
       max_circuits_per_peer;
@@ -88,8 +91,11 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
   start->add_option("--log-interval", flags->log_interval, "Seconds between load lines in the log")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  start->add_option("--metrics-listen", flags->metrics_listen,
+                    "ADDR:PORT for Prometheus /metrics and /healthz (loopback unless you say otherwise; 'off' for none)")
+      ->capture_default_str();
   start->add_flag("--json", flags->json, "Print the listening line as JSON");
-  start->callback([&options, flags] {
+  start->callback([&options, flags, start] {
     apply_logging(options);
     auto identity = load_or_create_identity(options);
     std::optional<std::set<crypto::PeerId>> allowlist;
@@ -135,7 +141,26 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
     relay_options.limits = limits_from(*flags);
     relay_options.allowlist = allowlist;
     auto service = p2p::relay::RelayService::enable(host, relay_options);
+
     print_listening(host, flags->json);
+    metrics::Registry registry;
+    add_relay_collector(registry, *service, host);
+    bool draining = false;
+    http::MetricsServer metrics_server(io.get_executor(), registry, [&draining] {
+      return draining ? http::Health::unhealthy("draining") : http::Health::healthy();
+    });
+    if (flags->metrics_listen != "off") {
+      try {
+        auto bound = metrics_server.listen(flags->metrics_listen);
+        if (flags->json)
+          std::cout << "{\"event\":\"metrics\",\"address\":" << json_quote(bound.address().to_string() + ":" + std::to_string(bound.port()))
+                    << "}" << std::endl;
+      } catch (const std::exception& e) {
+        // The default port may be taken by another relay on this host: that is not worth dying for.
+        if (start->get_option("--metrics-listen")->count()) throw CliError("--metrics-listen: " + std::string(e.what()));
+        logger()->warn("no metrics endpoint: {}", e.what());
+      }
+    }
 
     boost::asio::steady_timer load_timer(io);
     std::function<void()> log_load = [&] {
@@ -150,7 +175,10 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
     run_until_signal(io, [&] {
       // Draining: Yamux GoAway on every connection tells clients to reserve elsewhere.
       logger()->info("stopping; final load: {}", load_line(*service));
+      draining = true;
       load_timer.cancel();
+      metrics_server.stop();
+      service->close();
       host.close();
     });
   });

@@ -46,6 +46,10 @@ std::shared_ptr<RelayService> RelayService::enable(Host& host, RelayServiceOptio
 
 awaitable<void> RelayService::serve(std::shared_ptr<MuxedStream> stream) {
   auto self = shared_from_this();
+  if (closed_) {
+    stream->reset();
+    co_return;
+  }
   MuxedStream* raw = stream.get();
   std::optional<HopMessage> request;
   std::optional<RefusalReason> refusal;
@@ -213,6 +217,15 @@ awaitable<void> RelayService::pump(CircuitId id, Direction direction, std::share
   }
 }
 
+void RelayService::close() {
+  closed_ = true;
+  expiry_timer_.cancel();
+  for (auto& [id, circuit] : active_) {
+    if (auto s = circuit.source.lock()) s->reset();
+    if (auto d = circuit.destination.lock()) d->reset();
+  }
+}
+
 void RelayService::end_circuit(CircuitId id) {
   if (auto it = active_.find(id); it != active_.end()) {
     if (auto s = it->second.source.lock()) s->close();
@@ -238,7 +251,7 @@ void RelayService::watch(std::shared_ptr<MuxedConnection> connection) {
 
 void RelayService::schedule_expiry() {
   auto next = state_.next_deadline();
-  if (!next) return;
+  if (!next || closed_) return;
   auto wait = *next - std::chrono::system_clock::now();
   expiry_timer_.expires_after(std::max(std::chrono::duration_cast<Clock::duration>(wait), Clock::duration::zero()));
   std::weak_ptr<RelayService> weak = shared_from_this();

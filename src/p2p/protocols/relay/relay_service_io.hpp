@@ -37,6 +37,8 @@ class RelayService : public std::enable_shared_from_this<RelayService> {
   std::size_t reservation_count() const { return state_.reservation_count(); }
   std::size_t circuit_count() const { return state_.circuit_count(); }
   const RelayLimits& limits() const { return state_.limits(); }
+  // Stops serving: open circuits are reset and the expiry timer stops (the host closes the rest).
+  void close();
 
  private:
   struct ActiveCircuit {
@@ -62,6 +64,7 @@ class RelayService : public std::enable_shared_from_this<RelayService> {
   std::unordered_map<CircuitId, ActiveCircuit> active_;
   std::unordered_set<const MuxedConnection*> watched_;
   asio::steady_timer expiry_timer_;
+  bool closed_ = false;
 };
 
 }  // namespace stargate::p2p::relay
