@@ -438,5 +438,58 @@ TEST(Settings, ValidateCrossField) {
   EXPECT_NE(loaded.error().message.find("TTL"), std::string::npos) << loaded.error().message;
 }
 
+TEST(Settings, P2pSectionAndNatsSwitch) {
+  Settings s = defaults();
+  EXPECT_TRUE(s.use_nats);
+  EXPECT_TRUE(s.listen_addrs.empty());
+  auto r = apply_text(s,
+                      "[nats]\nenabled = false\n"
+                      "[p2p]\nlisten = [\"/ip4/0.0.0.0/tcp/4001\"]\n"
+                      "relays = [\"/ip4/198.51.100.1/tcp/4001/p2p/12D3KooWGsUPE814N8ons6XNM8C7iuEneGBTDxW92NazvBP4eXiu\"]\n"
+                      "announce = [\"/ip4/203.0.113.9/tcp/4001\"]\n");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_FALSE(s.use_nats);
+  EXPECT_EQ(s.listen_addrs, std::vector<std::string>{"/ip4/0.0.0.0/tcp/4001"});
+  EXPECT_EQ(s.relays.size(), 1u);
+  EXPECT_EQ(s.announce_addrs, std::vector<std::string>{"/ip4/203.0.113.9/tcp/4001"});
+  EXPECT_TRUE(validate(s).has_value());
+  auto unknown = apply_text(s, "[p2p]\nlisten_on = []\n");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("listen, relays, announce"), std::string::npos) << unknown.error().message;
+}
+
+TEST(Settings, P2pEnvironment) {
+  Env env{{"STARGATE_LISTEN", "/ip4/127.0.0.1/tcp/0, /ip6/::1/tcp/0"},
+          {"STARGATE_RELAYS", "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWGsUPE814N8ons6XNM8C7iuEneGBTDxW92NazvBP4eXiu"},
+          {"STARGATE_ANNOUNCE_ADDRS", "/dns4/agent.example.com/tcp/4001"}};
+  Settings s = defaults();
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.listen_addrs, (std::vector<std::string>{"/ip4/127.0.0.1/tcp/0", "/ip6/::1/tcp/0"}));
+  EXPECT_EQ(s.relays.size(), 1u);
+  EXPECT_EQ(s.announce_addrs, std::vector<std::string>{"/dns4/agent.example.com/tcp/4001"});
+}
+
+TEST(Settings, ValidateP2p) {
+  Settings s = defaults();
+  s.use_nats = false;
+  auto no_way_in = validate(s);
+  ASSERT_FALSE(no_way_in.has_value());
+  EXPECT_NE(no_way_in.error().message.find("--listen"), std::string::npos);
+  s.listen_addrs = {"/ip4/1.2.3/tcp/1"};
+  auto bad = validate(s);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("listen address"), std::string::npos) << bad.error().message;
+  s.listen_addrs = {"/ip4/127.0.0.1/tcp/0"};
+  s.relays = {"/ip4/127.0.0.1/tcp/4001"};
+  auto no_id = validate(s);
+  ASSERT_FALSE(no_id.has_value());
+  EXPECT_NE(no_id.error().message.find("/p2p/"), std::string::npos) << no_id.error().message;
+  s.relays.clear();
+  EXPECT_TRUE(validate(s).has_value());
+  // With NATS off, no NATS URL is needed.
+  s.nats_urls.clear();
+  EXPECT_TRUE(validate(s).has_value());
+}
+
 }  // namespace
 }  // namespace stargate::agent
