@@ -72,6 +72,12 @@ p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const 
   if (!connection) {
     throw ErrorException(errors.empty() ? "no address known for " + peer.to_string() : errors);
   }
+  // A relay resets a circuit that goes over its byte limit: say so now instead of failing midway.
+  const auto& info = connection->info();
+  if (info.relayed && info.data_limit && request.size() > *info.data_limit) {
+    throw ErrorException("request of " + std::to_string(request.size()) + " bytes exceeds the relayed connection's limit of " +
+                         std::to_string(*info.data_limit) + " bytes");
+  }
   co_return co_await a2a_round_trip(host_, connection, request);
 }
 

@@ -1,5 +1,6 @@
 // `stargate ping MULTIADDR`: libp2p ping with ping(8)-style output and statistics.
 #include "cli/common.hpp"
+#include "p2p/protocols/relay/relay_client_io.hpp"
 #include "p2p/host/standard_protocols.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
 
@@ -94,6 +95,7 @@ void register_ping_command(CLI::App& app, GlobalOptions& options) {
     boost::asio::io_context io;
     p2p::Host host(io.get_executor(), std::move(identity));
     auto identify = p2p::enable_standard_protocols(host);
+    auto relay_client = p2p::relay::RelayClient::enable(host);  // so /p2p-circuit targets can be dialed
     int exit_code = 1;
     std::string failure;
     boost::asio::co_spawn(io, run_ping(host, *state, exit_code), [&](std::exception_ptr error) {

@@ -2,7 +2,7 @@
 // js-libp2p partner for Stargate interop tests. Prints one JSON object per line on stdout;
 // diagnostics go to stderr.
 //
-//   node js_peer.mjs listen [--port 0] [--ignore-stdin]
+//   node js_peer.mjs listen [--port 0] [--listen-ip 127.0.0.1] [--ignore-stdin]
 //     TCP + Noise + Yamux with identify, ping, echo and a /perf/1.0.0 server on 127.0.0.1.
 //     Prints {"event":"listening",...} once, then {"event":"peer:identify",...} per identified
 //     peer. Runs until stdin closes (unless --ignore-stdin) or SIGTERM/SIGINT.
@@ -61,9 +61,10 @@ function parseArgs (argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--ignore-stdin') opts.ignoreStdin = true
-    else if (a === '--relay') {
-      opts.relay = argv[++i]
-      if (opts.relay === undefined) throw new Error('--relay needs a multiaddr')
+    else if (a === '--relay' || a === '--listen-ip') {
+      const value = argv[++i]
+      if (value === undefined) throw new Error(`${a} needs a value`)
+      opts[a === '--relay' ? 'relay' : 'listenIp'] = value
     } else if (a.startsWith('--')) {
       const value = argv[++i]
       if (value === undefined || !/^\d+$/.test(value)) throw new Error(`${a} needs a non-negative integer`)
@@ -193,7 +194,7 @@ function identifyJson (detail) {
 }
 
 async function listen (opts, { relayServer = false } = {}) {
-  const listenAddrs = [`/ip4/127.0.0.1/tcp/${opts.port ?? 0}`]
+  const listenAddrs = [`/ip4/${opts.listenIp ?? '127.0.0.1'}/tcp/${opts.port ?? 0}`]
   if (opts.relay != null) listenAddrs.push(`${opts.relay}/p2p-circuit`)
   const node = await createNode(listenAddrs, { relayServer })
   node.addEventListener('peer:identify', (evt) => emit({ event: 'peer:identify', ...identifyJson(evt.detail) }))
@@ -317,8 +318,8 @@ try {
   else if (mode === 'relay-server') await listen(opts, { relayServer: true })
   else if (mode === 'dial' && opts._.length === 1) await dial(opts._[0], opts)
   else {
-    console.error('usage: js_peer.mjs listen [--port N] [--relay MULTIADDR] [--ignore-stdin]\n' +
-      '       js_peer.mjs relay-server [--port N] [--ignore-stdin]\n' +
+    console.error('usage: js_peer.mjs listen [--port N] [--listen-ip IP] [--relay MULTIADDR] [--ignore-stdin]\n' +
+      '       js_peer.mjs relay-server [--port N] [--listen-ip IP] [--ignore-stdin]\n' +
       '       js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N] [--timeout-ms N]')
     process.exit(2)
   }

@@ -23,19 +23,10 @@ fi
 stargate="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 probe="$here/probe.py"
+# shellcheck source=tests/natlab/testlib.sh
+source "$here/testlib.sh"
+natlab_require
 
-skip() {
-  if [[ "${CI:-}" == true ]]; then
-    echo "natlab: FAILED: cannot run the NAT lab: $* (a skip counts as a failure when CI=true)" >&2
-    exit 1
-  fi
-  echo "natlab: SKIPPED: $* (the NAT lab needs root, iproute2, iptables and python3)" >&2
-  exit 77
-}
-[[ $EUID -eq 0 ]] || skip "not running as root"
-for tool in ip iptables python3 timeout; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
-done
 [[ -x "$stargate" ]] || { echo "natlab: $stargate is not executable" >&2; exit 1; }
 
 # shellcheck source=tests/natlab/lab.sh
@@ -50,25 +41,6 @@ stale_ns="${LAB_PREFIX}${dead_pid}-stale"
 ip netns add "$stale_ns" || { rm -rf "$work"; echo "natlab: FAILED: ip netns add $stale_ns" >&2; exit 1; }
 lab_init
 trap 'lab_cleanup; ip netns del "$stale_ns" 2>/dev/null; rm -rf "$work"' EXIT
-
-checks=0
-t_check=$SECONDS
-fail() {
-  echo "natlab: FAILED: $*" >&2
-  local f
-  for f in "$work"/*.log "$work"/*.out "$work"/*.err; do
-    [[ -s "$f" ]] || continue
-    echo "--- last lines of $(basename "$f") ---" >&2
-    tail -n 15 "$f" >&2
-  done
-  exit 1
-}
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
-pass() {
-  checks=$((checks + 1))
-  echo "ok $checks - $* ($((SECONDS - t_check)) s)"
-  t_check=$SECONDS
-}
 
 # ------------------------------------------------------------------ the harness itself
 ip netns list | grep -q "^$stale_ns\b" && fail "lab_init left the stale namespace $stale_ns"

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Agents behind real NATs (tests/natlab/lab.sh) reach each other directly where the network lets
+# them and through a Circuit Relay v2 relay where it does not. Scenarios of docs/natlab.md:
+#   1. public <-> public: a direct call.
+#   2. NAT -> public: a direct call out; the NATed agent holds a reservation and is reached
+#      through the relay.
+#   4. symmetric <-> symmetric: calls go through the relay and keep working.
+#   5. interop: a js-libp2p peer behind a NAT reserves on the Stargate relay and is pinged through
+#      it; a Stargate agent behind a NAT reserves on a js-libp2p relay and is called through it.
+#   7. relay limits: a call bigger than a circuit's byte limit is refused with the limit named
+#      (the relay resets a circuit that exceeds it: tests/integration/relay_test.cpp), and the next
+#      small call works.
+# Every wait has a timeout. Not root: skips (77), but a skip fails when CI=true.
+#   relay_lab_test.sh STARGATE_BINARY
+set -uo pipefail
+[[ $# -eq 1 ]] || { echo "usage: relay_lab_test.sh STARGATE_BINARY" >&2; exit 2; }
+stargate="$1"
+here="$(cd "$(dirname "$0")" && pwd)"
+js_peer="$here/../interop/js_peer.mjs"
+work="$(mktemp -d "${TMPDIR:-/tmp}/stargate-natlab-relay.XXXXXX")"
+# shellcheck source=tests/natlab/testlib.sh
+source "$here/testlib.sh"
+natlab_require
+# shellcheck source=tests/natlab/lab.sh
+source "$here/lab.sh"
+lab_init
+trap 'lab_cleanup; rm -rf "$work"' EXIT
+
+json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"v": v}))' "$1" "$2"; }
+
+# start_agent ROLE NAME ARGS...: `connect --no-nats --json` in ROLE; prints its peer id.
+start_agent() {
+  local role=$1 name=$2 line
+  shift 2
+  lab_spawn "$role" "$work/agent-$name.log" "$stargate" --identity-dir "$work/id-$name" \
+    connect --name "$name" --no-nats --json "$@"
+  line=$(lab_wait_line "$work/agent-$name.log" '"event":"started"' 30) || return 1
+  json_field "$line" 'v["peer_id"]'
+}
+# circuit_of NAME RELAY_ID: waits for NAME's circuit address through RELAY_ID; prints it.
+circuit_of() {
+  local name=$1 relay=$2 status addr
+  for _ in $(seq 1 200); do  # bounded: 200 × 100 ms
+    status=$("$stargate" --identity-dir "$work/id-$name" status --json 2>/dev/null) &&
+      addr=$(json_field "$status" "[a for a in v['addresses'] if '/p2p/$relay/p2p-circuit/' in a][0]" 2>/dev/null) &&
+      [[ -n "$addr" ]] && { echo "$addr"; return 0; }
+    sleep 0.1
+  done
+  echo "$status" >"$work/status-$name.out"
+  return 1
+}
+# call_from ROLE OUT TARGET METHOD PARAMS: a one-shot `call` from ROLE; result in $work/OUT.out.
+call_from() {
+  lab_exec "$1" timeout 60 "$stargate" --identity-dir "$work/id-caller-$1" call "$3" "$4" "$5" --timeout 20 \
+    >"$work/$2.out" 2>"$work/$2.err"
+}
+expect_pong() {  # expect_pong OUT VALUE
+  grep -q '"pong":true' "$work/$1.out" && grep -q "$2" "$work/$1.out"
+}
+
+start=$(date +%s%N)
+lab_topology eim eim || fail "could not build the topology"
+pass "topology built ($(ms_since "$start") ms)"
+
+# The relay daemon on the public relay host.
+lab_spawn relay "$work/relay.log" "$stargate" --identity-dir "$work/id-relay" relay start --port 4001 \
+  --metrics-listen 127.0.0.1:0 --json
+line=$(lab_wait_line "$work/relay.log" '"event":"listening"' 30) || fail "the relay did not start"
+relay_id=$(json_field "$line" 'v["peer_id"]')
+relay_addr="/ip4/$LAB_RELAY_IP/tcp/4001/p2p/$relay_id"
+json_field "$line" 'v["addrs"]' | grep -q "$LAB_RELAY_IP" || fail "the relay does not advertise $LAB_RELAY_IP: $line"
+pass "relay start on $LAB_RELAY_IP:4001 advertises its interface address"
+
+# ------------------------------------------------------------------ 1. public <-> public
+pub_id=$(start_agent pub pub --listen /ip4/0.0.0.0/tcp/4001) || fail "the agent on pub did not start"
+start=$(date +%s%N)
+call_from fw s1 "/ip4/$LAB_PUB_IP/tcp/4001/p2p/$pub_id" ping '{"s":1}' || fail "fw -> pub call exited $?"
+expect_pong s1 '"s":1' || fail "fw -> pub: $(cat "$work/s1.out")"
+pass "1. public <-> public: fw calls pub directly ($(ms_since "$start") ms)"
+
+# ------------------------------------------------------------------ 2. NAT -> public
+start=$(date +%s%N)
+call_from a s2 "/ip4/$LAB_PUB_IP/tcp/4001/p2p/$pub_id" ping '{"s":2}' || fail "a -> pub call exited $?"
+expect_pong s2 '"s":2' || fail "a -> pub: $(cat "$work/s2.out")"
+pass "2. NAT -> public: a (behind r1) calls pub directly ($(ms_since "$start") ms)"
+
+a_id=$(start_agent a alice --listen /ip4/0.0.0.0/tcp/4001 --relay "$relay_addr") || fail "the agent on a did not start"
+start=$(date +%s%N)
+a_circuit=$(circuit_of alice "$relay_id") || fail "alice holds no reservation: $(cat "$work/status-alice.out")"
+[[ "$a_circuit" == "$relay_addr/p2p-circuit/p2p/$a_id" ]] || fail "alice's circuit address: $a_circuit"
+pass "2. alice (behind r1) reserves on the relay and announces $a_circuit ($(ms_since "$start") ms)"
+start=$(date +%s%N)
+call_from pub s2b "$a_circuit" ping '{"s":"2b"}' || fail "pub -> alice through the relay exited $?"
+expect_pong s2b '"s":"2b"' || fail "pub -> alice: $(cat "$work/s2b.out")"
+pass "2. pub reaches alice (behind NAT) through the relay ($(ms_since "$start") ms)"
+
+# ------------------------------------------------------------------ 4. symmetric <-> symmetric
+lab_set_nat r1 symmetric || fail "cannot switch r1 to symmetric"
+lab_set_nat r2 symmetric || fail "cannot switch r2 to symmetric"
+b_id=$(start_agent b bob --listen /ip4/0.0.0.0/tcp/4001 --relay "$relay_addr") || fail "the agent on b did not start"
+b_circuit=$(circuit_of bob "$relay_id") || fail "bob holds no reservation: $(cat "$work/status-bob.out")"
+for i in 1 2 3; do
+  start=$(date +%s%N)
+  call_from a "s4-$i" "$b_circuit" ping "{\"s\":\"4-$i\"}" || fail "a -> bob (symmetric <-> symmetric) call $i exited $?"
+  expect_pong "s4-$i" "\"s\":\"4-$i\"" || fail "a -> bob call $i: $(cat "$work/s4-$i.out")"
+  echo "  call $i through the relay: $(ms_since "$start") ms"
+done
+pass "4. symmetric <-> symmetric: a calls bob through the relay, three times"
+
+# ------------------------------------------------------------------ 7. relay limits
+lab_spawn relay "$work/relay-small.log" "$stargate" --identity-dir "$work/id-relay-small" relay start --port 4002 \
+  --circuit-bytes 65536 --metrics-listen off --json
+line=$(lab_wait_line "$work/relay-small.log" '"event":"listening"' 30) || fail "the small relay did not start"
+small_id=$(json_field "$line" 'v["peer_id"]')
+small_addr="/ip4/$LAB_RELAY_IP/tcp/4002/p2p/$small_id"
+carol_id=$(start_agent b carol --relay "$small_addr") || fail "the agent carol on b did not start"
+carol_circuit=$(circuit_of carol "$small_id") || fail "carol holds no reservation on the small relay"
+python3 -c 'import json; print(json.dumps({"blob": "x" * 200000}))' >"$work/big.json"
+start=$(date +%s%N)
+call_from a s7 "$carol_circuit" ping "@$work/big.json" && fail "a 200 KB call went through a circuit limited to 64 KiB"
+elapsed=$(ms_since "$start")
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e["code"] == -32001 and "limit of 65536" in e["message"], e' "$work/s7.err" ||
+  fail "over-limit call: $(cat "$work/s7.err")"
+call_from a s7b "$carol_circuit" ping '{"s":7}' || fail "a small call after the over-limit one exited $?"
+expect_pong s7b '"s":7' || fail "small call after the limit: $(cat "$work/s7b.out")"
+pass "7. a call over the circuit's 64 KiB limit fails in $elapsed ms ($(head -c 120 "$work/s7.err")); the next small call works"
+
+# ------------------------------------------------------------------ 5. interop with js-libp2p
+if [[ ! -d "$here/../interop/node_modules/libp2p" ]]; then
+  [[ "${CI:-}" == true ]] && fail "tests/interop/node_modules is missing (npm ci) and CI=true"
+  echo "natlab: js-libp2p scenarios skipped: tests/interop/node_modules is missing (run npm ci there)" >&2
+else
+  lab_spawn b "$work/js-b.log" node "$js_peer" listen --listen-ip "$LAB_B_IP" --relay "$relay_addr" --ignore-stdin
+  line=$(lab_wait_line "$work/js-b.log" '"event":"reserved"' 60) || fail "the js peer behind r2 did not reserve on the Stargate relay"
+  js_circuit=$(json_field "$line" "[a for a in v['addrs'] if a.startswith('$relay_addr/p2p-circuit')][0]") ||
+    fail "the js peer announces no circuit through our relay: $line"
+  start=$(date +%s%N)
+  lab_exec a timeout 60 "$stargate" --identity-dir "$work/id-pinger" ping "$js_circuit" --count 2 --interval 0 --timeout 20 \
+    >"$work/s5a.out" 2>"$work/s5a.err" || fail "a could not ping the js peer through the Stargate relay"
+  pass "5. a js-libp2p peer behind r2 reserves on the Stargate relay; a pings it through the relay ($(ms_since "$start") ms)"
+
+  lab_spawn pub "$work/js-relay.log" node "$js_peer" relay-server --listen-ip "$LAB_PUB_IP" --port 4003 --ignore-stdin
+  line=$(lab_wait_line "$work/js-relay.log" '"event":"listening"' 60) || fail "the js relay did not start"
+  js_relay_id=$(json_field "$line" 'v["peer_id"]')
+  js_relay_addr="/ip4/$LAB_PUB_IP/tcp/4003/p2p/$js_relay_id"
+  dave_id=$(start_agent b dave --relay "$js_relay_addr") || fail "the agent dave on b did not start"
+  dave_circuit=$(circuit_of dave "$js_relay_id") || fail "dave holds no reservation on the js relay"
+  start=$(date +%s%N)
+  call_from a s5b "$dave_circuit" ping '{"s":"5b"}' || fail "a -> dave through the js relay exited $?"
+  expect_pong s5b '"s":"5b"' || fail "a -> dave through the js relay: $(cat "$work/s5b.out")"
+  pass "5. a Stargate agent behind r2 reserves on a js-libp2p relay and is called through it ($(ms_since "$start") ms)"
+fi
+
+lab_cleanup
+[[ -z "$(lab_leftovers)" ]] || fail "namespaces left after cleanup: $(lab_leftovers)"
+echo "natlab relay: all $checks checks passed"
