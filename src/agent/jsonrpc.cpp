@@ -195,9 +195,30 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
 
 namespace {
 
+// About the serialized size of `v` (exact without escapes; numbers counted generously).
+std::size_t estimated_size(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: return v.get_string().size() + 2;
+    case json::kind::array: {
+      std::size_t n = 2;
+      for (const auto& item : v.get_array()) n += estimated_size(item) + 1;
+      return n;
+    }
+    case json::kind::object: {
+      std::size_t n = 2;
+      for (const auto& [key, item] : v.get_object()) n += key.size() + 4 + estimated_size(item);
+      return n;
+    }
+    default: return 24;
+  }
+}
+
 // Appends `v`, serialized, to `out`: written straight into its buffer, so that a large params or
-// result is neither copied into a document first nor serialized into a string of its own.
+// result is neither copied into a document first nor serialized into a string of its own. The
+// buffer is sized up front: growing it step by step would copy a large payload several times
+// (and the last steps of a 64 KiB one are mmap-sized allocations, page-faulted at every call).
 void append_json(std::string& out, const json::value& v) {
+  out.reserve(out.size() + estimated_size(v) + 64);
   json::serializer serializer;
   serializer.reset(&v);
   while (!serializer.done()) {
