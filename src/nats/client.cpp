@@ -31,6 +31,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+// nats.c's own free function for a message, which natsMsg_Destroy hands to nats.c's garbage
+// collector thread (waking it for nearly every message). Exported by libnats but not declared in
+// its headers, so declared weak: when a libnats lacks it, natsMsg_Destroy is used instead.
+extern "C" void natsMsg_free(void* msg) __attribute__((weak));
+
 namespace stargate::nats {
 
 namespace asio = boost::asio;
@@ -259,7 +264,13 @@ struct SubShared {
     else
       out.data.clear();
     out.no_responders = false;
-    natsMsg_Destroy(msg);
+    // Freed here, on the executor: natsMsg_Destroy would wake nats.c's collector thread, a thread
+    // hand-off per message that costs the executor a futex wake-up and frees into its arena from
+    // another thread. A message of a plain subscription owns nothing else.
+    if (natsMsg_free != nullptr)
+      natsMsg_free(msg);
+    else
+      natsMsg_Destroy(msg);
   }
 
   // On the executor.
