@@ -670,6 +670,16 @@ TEST(NatsServerSupport, SubjectMatching) {
   EXPECT_TRUE(subject_matches(">", "x"));
 }
 
+// Lets the executor turn (5 ms at a time) until `done()` or the timeout.
+asio::awaitable<void> settle(std::function<bool()> done, std::chrono::milliseconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  auto deadline = Clock::now() + timeout;
+  while (!done() && Clock::now() < deadline) {
+    asio::steady_timer tick(executor, 5ms);
+    co_await tick.async_wait(asio::use_awaitable);
+  }
+}
+
 // Sequence number carried by a test message.
 Bytes numbered(int i) { return to_bytes(std::to_string(i)); }
 int number_of(const Message& m) { return std::stoi(text_of(m)); }
@@ -707,11 +717,7 @@ TEST(NatsClient, SlowConsumerIsBounded) {
     constexpr int total = 2000;
     for (int i = 0; i < total; ++i) publisher->publish("flood", numbered(i));
     co_await publisher->flush(2s);
-    auto settle = Clock::now() + 10s;
-    while (static_cast<int>(received->size()) + sub.dropped() < total && Clock::now() < settle) {
-      asio::steady_timer tick(io, 5ms);
-      co_await tick.async_wait(asio::use_awaitable);
-    }
+    co_await settle([&] { return static_cast<int>(received->size()) + sub.dropped() >= total; }, 10s);
     EXPECT_EQ(static_cast<int>(received->size()) + sub.dropped(), total);
     EXPECT_GT(sub.dropped(), 0);
     EXPECT_GE(received->size(), 16u);          // one full queue at least
@@ -748,11 +754,7 @@ TEST(NatsClient, BurstWithinThePendingLimitLosesNothing) {
       if (i % 500 == 499) co_await asio::post(io, asio::use_awaitable);  // let both sides turn
     }
     co_await publisher->flush(5s);
-    auto settle = Clock::now() + 20s;
-    while (static_cast<int>(received->size()) < total && Clock::now() < settle) {
-      asio::steady_timer tick(io, 5ms);
-      co_await tick.async_wait(asio::use_awaitable);
-    }
+    co_await settle([&] { return static_cast<int>(received->size()) >= total; }, 20s);
     EXPECT_EQ(static_cast<int>(received->size()), total);
     CO_ASSERT_TRUE(static_cast<int>(received->size()) == total);
     EXPECT_EQ(sub.dropped(), 0);
@@ -825,11 +827,7 @@ TEST(NatsClient, ClientDestroyedWithMessagesInFlight) {
       co_await (*holder)->flush(2s);
       for (int i = 0; i < 500; ++i) publisher->publish("doomed", numbered(i));
       co_await publisher->flush(2s);
-      auto settle = Clock::now() + 5s;
-      while (*holder && Clock::now() < settle) {
-        asio::steady_timer tick(io, 5ms);
-        co_await tick.async_wait(asio::use_awaitable);
-      }
+      co_await settle([&] { return !*holder; }, 5s);
       EXPECT_FALSE(*holder);
       EXPECT_FALSE(sub->active());
       *sub = Subscription();  // breaks the handler -> sub cycle
