@@ -63,6 +63,7 @@ struct Counts {
   int latency_small = 4000;
   int latency_large = 1000;
   std::chrono::milliseconds throughput_duration{2000};
+  std::string profile;  // --profile=PHASE: that phase alone (for perf)
 };
 
 double seconds(BenchClock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -338,8 +339,10 @@ int main(int argc, char** argv) {
       counts.latency_small = 1000;
       counts.latency_large = 300;
       counts.throughput_duration = 1000ms;
+    } else if (std::strncmp(argv[i], "--profile=", 10) == 0) {
+      counts.profile = argv[i] + 10;
     } else {
-      std::fprintf(stderr, "usage: stargate_nats_bench [--quick]\n");
+      std::fprintf(stderr, "usage: stargate_nats_bench [--quick] [--profile=sg-small|sg-large|sg-large-after-small|sg-tput-large]\n");
       return 2;
     }
   }
@@ -358,6 +361,21 @@ int main(int argc, char** argv) {
       Raw raw(url);
       max_payload = static_cast<std::size_t>(natsConnection_GetMaxPayload(raw.caller));
       StarGate sg(url, base);
+      if (!counts.profile.empty()) {
+        // One StarGate phase alone, long enough for `perf record`; prints nothing but its figure.
+        Latency l;
+        if (counts.profile == "sg-small") sg.latency(small, counts.warmup, 20 * counts.latency_small, l);
+        if (counts.profile == "sg-large") sg.latency(large, counts.warmup / 3, 10 * counts.latency_large, l);
+        if (counts.profile == "sg-large-after-small") {  // the order of the full run: see docs/benchmarks.md
+          Latency warm;
+          sg.latency(small, counts.warmup, counts.latency_small, warm);
+          sg.latency(large, counts.warmup / 3, counts.latency_large, l);
+        }
+        if (counts.profile == "sg-tput-large")
+          std::printf("%.0f calls/s\n", sg.throughput(large, 5 * counts.throughput_duration));
+        if (!l.us.empty()) std::printf("median %.1f us, p99 %.1f us\n", l.median(), l.p99());
+        return 0;
+      }
       for (int round = 0; round < counts.rounds; ++round) {
         std::fprintf(stderr, "round %d/%d: latency 64 B\n", round + 1, counts.rounds);
         raw.latency(small, counts.warmup, counts.latency_small, raw_small);

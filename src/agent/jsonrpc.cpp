@@ -1,5 +1,6 @@
 #include "agent/jsonrpc.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -192,26 +193,95 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
   return request;
 }
 
+namespace {
+
+// About the serialized size of `v` (exact without escapes; numbers counted generously).
+std::size_t estimated_size(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: return v.get_string().size() + 2;
+    case json::kind::array: {
+      std::size_t n = 2;
+      for (const auto& item : v.get_array()) n += estimated_size(item) + 1;
+      return n;
+    }
+    case json::kind::object: {
+      std::size_t n = 2;
+      for (const auto& [key, item] : v.get_object()) n += key.size() + 4 + estimated_size(item);
+      return n;
+    }
+    default: return 24;
+  }
+}
+
+// Appends `v`, serialized, to `out`: written straight into its buffer, so that a large params or
+// result is neither copied into a document first nor serialized into a string of its own. The
+// buffer is sized up front: growing it step by step would copy a large payload several times
+// (and the last steps of a 64 KiB one are mmap-sized allocations, page-faulted at every call).
+void append_json(std::string& out, const json::value& v) {
+  out.reserve(out.size() + estimated_size(v) + 64);
+  json::serializer serializer;
+  serializer.reset(&v);
+  while (!serializer.done()) {
+    if (out.capacity() - out.size() < 512) out.reserve(std::max<std::size_t>(2 * out.capacity(), out.size() + 4096));
+    auto used = out.size();
+    out.resize(out.capacity());
+    auto written = serializer.read(out.data() + used, out.size() - used);
+    out.resize(used + written.size());
+  }
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  json::string_view view(text.data(), text.size());
+  json::serializer serializer;
+  serializer.reset(view);
+  char buffer[256];
+  while (!serializer.done()) {
+    auto chunk = serializer.read(buffer, sizeof buffer);
+    out.append(chunk.data(), chunk.size());
+  }
+}
+
+// {"jsonrpc":"2.0","method":…,"params":…,"id":…,"from":…}, fields in this order (params when not
+// null, from when not empty).
+std::string compose_request(std::string_view method, const json::value& params, const RequestId& id,
+                            std::string_view from) {
+  std::string out;
+  out.reserve(96 + method.size() + from.size());
+  out += R"({"jsonrpc":"2.0","method":)";
+  append_json_string(out, method);
+  if (!params.is_null()) {
+    out += R"(,"params":)";
+    append_json(out, params);
+  }
+  out += R"(,"id":)";
+  append_json(out, to_json(id));
+  if (!from.empty()) {
+    out += R"(,"from":)";
+    append_json_string(out, from);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
 std::string serialize_request(const Request& request) {
-  json::object obj;
-  obj["jsonrpc"] = "2.0";
-  obj["method"] = request.method;
-  if (!request.params.is_null()) obj["params"] = request.params;
-  obj["id"] = to_json(request.id);
-  if (!request.from.empty()) obj["from"] = request.from;
-  return json::serialize(obj);
+  return compose_request(request.method, request.params, request.id, request.from);
 }
 
 std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from) {
-  return serialize_request(Request{std::string(method), params, id, std::string(from)});
+  return compose_request(method, params, id, from);
 }
 
 std::string make_response(const RequestId& id, const json::value& result) {
-  json::object obj;
-  obj["jsonrpc"] = "2.0";
-  obj["result"] = result;
-  obj["id"] = to_json(id);
-  return json::serialize(obj);
+  std::string out;
+  out.reserve(64);
+  out += R"({"jsonrpc":"2.0","result":)";
+  append_json(out, result);
+  out += R"(,"id":)";
+  append_json(out, to_json(id));
+  out += '}';
+  return out;
 }
 
 std::string make_error_response(const std::optional<RequestId>& id, const RpcError& error) {

@@ -6,6 +6,7 @@
 #include <nats/nats.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -25,6 +26,16 @@
 #include <thread>
 #include <utility>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+// nats.c's own free function for a message, which natsMsg_Destroy hands to nats.c's garbage
+// collector thread (waking it for nearly every message). Exported by libnats but not declared in
+// its headers, so declared weak: when a libnats lacks it, natsMsg_Destroy is used instead.
+extern "C" void natsMsg_free(void* msg) __attribute__((weak));
+
 namespace stargate::nats {
 
 namespace asio = boost::asio;
@@ -42,6 +53,10 @@ std::string_view to_string(ConnectionState state) {
 namespace {
 
 constexpr std::int64_t kDefaultMaxPayload = 1024 * 1024;
+// nats.c's read buffer (and initial write buffer), per connection; its default is 32 KiB.
+constexpr int kIoBufferBytes = 256 * 1024;
+// Bytes waiting in nats.c's write buffer beyond which publish() fails.
+constexpr std::int64_t kMaxUnsentBytes = 64 * 1024 * 1024;
 
 // The most precise text nats.c has for a failed call on this thread, without the "(conn.c:2088): "
 // source location nats.c puts in front.
@@ -104,6 +119,7 @@ struct Shared : std::enable_shared_from_this<Shared> {
   asio::any_io_executor executor;
   std::shared_ptr<spdlog::logger> log = stargate::log::get("nats");
   std::string description;  // server URLs, redacted
+  std::chrono::milliseconds write_deadline{0};
   std::string token_file;
   std::string token;        // the buffer the token handler returns (nats.c connects one at a time)
 
@@ -116,8 +132,11 @@ struct Shared : std::enable_shared_from_this<Shared> {
   std::atomic<int> consecutive_give_ups{0};
   std::atomic<std::int64_t> last_slow_consumer_log{std::numeric_limits<std::int64_t>::min() / 2};
 
+  std::mutex post_mutex;
+  bool gone = false;      // under post_mutex: the Client is gone, post nothing more to the executor
+
   std::mutex mutex;
-  bool detached = false;  // the Client is gone: post nothing more to the executor
+  bool detached = false;  // the Client is gone
   bool closing = false;   // close() was called
   bool connect_called = false;
   bool closed_reported = false;
@@ -140,14 +159,20 @@ struct Shared : std::enable_shared_from_this<Shared> {
     return connection_ended_locked();
   }
 
-  // Posts to the executor unless the Client is gone; true when posted.
+  // Posts to the executor unless the Client is gone; true when posted. Safe from any thread, also
+  // from nats.c callbacks made under nats.c's connection lock: `post_mutex` is taken last and
+  // held for nothing else.
   template <class F>
   bool post(F&& f) {
-    std::lock_guard lock(mutex);
-    if (detached) return false;
+    std::lock_guard lock(post_mutex);
+    if (gone) return false;
     asio::post(executor, std::forward<F>(f));
     return true;
   }
+
+  // On the executor: runs the handlers of messages waiting in nats.c's subscription queues.
+  void drain();
+  bool drain_posted = false;  // on the executor
 
   void report(ConnectionState state) {
     if (state == ConnectionState::closed) {
@@ -182,62 +207,77 @@ struct Shared : std::enable_shared_from_this<Shared> {
   }
 };
 
-// One subscription's state, shared by the Subscription handle, nats.c's delivery thread (through
-// a heap-held shared_ptr released by the subscription's on-complete callback) and the handlers
-// posted to the executor.
-struct SubShared : std::enable_shared_from_this<SubShared> {
+// One subscription's state, shared by the Subscription handle and the Client. nats.c queues the
+// subscription's messages (a synchronous subscription, bounded by its pending limits) while it
+// parses what it read on the executor; Shared::drain() takes them from there, on the executor too.
+struct SubShared {
   std::shared_ptr<Shared> client;
   std::string subject;
   std::optional<std::string> queue_group;
   std::size_t max_msgs = 0, max_bytes = 0;
 
   std::mutex mutex;
-  std::condition_variable cv;
   natsSubscription* sub = nullptr;  // owned; destroyed by unsubscribe()
   bool active = true;
-  bool waiting = false;
   std::shared_ptr<const Client::Handler> handler;
-  std::size_t inflight_msgs = 0, inflight_bytes = 0;  // posted to the executor, not yet run
 
   void stop() {
     std::lock_guard lock(mutex);
     active = false;
-    cv.notify_all();
   }
 
-  // On nats.c's delivery thread. Waits while too much is already queued on the executor: the
-  // backlog then stays in nats.c's bounded queue, which drops and reports a slow consumer.
-  void deliver(Message message) {
-    std::size_t cost = message.data.size() + message.subject.size() + message.reply.size();
-    {
-      std::unique_lock lock(mutex);
-      while (active && inflight_msgs > 0 && (inflight_msgs >= max_msgs || inflight_bytes + cost > max_bytes)) {
-        waiting = true;
-        cv.wait(lock);
+  // Takes the next queued message into `out`; false when none (or unsubscribed, or stopped). The
+  // lock keeps unsubscribe() from destroying `sub` meanwhile.
+  bool next(Message& out) {
+    std::lock_guard lock(mutex);
+    if (!active || sub == nullptr) return false;
+    for (;;) {
+      int queued = 0;
+      // Checked first: NextMsg on an empty queue formats an error text (in nats.c's error stack).
+      if (natsSubscription_GetPending(sub, &queued, nullptr) != NATS_OK || queued == 0) return false;
+      natsMsg* msg = nullptr;
+      natsStatus status = natsSubscription_NextMsg(&msg, sub, 0);
+      if (status == NATS_OK) {
+        take(msg, out);
+        return true;
       }
-      waiting = false;
-      if (!active) return;
-      ++inflight_msgs;
-      inflight_bytes += cost;
+      if (status == NATS_NO_RESPONDERS) {
+        // nats.c consumes the status message and keeps only this: its subject is lost.
+        out = Message{};
+        out.subject = subject;
+        out.no_responders = true;
+        return true;
+      }
+      // Reported once after nats.c dropped messages (also logged by on_error); the queue goes on.
+      if (status != NATS_SLOW_CONSUMER) return false;
     }
-    bool posted = client->post([self = shared_from_this(), message = std::move(message), cost]() mutable {
-      self->run(std::move(message), cost);
-    });
-    if (!posted) {
-      std::lock_guard lock(mutex);
-      --inflight_msgs;
-      inflight_bytes -= cost;
-    }
+  }
+
+  static void take(natsMsg* msg, Message& out) {
+    out.subject = natsMsg_GetSubject(msg);
+    const char* reply = natsMsg_GetReply(msg);
+    out.reply = reply != nullptr ? reply : "";
+    auto length = natsMsg_GetDataLength(msg);
+    const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg));
+    if (data != nullptr && length > 0)
+      out.data.assign(data, data + length);
+    else
+      out.data.clear();
+    out.no_responders = false;
+    // Freed here, on the executor: natsMsg_Destroy would wake nats.c's collector thread, a thread
+    // hand-off per message that costs the executor a futex wake-up and frees into its arena from
+    // another thread. A message of a plain subscription owns nothing else.
+    if (natsMsg_free != nullptr)
+      natsMsg_free(msg);
+    else
+      natsMsg_Destroy(msg);
   }
 
   // On the executor.
-  void run(Message message, std::size_t cost) {
+  void run(Message message) {
     std::shared_ptr<const Client::Handler> current;
     {
       std::lock_guard lock(mutex);
-      --inflight_msgs;
-      inflight_bytes -= cost;
-      if (waiting) cv.notify_all();
       if (active) current = handler;
     }
     if (!current) return;
@@ -249,6 +289,40 @@ struct SubShared : std::enable_shared_from_this<SubShared> {
   }
 };
 
+// At most this many messages of one subscription per turn of the executor: a flood on one subject
+// neither starves the others nor keeps the socket from being read (nats.c then bounds the
+// backlog with the pending limits and reports a slow consumer, as it would for a slow thread).
+constexpr int kDrainBatch = 64;
+
+void Shared::drain() {
+  std::vector<std::shared_ptr<SubShared>> live;
+  {
+    std::lock_guard lock(mutex);
+    if (detached) return;
+    live.reserve(subscriptions.size());
+    for (auto& weak : subscriptions)
+      if (auto state = weak.lock()) live.push_back(std::move(state));
+  }
+  bool more = false;
+  for (auto& state : live) {
+    int budget = kDrainBatch;
+    Message message;
+    while (state->next(message)) {
+      state->run(std::move(message));
+      if (--budget == 0) {
+        more = true;
+        break;
+      }
+    }
+  }
+  if (more && !drain_posted) {
+    drain_posted = post([self = shared_from_this()] {
+      self->drain_posted = false;
+      self->drain();
+    });
+  }
+}
+
 }  // namespace detail
 
 namespace {
@@ -257,25 +331,6 @@ using detail::Shared;
 using detail::SubShared;
 
 // --- nats.c callbacks (nats.c threads) ---
-
-void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  if (msg == nullptr) return;
-  auto& state = *static_cast<std::shared_ptr<SubShared>*>(closure);
-  Message message;
-  message.subject = natsMsg_GetSubject(msg);
-  if (const char* reply = natsMsg_GetReply(msg); reply != nullptr) message.reply = reply;
-  auto length = natsMsg_GetDataLength(msg);
-  if (const char* data = natsMsg_GetData(msg); data != nullptr && length > 0) {
-    auto* bytes = reinterpret_cast<const std::uint8_t*>(data);
-    message.data.assign(bytes, bytes + length);
-  }
-  message.no_responders = natsMsg_IsNoResponders(msg);
-  natsMsg_Destroy(msg);
-  state->deliver(std::move(message));
-}
-
-// After the last message callback of a closed subscription: the closure may go.
-void on_subscription_complete(void* closure) { delete static_cast<std::shared_ptr<SubShared>*>(closure); }
 
 void on_connected(natsConnection* nc, void* closure) {
   auto* shared = static_cast<Shared*>(closure);
@@ -473,23 +528,211 @@ class Worker {
   std::thread thread_;
 };
 
-// Subscribes `state` on `nc` (nats.c delivers through a heap-held shared_ptr released by the
-// subscription's on-complete callback). Returns the status; the subscription in `out`.
+// nats.c's event-loop callbacks (natsOptions_SetEventLoop) on Asio: one EventLoop per nats.c
+// connection, so that nats.c reads, parses and writes on the executor instead of its reader
+// thread, and a message reaches its handler with no thread hand-off.
+//
+// nats.c calls attach (connect or reconnect, with the new socket), read/write (add or remove
+// interest; under its connection lock) and detach (the connection closed for good) from any of
+// its threads or from ours; everything that touches Asio objects is posted to the executor.
+// Asio watches a duplicate of nats.c's socket: nats.c closes its own descriptor whenever it likes
+// (on another thread, say its ping timer's), and a number that Asio still had registered could
+// meanwhile be reused by an unrelated socket. The duplicate is ours, closed on the executor.
+class EventLoop : public std::enable_shared_from_this<EventLoop> {
+ public:
+  EventLoop(std::shared_ptr<Shared> shared, natsConnection* nc)
+      : shared_(std::move(shared)), nc_(nc), write_timer_(shared_->executor) {}
+
+  static natsStatus attach(void** user_data, void* loop, natsConnection* nc, natsSock fd) {
+    auto*& holder = *reinterpret_cast<std::shared_ptr<EventLoop>**>(user_data);
+    if (holder == nullptr) {
+      try {
+        holder = new std::shared_ptr<EventLoop>(
+            std::make_shared<EventLoop>(static_cast<Shared*>(loop)->shared_from_this(), nc));
+      } catch (const std::exception&) {
+        return NATS_NO_MEMORY;
+      }
+    }
+    auto self = *holder;
+    int mine = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (mine < 0) return NATS_SYS_ERROR;
+    self->want_read_ = true;
+    auto generation = ++self->generation_;
+    if (!self->shared_->post([self, mine, generation] { self->adopt(mine, generation); })) ::close(mine);
+    return NATS_OK;
+  }
+
+  static natsStatus read(void* user_data, bool add) {
+    auto& self = *static_cast<std::shared_ptr<EventLoop>*>(user_data);
+    // Only ever a removal in practice (attach starts reading): a wait still armed finds the
+    // interest gone and stops.
+    self->want_read_ = add;
+    if (add) self->post_turn([](EventLoop& loop) { loop.arm_read(); });
+    return NATS_OK;
+  }
+
+  static natsStatus write(void* user_data, bool add) {
+    auto& self = *static_cast<std::shared_ptr<EventLoop>*>(user_data);
+    self->want_write_ = add;
+    // Written on the next turn of the executor: every publish made by the running handler goes
+    // out in one write.
+    if (add && !self->write_posted_.exchange(true)) {
+      if (!self->shared_->post([self = self] { self->write_turn(); })) self->write_posted_ = false;
+    }
+    return NATS_OK;
+  }
+
+  static natsStatus detach(void* user_data) {
+    auto* holder = static_cast<std::shared_ptr<EventLoop>*>(user_data);
+    auto self = std::move(*holder);
+    delete holder;
+    {
+      std::lock_guard lock(self->process_mutex_);
+      self->detached_ = true;  // nats.c may free the connection once this returns
+    }
+    // On the executor; inline when the Client is gone (then this runs in its destructor, which is
+    // called on the executor's thread or while nothing runs the executor).
+    if (!self->shared_->post([self] { self->close_socket(); })) self->close_socket();
+    return NATS_OK;
+  }
+
+ private:
+  template <class F>
+  void post_turn(F f) {
+    shared_->post([self = shared_from_this(), f] { f(*self); });
+  }
+
+  // --- on the executor ---
+
+  void adopt(int fd, std::uint64_t generation) {
+    if (generation != generation_.load() || is_detached()) {
+      ::close(fd);  // superseded by a later attach, or closed for good
+      return;
+    }
+    close_socket();
+    try {
+      socket_.emplace(shared_->executor, fd);
+    } catch (const std::exception& e) {
+      ::close(fd);
+      shared_->log->error("NATS cannot watch its socket: {}", e.what());
+      return;
+    }
+    current_ = generation;
+    arm_read();
+    if (want_write_) write_turn();
+  }
+
+  void close_socket() {
+    write_timer_.cancel();
+    reading_ = writing_ = false;
+    current_ = 0;  // waits still pending complete as stale
+    if (socket_) {
+      boost::system::error_code ignored;
+      socket_->close(ignored);
+      socket_.reset();
+    }
+  }
+
+  bool is_detached() {
+    std::lock_guard lock(process_mutex_);
+    return detached_;
+  }
+
+  void arm_read() {
+    if (reading_ || !socket_ || !want_read_) return;
+    reading_ = true;
+    socket_->async_wait(asio::posix::stream_descriptor::wait_read,
+                        [self = shared_from_this(), generation = current_](boost::system::error_code ec) {
+                          self->on_readable(generation, ec);
+                        });
+  }
+
+  void on_readable(std::uint64_t generation, boost::system::error_code ec) {
+    if (generation != current_) return;
+    reading_ = false;
+    if (ec || !want_read_) return;
+    {
+      std::lock_guard lock(process_mutex_);
+      if (detached_) return;
+      natsConnection_ProcessReadEvent(nc_);  // reads once (ioBufSize), parses, queues messages
+    }
+    shared_->drain();
+    if (generation != current_ || !socket_ || !want_read_) return;  // reconnecting or closed meanwhile
+    // nats.c reads once per call and Asio's epoll is edge-triggered: what is still unread would
+    // raise no new event. Read on, on a later turn (others get theirs in between).
+    pollfd pending{socket_->native_handle(), POLLIN, 0};
+    if (::poll(&pending, 1, 0) > 0) {
+      reading_ = true;
+      asio::post(shared_->executor, [self = shared_from_this(), generation] { self->on_readable(generation, {}); });
+      return;
+    }
+    arm_read();
+  }
+
+  void write_turn() {
+    write_posted_ = false;
+    if (!want_write_ || writing_) return;
+    process_write();
+    if (want_write_) arm_write();  // the socket took only part of it
+  }
+
+  void process_write() {
+    std::lock_guard lock(process_mutex_);
+    if (!detached_) natsConnection_ProcessWriteEvent(nc_);  // removes the interest once all is sent
+  }
+
+  void arm_write() {
+    if (writing_ || !socket_) return;
+    writing_ = true;
+    auto generation = current_;
+    socket_->async_wait(asio::posix::stream_descriptor::wait_write,
+                        [self = shared_from_this(), generation](boost::system::error_code ec) {
+                          if (generation != self->current_) return;
+                          self->writing_ = false;
+                          self->write_timer_.cancel();
+                          if (ec || !self->want_write_) return;
+                          self->process_write();
+                          if (self->want_write_) self->arm_write();
+                        });
+    // A server that stops reading: nats.c's write deadline does not apply to a non-blocking
+    // socket, so this one does. Shutting the socket down makes nats.c see the connection fail
+    // (on its next read) and reconnect.
+    if (shared_->write_deadline.count() <= 0) return;
+    write_timer_.expires_after(shared_->write_deadline);
+    write_timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
+      if (ec || generation != self->current_ || !self->writing_ || !self->socket_) return;
+      self->shared_->log->warn("NATS server {} has not read for {} ms; dropping the connection",
+                               self->shared_->description, self->shared_->write_deadline.count());
+      ::shutdown(self->socket_->native_handle(), SHUT_RDWR);
+    });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  natsConnection* nc_;
+  std::atomic<std::uint64_t> generation_{0};  // of the latest attach
+  std::atomic<bool> want_read_{false}, want_write_{false};
+  std::atomic<bool> write_posted_{false};
+  // Held while nats.c processes an event on the executor, so that detach (from another thread)
+  // returns only once the connection is no longer used. Recursive: nats.c may detach from
+  // inside ProcessReadEvent.
+  std::recursive_mutex process_mutex_;
+  bool detached_ = false;
+
+  // On the executor.
+  std::optional<asio::posix::stream_descriptor> socket_;
+  std::uint64_t current_ = 0;  // generation of socket_
+  bool reading_ = false, writing_ = false;
+  asio::steady_timer write_timer_;
+};
+
+// Subscribes `state` on `nc`: a synchronous subscription, whose queue Shared::drain() empties on
+// the executor. Returns the status; the subscription in `out`.
 natsStatus subscribe_on(natsConnection* nc, const std::shared_ptr<SubShared>& state, natsSubscription** out) {
-  auto* closure = new std::shared_ptr<SubShared>(state);
   natsSubscription* sub = nullptr;
   natsStatus status = state->queue_group
-                          ? natsConnection_QueueSubscribe(&sub, nc, state->subject.c_str(), state->queue_group->c_str(),
-                                                          on_message, closure)
-                          : natsConnection_Subscribe(&sub, nc, state->subject.c_str(), on_message, closure);
-  if (status != NATS_OK) {
-    delete closure;
-    return status;
-  }
-  if (natsSubscription_SetOnCompleteCB(sub, on_subscription_complete, closure) != NATS_OK) {
-    // The connection closed in between: a delivery may still be running, so the closure stays.
-    state->client->log->warn("NATS subscription to {} closed at once", state->subject);
-  }
+                          ? natsConnection_QueueSubscribeSync(&sub, nc, state->subject.c_str(), state->queue_group->c_str())
+                          : natsConnection_SubscribeSync(&sub, nc, state->subject.c_str());
+  if (status != NATS_OK) return status;
   natsSubscription_SetPendingLimits(sub, static_cast<int>(state->max_msgs), static_cast<int>(state->max_bytes));
   *out = sub;
   return NATS_OK;
@@ -533,10 +776,8 @@ void Subscription::unsubscribe() {
     state_->active = false;
     sub = std::exchange(state_->sub, nullptr);
     handler = std::move(state_->handler);
-    state_->cv.notify_all();
   }
-  // Sends UNSUB unless the connection is closed; the nats.c object lives on until its delivery
-  // thread is done (it holds a reference to it and to the connection).
+  // Sends UNSUB unless the connection is closed; messages still queued in nats.c are dropped.
   if (sub != nullptr) natsSubscription_Destroy(sub);
   state_.reset();
 }
@@ -591,12 +832,17 @@ Client::Client(Private, asio::any_io_executor executor, ClientOptions options)
   shared_->executor = executor_;
   shared_->description = describe(options_.urls);
   shared_->token_file = options_.token_file;
+  shared_->write_deadline = options_.write_deadline;
   shared_->revive_enabled = options_.max_reconnect < 0;
 }
 
 Client::~Client() {
   std::shared_ptr<const std::function<void(ConnectionState)>> callback;  // destroyed on this thread
   std::vector<std::shared_ptr<SubShared>> subscriptions;
+  {
+    std::lock_guard lock(shared_->post_mutex);
+    shared_->gone = true;
+  }
   {
     std::lock_guard lock(shared_->mutex);
     shared_->detached = true;
@@ -641,6 +887,12 @@ natsOptions* build_options(const ClientOptions& o, Shared* shared, bool replacem
     check(natsOptions_SetReconnectWait(opts, o.reconnect_wait.count()), "reconnect wait");
     check(natsOptions_SetNoRandomize(opts, !o.randomize_servers), "randomize");
     check(natsOptions_SetSendAsap(opts, true), "send asap");
+    // One read takes a whole 64 KiB message: nats.c then builds it straight from its read buffer
+    // instead of gathering it in a buffer of its own, in fewer turns of the executor.
+    check(natsOptions_SetIOBufSize(opts, kIoBufferBytes), "I/O buffer size");
+    check(natsOptions_SetEventLoop(opts, shared, EventLoop::attach, EventLoop::read, EventLoop::write,
+                                   EventLoop::detach),
+          "event loop");
     if (o.write_deadline.count() > 0) check(natsOptions_SetWriteDeadline(opts, o.write_deadline.count()), "write deadline");
     if (o.ping_interval.count() > 0) check(natsOptions_SetPingInterval(opts, o.ping_interval.count()), "ping interval");
     if (o.max_pings_out > 0) check(natsOptions_SetMaxPingsOut(opts, o.max_pings_out), "max pings out");
@@ -835,6 +1087,14 @@ void Client::publish(std::string_view subject, BytesView data, std::string_view 
   std::string subject_z(subject);
   const void* bytes = data.empty() ? nullptr : data.data();
   auto size = static_cast<int>(data.size());
+  // nats.c appends to its write buffer, written on the executor's next turn: bounded here, since
+  // a server that stopped reading would otherwise let it grow without end.
+  if (std::int64_t{natsConnection_Buffered(nc)} + size > kMaxUnsentBytes) {
+    natsConnection_ProcessWriteEvent(nc);  // hands the socket what it takes now
+    if (auto unsent = natsConnection_Buffered(nc); std::int64_t{unsent} + size > kMaxUnsentBytes)
+      throw ErrorException("NATS publish on " + subject_z + ": " + std::to_string(unsent) +
+                           " bytes still wait to be sent (the server is not reading)");
+  }
   natsStatus status;
   if (reply.empty()) {
     status = natsConnection_Publish(nc, subject_z.c_str(), bytes, size);

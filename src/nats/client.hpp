@@ -1,15 +1,24 @@
 #pragma once
 // A NATS client for the I/O layer, on nats.c (libnats).
 //
-// nats.c runs its own threads (socket reader, flusher, reconnect, one delivery thread per
-// subscription, and one global thread for connection events). This class keeps them away from the
-// caller's io_context: every handler and state callback is posted to the executor given at
-// create(), blocking calls (connect, flush) run on a helper thread while the coroutine waits, and
-// nothing a nats.c thread holds points into a destroyed Client (shared states, released by
-// nats.c's own completion callbacks). The executor must be single-threaded (an io_context run by
-// one thread, or a strand) and must outlive the Client; call the Client from that thread.
-// nats.c writes on the calling thread (SendAsap), so publish() costs a socket write, bounded by
-// write_deadline when the server stops reading.
+// Threading: nats.c is driven by the executor given at create() (natsOptions_SetEventLoop with an
+// Asio adapter). Its socket is read and written on the executor's thread; nats.c parses what it
+// read there and queues each message on its subscription (a synchronous nats.c subscription,
+// bounded by pending_msgs_limit / pending_bytes_limit), and the handlers run right after, on the
+// same thread: no thread hand-off between the socket and a handler. publish() appends to nats.c's
+// write buffer, written on the executor's next turn (so what one handler publishes leaves in one
+// write); it fails when more than 64 MiB still wait to be sent, and a server that does not read
+// for write_deadline loses the connection (nats.c reconnects).
+// nats.c still has threads of its own, off the message path: connect and flush run on a helper
+// thread while the coroutine waits (they block), reconnection on nats.c's reconnect thread, PINGs
+// on its timer thread, and connection events on its callback thread; what they report is posted
+// to the executor, and nothing a nats.c thread holds points into a destroyed Client.
+// The executor must be single-threaded (an io_context run by one thread, or a strand) and must
+// outlive the Client; call the Client from that thread. A handler that blocks also stops this
+// client's reading (and the executor's other work): hand long work off (co_spawn, a thread pool).
+// Over tls://, nats.c waits (poll) on the executor's thread for the rest of a TLS record it has
+// begun to read: a server that stalls in the middle of a record holds the thread until PINGs
+// (ping_interval x max_pings_out) give the connection up.
 //
 // Reconnection is nats.c's: forever by default, with subscriptions restored and publishes made
 // while disconnected buffered (up to 8 MiB) and sent on reconnect. A token read from token_file
@@ -46,9 +55,9 @@ struct ClientOptions {
   std::string tls_cert_file, tls_key_file; // client certificate for mutual TLS
   std::chrono::milliseconds connect_timeout{2000};  // per server and attempt
   std::chrono::milliseconds reconnect_wait{250};
-  // nats.c writes (SendAsap) on the calling thread: a server that stops reading would block
-  // publish() on the executor. After this long the write fails, the connection is dropped and
-  // nats.c reconnects (0: no deadline, nats.c's default).
+  // A server that stops reading: after this long with data waiting to be written and the socket
+  // not writable, the connection is dropped and nats.c reconnects (0: no deadline). Also bounds
+  // nats.c's waits inside a TLS write.
   std::chrono::milliseconds write_deadline{2000};
   // PINGs detect a server that vanished without closing the socket: after max_pings_out
   // unanswered PINGs sent every ping_interval, nats.c reconnects (its defaults: 2 min and 2).
@@ -58,8 +67,9 @@ struct ClientOptions {
   bool retry_on_failed_connect = false;    // connect() returns at once and nats.c keeps trying
   bool randomize_servers = true;           // nats.c shuffles the server list (spreads a cluster's load)
   // A subscriber slower than its publishers: at most this many messages (and bytes) wait in nats.c's
-  // queue for one subscription, and as many again between nats.c and the executor. Beyond that,
-  // nats.c drops messages and reports a slow consumer (logged).
+  // queue for one subscription. nats.c fills it as it reads (up to 32 KiB a read) and handlers
+  // empty it (at most 64 per subscription and turn of the executor, reading in between). Beyond
+  // that, nats.c drops messages and reports a slow consumer (logged; Subscription::dropped()).
   int pending_msgs_limit = 8192;
   int pending_bytes_limit = 64 * 1024 * 1024;
 };
@@ -69,7 +79,8 @@ struct Message {
   std::string reply;            // empty when the publisher expects no reply
   Bytes data;
   bool no_responders = false;   // a server's "503 no responders" status sent to a request's reply
-                                // subject when nobody listens on the request's subject
+                                // subject when nobody listens on the request's subject (nats.c
+                                // keeps only the status: `subject` is then the subscription's)
 };
 
 enum class ConnectionState { connected, disconnected, reconnected, closed };
@@ -82,7 +93,7 @@ struct SubShared;
 
 // RAII: unsubscribes when destroyed or reset (also safe after the client closed or was destroyed).
 // After unsubscribe() returns, the handler is never invoked again if unsubscribe() ran on the
-// client's executor (messages already posted to it are dropped).
+// client's executor (messages still queued are dropped).
 class Subscription {
  public:
   Subscription() = default;

@@ -44,6 +44,31 @@ TEST(JsonRpc, RequestRoundTrip) {
   EXPECT_EQ(serialize_request(*r3), R"({"jsonrpc":"2.0","method":"ping","id":0})");
 }
 
+// Requests and responses are composed without building a document around params / result: the
+// bytes must be what serializing that document gives, also for large values full of escapes.
+TEST(JsonRpc, ComposedMessagesEqualTheSerializedDocument) {
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "a\"\\\n\x01\xc3\xa9"[i % 7];
+  json::value params = json::object{{"d", big}, {"n", 7}, {"list", json::array{1, "two", nullptr}}};
+  std::string method = "m\"ethod";
+  std::string from = "f\\rom";
+
+  json::object request{{"jsonrpc", "2.0"}, {"method", method}, {"params", params}, {"id", "id-1"}, {"from", from}};
+  auto text = make_request(method, params, RequestId{std::string("id-1")}, from);
+  EXPECT_EQ(text, json::serialize(request));
+  auto parsed = parse_request(text);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->params, params);
+  EXPECT_EQ(parsed->method, method);
+  EXPECT_EQ(parsed->from, from);
+
+  json::object no_params{{"jsonrpc", "2.0"}, {"method", "x"}, {"id", 3}};
+  EXPECT_EQ(make_request("x", nullptr, RequestId{std::int64_t{3}}, ""), json::serialize(no_params));
+
+  json::object response{{"jsonrpc", "2.0"}, {"result", params}, {"id", -4}};
+  EXPECT_EQ(make_response(RequestId{std::int64_t{-4}}, params), json::serialize(response));
+}
+
 TEST(JsonRpc, ResponseRoundTrip) {
   json::value result = json::parse(R"({"results":["a","b"]})");
   auto ok = parse_response(make_response(RequestId{std::int64_t{42}}, result));
