@@ -28,7 +28,8 @@ P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25
     : options_(std::move(options)),
       host_(executor, identity.clone()),
       identify_(p2p::enable_standard_protocols(host_)),
-      relay_client_(p2p::relay::RelayClient::enable(host_)) {}
+      relay_client_(p2p::relay::RelayClient::enable(host_)),
+      dcutr_(p2p::dcutr::DcutrService::enable(host_)) {}
 
 P2pEndpoint::~P2pEndpoint() { close(); }
 

@@ -4,6 +4,7 @@
 // can always dial; it listens only where told (listen addresses, relays).
 #include "agent/a2a_io.hpp"
 #include "p2p/host/host.hpp"
+#include "p2p/protocols/dcutr/dcutr_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
 
@@ -40,6 +41,7 @@ class P2pEndpoint {
 
   p2p::Host& host() { return host_; }
   p2p::relay::RelayClient& relay_client() { return *relay_client_; }
+  const p2p::dcutr::DcutrService& dcutr() const { return *dcutr_; }
   void close();
 
  private:
@@ -47,6 +49,7 @@ class P2pEndpoint {
   p2p::Host host_;
   std::shared_ptr<p2p::identify::IdentifyService> identify_;
   std::shared_ptr<p2p::relay::RelayClient> relay_client_;
+  std::shared_ptr<p2p::dcutr::DcutrService> dcutr_;
 };
 
 // The addresses of `text` list that parse, with the reason for each that does not.

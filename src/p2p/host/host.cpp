@@ -21,6 +21,30 @@ auto logger() {
 
 }  // namespace
 
+// One hole punch in progress: the dials (and accepted sockets) racing to connect to the peer.
+struct PunchAttempt {
+  PunchAttempt(asio::any_io_executor ex, crypto::PeerId p, PunchRole r) : peer(std::move(p)), role(r), done(ex) {}
+  crypto::PeerId peer;
+  PunchRole role;
+  Signal done;
+  std::shared_ptr<MuxedConnection> result;
+  int pending = 0;
+  std::string errors;
+
+  // A racer finished: the first connection wins, later ones are closed.
+  void finish(std::shared_ptr<MuxedConnection> connection, const std::string& error) {
+    --pending;
+    if (connection && !result) {
+      result = std::move(connection);
+    } else if (connection) {
+      connection->close();
+    } else if (!error.empty()) {
+      errors += (errors.empty() ? "" : "; ") + error;
+    }
+    done.notify_all();
+  }
+};
+
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   Impl(asio::any_io_executor ex, crypto::Ed25519PrivateKey key, HostConfig cfg)
       : executor(ex),
@@ -48,7 +72,17 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::vector<std::function<void()>> addr_hooks;
   CircuitDialer circuit_dialer;
   std::multimap<crypto::PeerId, std::weak_ptr<MuxedConnection>> connections;
+  // Hole punches in progress, by the remote endpoint they dial: a socket accepted from one of
+  // these is the peer's side of the punch, upgraded with the punch's role.
+  std::map<tcp::endpoint, std::weak_ptr<PunchAttempt>> punches;
   bool closed = false;
+
+  // The listen endpoint to dial `remote` from (same family; not a loopback listener for a
+  // remote that is not loopback), or none.
+  std::optional<tcp::endpoint> listen_endpoint_for(const tcp::endpoint& remote) const;
+  awaitable<tcp::socket> dial(const tcp::endpoint& remote, std::optional<tcp::endpoint> bind_to,
+                              Clock::duration timeout);
+  awaitable<void> race_punch(std::shared_ptr<PunchAttempt> attempt, tcp::socket socket);
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
   awaitable<std::shared_ptr<MuxedConnection>> upgrade_tcp(tcp::socket socket, bool outbound,
@@ -69,6 +103,15 @@ awaitable<void> Host::Impl::accept_loop(tcp::acceptor& acceptor) {
       if (ec == asio::error::operation_aborted || closed) break;
       logger()->warn("accept failed: {}", ec.message());
       continue;
+    }
+    boost::system::error_code ignored;
+    if (auto it = punches.find(socket.remote_endpoint(ignored)); it != punches.end()) {
+      if (auto attempt = it->second.lock()) {
+        // The peer's side of a hole punch arrived here rather than at our dialing socket.
+        ++attempt->pending;
+        asio::co_spawn(executor, race_punch(attempt, std::move(socket)), asio::detached);
+        continue;
+      }
     }
     // Each inbound connection is upgraded on its own coroutine so a slow peer delays no one.
     asio::co_spawn(executor, [self, socket = std::move(socket)]() mutable -> awaitable<void> {
@@ -224,6 +267,126 @@ std::shared_ptr<MuxedConnection> Host::Impl::find(const crypto::PeerId& peer) co
   return relayed;
 }
 
+std::optional<tcp::endpoint> Host::Impl::listen_endpoint_for(const tcp::endpoint& remote) const {
+  for (const auto& acceptor : acceptors) {
+    boost::system::error_code ec;
+    auto local = acceptor->local_endpoint(ec);
+    if (ec || local.protocol() != remote.protocol()) continue;
+    if (local.address().is_loopback() && !remote.address().is_loopback()) continue;
+    return local;
+  }
+  return std::nullopt;
+}
+
+awaitable<tcp::socket> Host::Impl::dial(const tcp::endpoint& remote, std::optional<tcp::endpoint> bind_to,
+                                        Clock::duration timeout) {
+  tcp::socket socket(executor);
+  auto* socket_ptr = &socket;
+  Deadline deadline(executor, timeout, [socket_ptr] {
+    boost::system::error_code ignored;
+    socket_ptr->close(ignored);
+  });
+  try {
+    socket.open(remote.protocol());
+    if (bind_to) bind_to_listen_port(socket, *bind_to);
+    co_await socket.async_connect(remote, use_awaitable);
+  } catch (...) {
+    if (deadline.expired()) throw ErrorException("dial timed out");
+    throw;
+  }
+  deadline.cancel();
+  tune_socket(socket);
+  co_return socket;
+}
+
+awaitable<void> Host::Impl::race_punch(std::shared_ptr<PunchAttempt> attempt, tcp::socket socket) {
+  auto self = shared_from_this();
+  std::shared_ptr<MuxedConnection> connection;
+  std::string error;
+  if (attempt->result) {
+    boost::system::error_code ignored;
+    socket.close(ignored);  // another racer already won
+  } else {
+    try {
+      connection = co_await upgrade_tcp(std::move(socket), attempt->role == PunchRole::client, attempt->peer);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  attempt->finish(std::move(connection), error);
+}
+
+awaitable<std::shared_ptr<MuxedConnection>> Host::punch(const crypto::PeerId& peer, std::vector<Multiaddr> addrs,
+                                                        PunchRole role, Clock::duration timeout, Clock::duration delay) {
+  auto impl = impl_;
+  auto attempt = std::make_shared<PunchAttempt>(impl->executor, peer, role);
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& addr : addrs) {
+    if (auto endpoint = to_tcp_endpoint(addr.without_peer_id())) endpoints.push_back(*endpoint);
+  }
+  if (endpoints.empty()) throw ErrorException("no TCP address to punch to");
+  // From now on a socket accepted from one of these endpoints is the peer's side of the punch.
+  for (const auto& endpoint : endpoints) impl->punches[endpoint] = attempt;
+  bool expired = false;
+  Deadline deadline(impl->executor, delay + timeout, [attempt, &expired] {
+    expired = true;
+    attempt->done.notify_all();
+  });
+  if (delay > Clock::duration::zero()) {
+    asio::steady_timer wait(impl->executor, delay);
+    co_await wait.async_wait(use_awaitable);
+  }
+  for (const auto& endpoint : endpoints) {
+    auto bind_to = impl->listen_endpoint_for(endpoint);
+    if (!bind_to) {
+      attempt->errors += (attempt->errors.empty() ? "" : "; ") + to_multiaddr(endpoint).to_string() +
+                         ": no listen port to punch from";
+      continue;
+    }
+    if (attempt->result) break;
+    ++attempt->pending;
+    asio::co_spawn(impl->executor, [impl, attempt, endpoint, bind_to, timeout]() -> awaitable<void> {
+      std::optional<tcp::socket> socket;
+      std::string error;
+      bool tuple_taken = false;
+      try {
+        socket.emplace(co_await impl->dial(endpoint, bind_to, timeout));
+      } catch (const SystemError& e) {
+        error = to_multiaddr(endpoint).to_string() + ": " + e.code().message();
+        tuple_taken = e.code() == boost::system::errc::address_not_available ||
+                      e.code() == boost::system::errc::address_in_use;
+      } catch (const std::exception& e) {
+        error = to_multiaddr(endpoint).to_string() + ": " + e.what();
+      }
+      if (socket) {
+        co_await impl->race_punch(attempt, std::move(*socket));
+        co_return;
+      }
+      if (tuple_taken) {
+        // Our 4-tuple is in use: the peer's SYN reached our listener first and that connection is
+        // being accepted (and raced); give it the rest of the time.
+        bool gave_up = false;
+        Deadline limit(impl->executor, timeout, [attempt, &gave_up] {
+          gave_up = true;
+          attempt->done.notify_all();
+        });
+        while (!attempt->result && !gave_up) co_await attempt->done.wait();
+      }
+      attempt->finish(nullptr, error);
+    }, asio::detached);
+  }
+  while (!attempt->result && attempt->pending > 0 && !expired) co_await attempt->done.wait();
+  deadline.cancel();
+  for (const auto& endpoint : endpoints) {
+    if (auto it = impl->punches.find(endpoint); it != impl->punches.end() && it->second.lock() == attempt)
+      impl->punches.erase(it);
+  }
+  if (attempt->result) co_return attempt->result;
+  if (auto existing = impl->find(peer); existing && !existing->info().relayed) co_return existing;
+  throw ErrorException("hole punch to " + peer.to_string() + " failed: " +
+                       (expired ? std::string("timed out") : attempt->errors));
+}
+
 // ---------------------------------------------------------------- Host
 
 Host::Host(asio::any_io_executor executor, crypto::Ed25519PrivateKey identity, HostConfig config)
@@ -236,6 +399,7 @@ const crypto::Ed25519PrivateKey& Host::identity() const { return impl_->identity
 const HostConfig& Host::config() const { return impl_->config; }
 asio::any_io_executor Host::executor() const { return impl_->executor; }
 PeerStore& Host::peer_store() { return impl_->peer_store; }
+const PeerStore& Host::peer_store() const { return impl_->peer_store; }
 ResourceManager& Host::resources() { return *impl_->resources; }
 
 Multiaddr Host::listen(const Multiaddr& addr) {
@@ -313,23 +477,23 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
   std::string errors;
   for (const auto& endpoint : endpoints) {
     try {
-      tcp::socket socket(impl->executor);
-      {
-        auto* socket_ptr = &socket;
-        Deadline deadline(impl->executor, impl->config.dial_timeout, [socket_ptr] {
-          boost::system::error_code ignored;
-          socket_ptr->close(ignored);
-        });
-        try {
-          socket.open(endpoint.protocol());
-          co_await socket.async_connect(endpoint, use_awaitable);
-        } catch (...) {
-          if (deadline.expired()) throw ErrorException("dial timed out");
+      std::optional<tcp::endpoint> bind_to;
+      if (impl->config.dial_from_listen_port) bind_to = impl->listen_endpoint_for(endpoint);
+      std::optional<tcp::socket> socket;
+      bool port_taken = false;
+      try {
+        socket.emplace(co_await impl->dial(endpoint, bind_to, impl->config.dial_timeout));
+      } catch (const SystemError& e) {
+        // This 4-tuple is still taken (TIME_WAIT of an earlier connection to the same peer).
+        if (!bind_to || (e.code() != boost::system::errc::address_not_available && e.code() != boost::system::errc::address_in_use))
           throw;
-        }
+        port_taken = true;
       }
-      tune_socket(socket);
-      co_return co_await impl->upgrade_tcp(std::move(socket), true, expected);
+      if (port_taken) {
+        std::optional<tcp::endpoint> ephemeral;
+        socket.emplace(co_await impl->dial(endpoint, ephemeral, impl->config.dial_timeout));
+      }
+      co_return co_await impl->upgrade_tcp(std::move(*socket), true, expected);
     } catch (const SystemError& e) {
       if (!errors.empty()) errors += "; ";
       errors += to_multiaddr(endpoint).to_string() + ": " + e.code().message();
@@ -360,9 +524,9 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const crypto::PeerId& 
 }
 
 awaitable<std::shared_ptr<MuxedStream>> Host::open_stream(const std::shared_ptr<MuxedConnection>& connection,
-                                                          std::vector<std::string> protocols) {
+                                                          std::vector<std::string> protocols, bool confirmed) {
   auto stream = connection->open_stream();
-  if (protocols.size() == 1) {
+  if (protocols.size() == 1 && !confirmed) {
     // One candidate: no need to wait for the answer before writing (saves a round trip).
     stream->set_protocol(protocols.front());
     co_await select_outbound_optimistic(*stream, protocols.front());

@@ -32,7 +32,15 @@ struct HostConfig {
   std::chrono::milliseconds upgrade_timeout{10'000};
   // multistream-select on a new stream.
   std::chrono::milliseconds negotiation_timeout{10'000};
+  // Outgoing TCP connections leave from the listen port (SO_REUSEADDR + SO_REUSEPORT), so that the
+  // address peers observe is the NAT's mapping of that port: what hole punching needs. A dial
+  // whose 4-tuple is taken (TIME_WAIT of an earlier connection) falls back to an ephemeral port.
+  bool dial_from_listen_port = true;
 };
+
+// DCUtR's roles on a hole-punched connection: A (the peer that dialed the relayed connection) is
+// the client of the security handshake and B the server, whichever socket came from accept().
+enum class PunchRole { client, server };
 
 using StreamHandler = std::function<awaitable<void>(std::shared_ptr<MuxedStream>)>;
 using ConnectionHook = std::function<void(const std::shared_ptr<MuxedConnection>&)>;
@@ -87,6 +95,14 @@ class Host {
   // to the circuit dialer.
   awaitable<std::shared_ptr<MuxedConnection>> connect(const Multiaddr& addr);
   void set_circuit_dialer(CircuitDialer dialer);
+  // TCP hole punch: after `delay`, dials every address of `addrs` (TCP over IP only) at once from
+  // the listen port, so that the peer's simultaneous dial meets ours in both NATs, and upgrades the
+  // first socket that connects with `role`, including one accepted from those addresses from now
+  // on (the peer's SYN may reach our listener first). Throws when nothing connected within
+  // `timeout` after the delay, or when there is no listen port to dial from.
+  awaitable<std::shared_ptr<MuxedConnection>> punch(const crypto::PeerId& peer, std::vector<Multiaddr> addrs,
+                                                    PunchRole role, Clock::duration timeout,
+                                                    Clock::duration delay = Clock::duration::zero());
   // Secures (Noise) and multiplexes (Yamux) a raw byte stream, then registers the connection like
   // any other: the relay client runs its circuits through this.
   awaitable<std::shared_ptr<MuxedConnection>> upgrade(std::unique_ptr<ByteStream> raw, UpgradeContext context);
@@ -94,13 +110,16 @@ class Host {
   awaitable<std::shared_ptr<MuxedConnection>> connect(const crypto::PeerId& peer);
   // With a single protocol, selection is optimistic: the stream is returned at once and its first
   // read fails if the peer refuses the protocol. With several, waits for the peer's choice.
+  // `confirmed` waits for the peer's answer even with one protocol: a refusal then fails here, with
+  // multistream's "not supported" message, rather than at the first read.
   awaitable<std::shared_ptr<MuxedStream>> open_stream(const std::shared_ptr<MuxedConnection>& connection,
-                                                      std::vector<std::string> protocols);
+                                                      std::vector<std::string> protocols, bool confirmed = false);
 
   // An open connection to `peer`, a direct one when there is one.
   std::shared_ptr<MuxedConnection> find_connection(const crypto::PeerId& peer) const;
   std::vector<std::shared_ptr<MuxedConnection>> connections() const;
   PeerStore& peer_store();
+  const PeerStore& peer_store() const;
   ResourceManager& resources();
 
   // Stops listening and closes every connection.

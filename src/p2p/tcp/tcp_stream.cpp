@@ -14,6 +14,12 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 }  // namespace
 
+void bind_to_listen_port(tcp::socket& socket, const tcp::endpoint& local) {
+  socket.set_option(asio::socket_base::reuse_address(true));
+  socket.set_option(reuse_port(true));
+  socket.bind(local);
+}
+
 void tune_socket(tcp::socket& socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
@@ -71,11 +77,7 @@ tcp::acceptor listen_tcp(asio::any_io_executor executor, const tcp::endpoint& en
 awaitable<tcp::socket> dial_tcp(tcp::endpoint remote, std::optional<tcp::endpoint> bind_to) {
   tcp::socket socket(co_await asio::this_coro::executor);
   socket.open(remote.protocol());
-  if (bind_to) {
-    socket.set_option(asio::socket_base::reuse_address(true));
-    socket.set_option(reuse_port(true));
-    socket.bind(*bind_to);
-  }
+  if (bind_to) bind_to_listen_port(socket, *bind_to);
   co_await socket.async_connect(remote, use_awaitable);
   tune_socket(socket);
   co_return socket;

@@ -38,6 +38,10 @@ tcp::acceptor listen_tcp(asio::any_io_executor executor, const tcp::endpoint& en
 // SO_REUSEPORT) so that the connection leaves from the node's listen port.
 awaitable<tcp::socket> dial_tcp(tcp::endpoint remote, std::optional<tcp::endpoint> bind_to = std::nullopt);
 
+// Binds an open socket to `local` (the node's listen endpoint) with SO_REUSEADDR and SO_REUSEPORT,
+// so that it can dial out from the port the node listens on.
+void bind_to_listen_port(tcp::socket& socket, const tcp::endpoint& local);
+
 // TCP_NODELAY: libp2p traffic is request/response; Nagle would add up to 40 ms per round trip.
 void tune_socket(tcp::socket& socket);
 
