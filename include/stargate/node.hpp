@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -98,6 +99,16 @@ struct NodeStatus {
     std::string last_error;
   };
   std::vector<Reservation> reservations;
+  struct Connection {
+    std::string peer_id;
+    std::string remote_addr;
+    bool relayed = false;
+    bool outbound = false;
+  };
+  std::vector<Connection> connections;  // open libp2p connections
+  // DCUtR: hole-punch attempts (both roles), those that ended direct, failures by reason.
+  std::uint64_t hole_punch_attempts = 0, hole_punch_successes = 0;
+  std::map<std::string, std::uint64_t> hole_punch_failures;
   std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
   std::uint64_t calls_ok_libp2p = 0, calls_ok_nats = 0;
   std::uint64_t libp2p_attempts_failed = 0;  // libp2p tries that then fell back to NATS (or failed)

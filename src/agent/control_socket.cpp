@@ -77,12 +77,23 @@ json::value to_json(const NodeStatus& s) {
     if (!r.last_error.empty()) o["last_error"] = r.last_error;
     reservations.push_back(std::move(o));
   }
+  json::array connections;
+  for (const auto& c : s.connections) {
+    connections.push_back(json::object{
+        {"peer_id", c.peer_id}, {"remote_addr", c.remote_addr}, {"relayed", c.relayed}, {"outbound", c.outbound}});
+  }
+  json::object punch_failures;
+  for (const auto& [reason, n] : s.hole_punch_failures) punch_failures[reason] = n;
   return json::object{{"agent_id", s.agent_id},
                       {"peer_id", s.peer_id},
                       {"name", s.name},
                       {"nats_connected", s.nats_connected},
                       {"addresses", std::move(addresses)},
                       {"reservations", std::move(reservations)},
+                      {"connections", std::move(connections)},
+                      {"hole_punch", json::object{{"attempts", s.hole_punch_attempts},
+                                                  {"successes", s.hole_punch_successes},
+                                                  {"failures", std::move(punch_failures)}}},
                       {"known_peers", s.known_peers},
                       {"calls_sent", s.calls_sent},
                       {"calls_ok", s.calls_ok},

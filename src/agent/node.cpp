@@ -354,7 +354,22 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         throw error_of(agent::ErrorCode::unreachable, e.what());
       }
     }
-    if (nats && directory.resolve(peer).empty()) co_await discover_once();
+    if (directory.resolve(peer).empty()) {
+      // A PeerId libp2p knows (a connection, or addresses from identify) needs no announcement.
+      if (auto id = crypto::PeerId::parse(peer)) {
+        const auto* known = p2p->host().peer_store().find(*id);
+        if (p2p->host().find_connection(*id) || (known && !known->addrs.empty())) {
+          std::vector<Multiaddr> addrs;
+          if (known) addrs = known->addrs;
+          try {
+            co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout);
+          } catch (const TransportFailure& e) {
+            if (!nats) throw error_of(agent::ErrorCode::unreachable, e.what());
+          }
+        }
+      }
+      if (nats) co_await discover_once();
+    }
     const auto& entry = resolve(peer);
     const auto callee_id = entry.announcement.peer_id;
     const auto callee_static = entry.announcement.x25519_key;
@@ -643,6 +658,14 @@ NodeStatus StarGateNode::get_status() const {
     if (impl_->p2p->listening()) status.addresses = impl_->p2p->addresses();
     for (const auto& r : impl_->p2p->relay_client().reservations())
       status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
+    for (const auto& c : impl_->p2p->host().connections()) {
+      const auto& info = c->info();
+      status.connections.push_back({info.remote_peer.to_string(), info.remote_addr.to_string(), info.relayed, info.outbound});
+    }
+    const auto& punches = impl_->p2p->dcutr().counters();
+    status.hole_punch_attempts = punches.attempts;
+    status.hole_punch_successes = punches.successes;
+    status.hole_punch_failures = punches.failures;
   }
   return status;
 }
@@ -665,6 +688,16 @@ std::string StarGateNode::get_metrics() const {
       << "# TYPE stargate_inputs_rejected_total counter\n";
   for (const auto& [reason, count] : impl_->rejected_by_reason)
     out << "stargate_inputs_rejected_total{reason=\"" << reason << "\"} " << count << "\n";
+  out << "# HELP stargate_holepunch_attempts_total DCUtR hole-punch attempts, both roles.\n"
+      << "# TYPE stargate_holepunch_attempts_total counter\n"
+      << "stargate_holepunch_attempts_total " << s.hole_punch_attempts << "\n"
+      << "# HELP stargate_holepunch_successes_total Hole punches that ended in a direct connection.\n"
+      << "# TYPE stargate_holepunch_successes_total counter\n"
+      << "stargate_holepunch_successes_total " << s.hole_punch_successes << "\n"
+      << "# HELP stargate_holepunch_failures_total Failed hole-punch attempts, by reason.\n"
+      << "# TYPE stargate_holepunch_failures_total counter\n";
+  for (const auto& [reason, count] : s.hole_punch_failures)
+    out << "stargate_holepunch_failures_total{reason=\"" << reason << "\"} " << count << "\n";
   out << "# HELP stargate_known_peers Agents in the directory.\n"
       << "# TYPE stargate_known_peers gauge\n"
       << "stargate_known_peers " << s.known_peers << "\n"

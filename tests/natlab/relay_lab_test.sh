@@ -4,9 +4,13 @@
 #   1. public <-> public: a direct call.
 #   2. NAT -> public: a direct call out; the NATed agent holds a reservation and is reached
 #      through the relay.
-#   4. symmetric <-> symmetric: calls go through the relay and keep working.
+#   3. endpoint-independent <-> endpoint-independent: the first call is relayed, DCUtR punches a
+#      direct connection between both listen ports, later calls go direct.
+#   4. symmetric <-> symmetric: calls go through the relay and keep working; the punch fails and is
+#      counted.
 #   5. interop: a js-libp2p peer behind a NAT reserves on the Stargate relay and is pinged through
-#      it; a Stargate agent behind a NAT reserves on a js-libp2p relay and is called through it.
+#      it; a Stargate agent behind a NAT reserves on a js-libp2p relay and is called through it, and
+#      a js-libp2p peer reaches it there (the DCUtR upgrade it refuses is counted).
 #   7. relay limits: a call bigger than a circuit's byte limit is refused with the limit named
 #      (the relay resets a circuit that exceeds it: tests/integration/relay_test.cpp), and the next
 #      small call works.
@@ -69,6 +73,14 @@ line=$(lab_wait_line "$work/relay.log" '"event":"listening"' 30) || fail "the re
 relay_id=$(json_field "$line" 'v["peer_id"]')
 relay_addr="/ip4/$LAB_RELAY_IP/tcp/4001/p2p/$relay_id"
 json_field "$line" 'v["addrs"]' | grep -q "$LAB_RELAY_IP" || fail "the relay does not advertise $LAB_RELAY_IP: $line"
+line=$(lab_wait_line "$work/relay.log" '"event":"metrics"' 30) || fail "the relay printed no metrics address"
+relay_metrics=$(json_field "$line" 'v["address"]')
+# The relay's /metrics is on loopback inside its namespace: scrape it from there.
+relay_circuits_opened() {
+  lab_exec relay python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=5).read().decode()
+print([l for l in text.splitlines() if l.startswith("stargate_relay_circuits_opened_total")][0].split()[1])' "$relay_metrics"
+}
 pass "relay start on $LAB_RELAY_IP:4001 advertises its interface address"
 
 # ------------------------------------------------------------------ 1. public <-> public
@@ -94,10 +106,47 @@ call_from pub s2b "$a_circuit" ping '{"s":"2b"}' || fail "pub -> alice through t
 expect_pong s2b '"s":"2b"' || fail "pub -> alice: $(cat "$work/s2b.out")"
 pass "2. pub reaches alice (behind NAT) through the relay ($(ms_since "$start") ms)"
 
+# ------------------------------------------------------------------ 3. eim <-> eim: hole punch
+# Both agents listen on 4001 and dial out from it, so r1 and r2 map it to 198.51.100.x:4001.
+# alice (already running on a) calls erin on b through the relay; erin drives DCUtR; afterwards
+# the agents talk directly and the relay sees no new circuit.
+erin_id=$(start_agent b erin --listen /ip4/0.0.0.0/tcp/4001 --relay "$relay_addr") || fail "the agent erin on b did not start"
+erin_circuit=$(circuit_of erin "$relay_id") || fail "erin holds no reservation"
+start=$(date +%s%N)
+# Through alice's running agent (its control socket), so the connection it makes stays open.
+"$stargate" --identity-dir "$work/id-alice" call "$erin_circuit" ping '{"s":"3a"}' >"$work/s3a.out" 2>"$work/s3a.err" ||
+  fail "alice -> erin through the relay exited $?"
+expect_pong s3a '"s":"3a"' || fail "alice -> erin: $(cat "$work/s3a.out")"
+first_call_ms=$(ms_since "$start")
+direct_to_erin() {
+  local status
+  status=$("$stargate" --identity-dir "$work/id-alice" status --json 2>/dev/null) || return 1
+  json_field "$status" "[c for c in v['connections'] if c['peer_id'] == '$erin_id' and not c['relayed']][0]['remote_addr']" \
+    >"$work/s3-direct.out" 2>/dev/null
+}
+for _ in $(seq 1 150); do direct_to_erin && break; sleep 0.1; done  # bounded: 15 s
+direct_to_erin || fail "alice and erin never got a direct connection: $("$stargate" --identity-dir "$work/id-erin" status --json)"
+punch_ms=$(ms_since "$start")
+[[ "$(cat "$work/s3-direct.out")" == "/ip4/$LAB_R2_WAN/tcp/4001" ]] ||
+  fail "alice's direct connection to erin goes to $(cat "$work/s3-direct.out"), not r2's mapping of erin's port"
+lab_exec a ss -tn state established "( sport = :4001 and dst $LAB_R2_WAN )" | grep -q "$LAB_R2_WAN:4001" ||
+  fail "no established TCP connection from a:4001 to $LAB_R2_WAN:4001: $(lab_exec a ss -tn)"
+circuits_before=$(relay_circuits_opened)
+"$stargate" --identity-dir "$work/id-alice" call "$erin_id" ping '{"s":"3b"}' >"$work/s3b.out" 2>"$work/s3b.err" ||
+  fail "alice -> erin after the punch exited $?"
+expect_pong s3b '"s":"3b"' || fail "alice -> erin after the punch: $(cat "$work/s3b.out")"
+"$stargate" --identity-dir "$work/id-alice" call "$erin_circuit" ping '{"s":"3c"}' >"$work/s3c.out" 2>"$work/s3c.err" ||
+  fail "alice -> erin (circuit address) after the punch exited $?"
+circuits_after=$(relay_circuits_opened)
+[[ "$circuits_before" == "$circuits_after" ]] || fail "calls after the punch opened relay circuits ($circuits_before -> $circuits_after)"
+erin_status=$("$stargate" --identity-dir "$work/id-erin" status --json)
+[[ "$(json_field "$erin_status" 'v["hole_punch"]["successes"]')" -ge 1 ]] || fail "erin counts no hole-punch success: $erin_status"
+pass "3. eim <-> eim: first call relayed ($first_call_ms ms), hole-punched to a direct a:4001 <-> $LAB_R2_WAN:4001 connection ($punch_ms ms after the call began); later calls go direct (relay circuits stay at $circuits_after)"
+
 # ------------------------------------------------------------------ 4. symmetric <-> symmetric
 lab_set_nat r1 symmetric || fail "cannot switch r1 to symmetric"
 lab_set_nat r2 symmetric || fail "cannot switch r2 to symmetric"
-b_id=$(start_agent b bob --listen /ip4/0.0.0.0/tcp/4001 --relay "$relay_addr") || fail "the agent on b did not start"
+b_id=$(start_agent b bob --listen /ip4/0.0.0.0/tcp/4002 --relay "$relay_addr") || fail "the agent on b did not start"
 b_circuit=$(circuit_of bob "$relay_id") || fail "bob holds no reservation: $(cat "$work/status-bob.out")"
 for i in 1 2 3; do
   start=$(date +%s%N)
@@ -105,7 +154,23 @@ for i in 1 2 3; do
   expect_pong "s4-$i" "\"s\":\"4-$i\"" || fail "a -> bob call $i: $(cat "$work/s4-$i.out")"
   echo "  call $i through the relay: $(ms_since "$start") ms"
 done
-pass "4. symmetric <-> symmetric: a calls bob through the relay, three times"
+# alice's running agent (listening, so DCUtR has addresses on both sides) calls bob: the punch
+# cannot work through two symmetric NATs; it is counted and the call goes through the relay.
+"$stargate" --identity-dir "$work/id-alice" call "$b_circuit" ping '{"s":"4a"}' >"$work/s4a.out" 2>"$work/s4a.err" ||
+  fail "alice -> bob (symmetric) exited $?"
+expect_pong s4a '"s":"4a"' || fail "alice -> bob: $(cat "$work/s4a.out")"
+punch_failed() {
+  status=$("$stargate" --identity-dir "$work/id-bob" status --json 2>/dev/null) &&
+    [[ "$(json_field "$status" 'v["hole_punch"]["failures"].get("punch_failed", 0)')" -ge 1 ]]
+}
+for _ in $(seq 1 200); do punch_failed && break; sleep 0.1; done  # bounded: 20 s (one punch times out in 5)
+punch_failed || fail "bob counted no failed punch: $status"
+"$stargate" --identity-dir "$work/id-alice" call "$b_circuit" ping '{"s":"4b"}' >"$work/s4b.out" 2>"$work/s4b.err" ||
+  fail "alice -> bob after the failed punch exited $?"
+alice_status=$("$stargate" --identity-dir "$work/id-alice" status --json)
+json_field "$alice_status" "all(c['relayed'] for c in v['connections'] if c['peer_id'] == '$b_id')" | grep -q True ||
+  fail "alice has a direct connection to bob through two symmetric NATs?: $alice_status"
+pass "4. symmetric <-> symmetric: calls go through the relay; the hole punch fails, is counted (punch_failed) and calls keep working"
 
 # ------------------------------------------------------------------ 7. relay limits
 lab_spawn relay "$work/relay-small.log" "$stargate" --identity-dir "$work/id-relay-small" relay start --port 4002 \
@@ -143,12 +208,25 @@ else
   line=$(lab_wait_line "$work/js-relay.log" '"event":"listening"' 60) || fail "the js relay did not start"
   js_relay_id=$(json_field "$line" 'v["peer_id"]')
   js_relay_addr="/ip4/$LAB_PUB_IP/tcp/4003/p2p/$js_relay_id"
-  dave_id=$(start_agent b dave --relay "$js_relay_addr") || fail "the agent dave on b did not start"
+  dave_id=$(start_agent b dave --listen /ip4/0.0.0.0/tcp/4003 --relay "$js_relay_addr") || fail "the agent dave on b did not start"
   dave_circuit=$(circuit_of dave "$js_relay_id") || fail "dave holds no reservation on the js relay"
   start=$(date +%s%N)
   call_from a s5b "$dave_circuit" ping '{"s":"5b"}' || fail "a -> dave through the js relay exited $?"
   expect_pong s5b '"s":"5b"' || fail "a -> dave through the js relay: $(cat "$work/s5b.out")"
   pass "5. a Stargate agent behind r2 reserves on a js-libp2p relay and is called through it ($(ms_since "$start") ms)"
+
+  # A js-libp2p peer reaches dave through the js relay: dave tries DCUtR, js-libp2p (no DCUtR
+  # service here; over TCP it could not punch anyway without SO_REUSEPORT) refuses it, and the
+  # relayed connection keeps carrying the echo.
+  lab_exec a timeout 60 node "$js_peer" dial "$dave_circuit" --echo-bytes 20000 >"$work/s5c.out" 2>"$work/s5c.err" ||
+    fail "the js peer on a could not reach dave through the js relay: $(tail -n 3 "$work/s5c.out")"
+  refused() {
+    status=$("$stargate" --identity-dir "$work/id-dave" status --json 2>/dev/null) &&
+      [[ "$(json_field "$status" 'v["hole_punch"]["failures"].get("protocol_refused", 0)')" -ge 1 ]]
+  }
+  for _ in $(seq 1 100); do refused && break; sleep 0.1; done  # bounded: 10 s
+  refused || fail "dave counted no refused upgrade with the js peer: $status"
+  pass "5. a js-libp2p peer reaches dave through the js relay; dave's DCUtR is refused and counted (protocol_refused), the echo of 20000 bytes goes through"
 fi
 
 lab_cleanup
