@@ -83,6 +83,8 @@ json::value to_json(const NodeStatus& s) {
                       {"nats_connected", s.nats_connected},
                       {"addresses", std::move(addresses)},
                       {"reservations", std::move(reservations)},
+                      {"reachability", s.reachability},
+                      {"nat_kind", s.nat_kind},
                       {"known_peers", s.known_peers},
                       {"calls_sent", s.calls_sent},
                       {"calls_ok", s.calls_ok},

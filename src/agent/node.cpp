@@ -584,7 +584,8 @@ awaitable<void> StarGateNode::start() {
   impl->sessions = std::make_unique<nats::sealed::SessionTable>(crypto::derive_session_static_key(*impl->identity),
                                                                 *impl->identity);
 
-  agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs};
+  agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs,
+                                impl->options.treat_as_public};
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
   if (!impl->options.client_only) {
@@ -643,6 +644,8 @@ NodeStatus StarGateNode::get_status() const {
     if (impl_->p2p->listening()) status.addresses = impl_->p2p->addresses();
     for (const auto& r : impl_->p2p->relay_client().reservations())
       status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
+    status.reachability = p2p::autonat::to_string(impl_->p2p->autonat().reachability());
+    status.nat_kind = p2p::autonat::to_string(impl_->p2p->autonat().nat_kind());
   }
   return status;
 }

@@ -11,6 +11,17 @@ auto logger() {
   return l;
 }
 
+p2p::autonat::AutonatOptions autonat_options(const P2pOptions& options) {
+  // Settings validation has checked the CIDRs already.
+  std::vector<p2p::autonat::Cidr> treat;
+  for (const auto& text : options.treat_as_public) {
+    if (auto cidr = p2p::autonat::Cidr::parse(text)) treat.push_back(*cidr);
+  }
+  p2p::autonat::AutonatOptions out;
+  out.classifier = p2p::autonat::AddressClassifier(std::move(treat));
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<Multiaddr>> parse_multiaddrs(const std::vector<std::string>& text, std::string_view what) {
@@ -28,7 +39,8 @@ P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25
     : options_(std::move(options)),
       host_(executor, identity.clone()),
       identify_(p2p::enable_standard_protocols(host_)),
-      relay_client_(p2p::relay::RelayClient::enable(host_)) {}
+      relay_client_(p2p::relay::RelayClient::enable(host_)),
+      autonat_(p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_))) {}
 
 P2pEndpoint::~P2pEndpoint() { close(); }
 
@@ -82,6 +94,7 @@ p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const 
 }
 
 void P2pEndpoint::close() {
+  autonat_->close();
   relay_client_->close();
   host_.close();
 }

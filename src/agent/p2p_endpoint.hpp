@@ -4,6 +4,7 @@
 // can always dial; it listens only where told (listen addresses, relays).
 #include "agent/a2a_io.hpp"
 #include "p2p/host/host.hpp"
+#include "p2p/protocols/autonat/autonat_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
 
@@ -18,6 +19,7 @@ struct P2pOptions {
   std::vector<std::string> listen_addrs;    // multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4001
   std::vector<std::string> relays;          // relays to reserve on, each ending in /p2p/<relay>
   std::vector<std::string> announce_addrs;  // addresses to advertise besides the listen ones
+  std::vector<std::string> treat_as_public;  // CIDRs AutoNAT counts as public (docs/reachability.md)
 };
 
 class P2pEndpoint {
@@ -40,6 +42,8 @@ class P2pEndpoint {
 
   p2p::Host& host() { return host_; }
   p2p::relay::RelayClient& relay_client() { return *relay_client_; }
+  // AutoNAT client and server, NAT classification.
+  p2p::autonat::ReachabilityService& autonat() { return *autonat_; }
   void close();
 
  private:
@@ -47,6 +51,7 @@ class P2pEndpoint {
   p2p::Host host_;
   std::shared_ptr<p2p::identify::IdentifyService> identify_;
   std::shared_ptr<p2p::relay::RelayClient> relay_client_;
+  std::shared_ptr<p2p::autonat::ReachabilityService> autonat_;
 };
 
 // The addresses of `text` list that parse, with the reason for each that does not.
