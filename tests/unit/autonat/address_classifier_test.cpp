@@ -1,11 +1,13 @@
 #include "p2p/protocols/autonat/address_classifier.hpp"
 
+#include "helpers.hpp"
+
 #include <gtest/gtest.h>
 
 namespace stargate::p2p::autonat {
 namespace {
 
-Multiaddr addr(std::string_view text) { return Multiaddr::parse(text).value(); }
+using test::addr;
 
 TEST(AddressClassifier, PrivateAndSpecialRangesAreNotPublic) {
   AddressClassifier c;

@@ -1,16 +1,16 @@
 #include "p2p/protocols/autonat/messages.hpp"
 
+#include "helpers.hpp"
+
 #include "autonat.pb.h"
-#include "crypto/ed25519.hpp"
 
 #include <gtest/gtest.h>
 
 namespace stargate::p2p::autonat {
 namespace {
 
-crypto::PeerId some_peer() { return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()); }
-
-Multiaddr addr(std::string_view text) { return Multiaddr::parse(text).value(); }
+using test::addr;
+using test::some_peer;
 
 Bytes serialize(const pb::autonat::Message& msg) {
   Bytes out(msg.ByteSizeLong());

@@ -1,15 +1,14 @@
 #include "p2p/protocols/autonat/nat_classifier.hpp"
 
-#include "crypto/ed25519.hpp"
+#include "helpers.hpp"
 
 #include <gtest/gtest.h>
 
 namespace stargate::p2p::autonat {
 namespace {
 
-crypto::PeerId some_peer() { return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()); }
-
-Multiaddr addr(std::string_view text) { return Multiaddr::parse(text).value(); }
+using test::addr;
+using test::some_peer;
 
 // Observer `n` (at 203.0.113.n) saw our local `local` as `observed`.
 Observation seen(int n, std::string_view observed, std::string_view local, bool from_listen_port) {

@@ -1,13 +1,14 @@
 #include "p2p/protocols/autonat/reachability_tracker.hpp"
 
-#include "crypto/ed25519.hpp"
+#include "helpers.hpp"
 
 #include <gtest/gtest.h>
 
 namespace stargate::p2p::autonat {
 namespace {
 
-crypto::PeerId some_peer() { return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()); }
+using test::addr;
+using test::some_peer;
 
 struct Servers {
   crypto::PeerId a = some_peer(), b = some_peer(), c = some_peer(), d = some_peer();

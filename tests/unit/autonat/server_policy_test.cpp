@@ -1,17 +1,16 @@
 #include "p2p/protocols/autonat/server_policy.hpp"
 
-#include "crypto/ed25519.hpp"
+#include "helpers.hpp"
 
 #include <gtest/gtest.h>
 
 namespace stargate::p2p::autonat {
 namespace {
 
+using test::addr;
+using test::some_peer;
+
 using namespace std::chrono_literals;
-
-crypto::PeerId some_peer() { return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()); }
-
-Multiaddr addr(std::string_view text) { return Multiaddr::parse(text).value(); }
 
 struct ServerPolicyTest : ::testing::Test {
   ServerPolicy policy{AddressClassifier(Cidr::parse_list("127.0.0.0/8").value()), ServerLimits{}};
