@@ -644,8 +644,10 @@ NodeStatus StarGateNode::get_status() const {
     if (impl_->p2p->listening()) status.addresses = impl_->p2p->addresses();
     for (const auto& r : impl_->p2p->relay_client().reservations())
       status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
-    status.reachability = p2p::autonat::to_string(impl_->p2p->autonat().reachability());
-    status.nat_kind = p2p::autonat::to_string(impl_->p2p->autonat().nat_kind());
+    if (auto* autonat = impl_->p2p->autonat()) {
+      status.reachability = p2p::autonat::to_string(autonat->reachability());
+      status.nat_kind = p2p::autonat::to_string(autonat->nat_kind());
+    }
   }
   return status;
 }

@@ -39,13 +39,13 @@ P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25
     : options_(std::move(options)),
       host_(executor, identity.clone()),
       identify_(p2p::enable_standard_protocols(host_)),
-      relay_client_(p2p::relay::RelayClient::enable(host_)),
-      autonat_(p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_))) {}
+      relay_client_(p2p::relay::RelayClient::enable(host_)) {}
 
 P2pEndpoint::~P2pEndpoint() { close(); }
 
 void P2pEndpoint::start(A2aRequestHandler handle) {
   enable_a2a(host_, std::move(handle));
+  autonat_ = p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_));
   auto listen = parse_multiaddrs(options_.listen_addrs, "listen address").value();
   auto announce = parse_multiaddrs(options_.announce_addrs, "announce address").value();
   auto relays = parse_multiaddrs(options_.relays, "relay address").value();
@@ -94,7 +94,7 @@ p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const 
 }
 
 void P2pEndpoint::close() {
-  autonat_->close();
+  if (autonat_) autonat_->close();
   relay_client_->close();
   host_.close();
 }

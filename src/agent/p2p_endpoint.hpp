@@ -42,8 +42,9 @@ class P2pEndpoint {
 
   p2p::Host& host() { return host_; }
   p2p::relay::RelayClient& relay_client() { return *relay_client_; }
-  // AutoNAT client and server, NAT classification.
-  p2p::autonat::ReachabilityService& autonat() { return *autonat_; }
+  // AutoNAT client and server, NAT classification: started by start() (a client-only node, which
+  // never starts, neither probes nor serves), null before.
+  p2p::autonat::ReachabilityService* autonat() { return autonat_.get(); }
   void close();
 
  private:

@@ -148,15 +148,17 @@ awaitable<DialResponse> ReachabilityService::probe(std::shared_ptr<MuxedConnecti
   const auto server = connection->info().remote_peer;
   ++client_counters_.probes_sent;
   last_asked_[server] = Clock::now();
+  // Everything needed from the host is taken before the first suspension.
+  auto executor = host_.executor();
+  const DialRequest request{host_.peer_id(), probe_addrs()};
+  const auto body = encode(request);
   std::optional<DialResponse> response;
   std::string failure;
   try {
     std::vector<std::string> protocols{std::string(kProtocol)};
     auto stream = co_await host_.open_stream(connection, protocols);
     MuxedStream* raw = stream.get();
-    Deadline deadline(host_.executor(), options_.request_timeout, [raw] { raw->reset(); });
-    DialRequest request{host_.peer_id(), probe_addrs()};
-    auto body = encode(request);
+    Deadline deadline(executor, options_.request_timeout, [raw] { raw->reset(); });
     co_await write_length_prefixed(*stream, body);
     auto answer = co_await read_length_prefixed(*stream, kMaxMessageSize);
     auto decoded = decode_dial_response(answer);
