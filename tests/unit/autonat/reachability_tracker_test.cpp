@@ -14,6 +14,13 @@ struct Servers {
   crypto::PeerId a = some_peer(), b = some_peer(), c = some_peer(), d = some_peer();
 };
 
+// A tracker that a, b and c found public.
+ReachabilityTracker found_public(const Servers& s) {
+  ReachabilityTracker t;
+  for (const auto* p : {&s.a, &s.b, &s.c}) t.record(*p, ProbeOutcome::reachable);
+  return t;
+}
+
 TEST(ReachabilityTracker, ThreeAgreeingServersDecide) {
   Servers s;
   ReachabilityTracker t;
@@ -40,8 +47,7 @@ TEST(ReachabilityTracker, OneServerRepeatingItselfIsNotEnough) {
 
 TEST(ReachabilityTracker, AlternatingResultsNeverFlap) {
   Servers s;
-  ReachabilityTracker t;
-  for (auto* p : {&s.a, &s.b, &s.c}) t.record(*p, ProbeOutcome::reachable);
+  auto t = found_public(s);
   ASSERT_EQ(t.reachability(), Reachability::public_);
   const crypto::PeerId* servers[] = {&s.a, &s.b, &s.c, &s.d};
   for (int i = 0; i < 40; ++i) {
@@ -59,8 +65,7 @@ TEST(ReachabilityTracker, AlternatingResultsNeverFlap) {
 
 TEST(ReachabilityTracker, ConfidenceFallsOnDisagreementAndTheVerdictTurnsOnARun) {
   Servers s;
-  ReachabilityTracker t;
-  for (auto* p : {&s.a, &s.b, &s.c}) t.record(*p, ProbeOutcome::reachable);
+  auto t = found_public(s);
   EXPECT_EQ(t.confidence(), 3);
   EXPECT_FALSE(t.record(s.a, ProbeOutcome::unreachable));
   EXPECT_EQ(t.confidence(), 2);
@@ -83,8 +88,7 @@ TEST(ReachabilityTracker, NoEvidenceNeitherCountsNorBreaksARun) {
 
 TEST(ReachabilityTracker, AddressChangeKeepsTheVerdictButDropsConfidence) {
   Servers s;
-  ReachabilityTracker t;
-  for (auto* p : {&s.a, &s.b, &s.c}) t.record(*p, ProbeOutcome::reachable);
+  auto t = found_public(s);
   t.record(s.a, ProbeOutcome::unreachable);
   t.record(s.b, ProbeOutcome::unreachable);
   t.addresses_changed();
