@@ -47,6 +47,8 @@ struct NodeOptions {
   std::vector<std::string> listen_addrs;
   std::vector<std::string> relays;
   std::vector<std::string> announce_addrs;
+  // CIDRs counted as public by AutoNAT and NAT classification (docs/reachability.md).
+  std::vector<std::string> treat_as_public;
   // false: no NATS at all (calls then need libp2p addresses: a multiaddr, or a peer announced
   // before).
   bool use_nats = true;
@@ -109,6 +111,10 @@ struct NodeStatus {
   // DCUtR: hole-punch attempts (both roles), those that ended direct, failures by reason.
   std::uint64_t hole_punch_attempts = 0, hole_punch_successes = 0;
   std::map<std::string, std::uint64_t> hole_punch_failures;
+  // AutoNAT's verdict ("public", "private", "unknown") and the NAT in front of the node
+  // ("public", "endpoint_independent", "symmetric", "unknown"): docs/reachability.md.
+  std::string reachability = "unknown";
+  std::string nat_kind = "unknown";
   std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
   std::uint64_t calls_ok_libp2p = 0, calls_ok_nats = 0;
   std::uint64_t libp2p_attempts_failed = 0;  // libp2p tries that then fell back to NATS (or failed)

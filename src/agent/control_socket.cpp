@@ -94,6 +94,8 @@ json::value to_json(const NodeStatus& s) {
                       {"hole_punch", json::object{{"attempts", s.hole_punch_attempts},
                                                   {"successes", s.hole_punch_successes},
                                                   {"failures", std::move(punch_failures)}}},
+                      {"reachability", s.reachability},
+                      {"nat_kind", s.nat_kind},
                       {"known_peers", s.known_peers},
                       {"calls_sent", s.calls_sent},
                       {"calls_ok", s.calls_ok},

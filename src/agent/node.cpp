@@ -599,7 +599,8 @@ awaitable<void> StarGateNode::start() {
   impl->sessions = std::make_unique<nats::sealed::SessionTable>(crypto::derive_session_static_key(*impl->identity),
                                                                 *impl->identity);
 
-  agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs};
+  agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs,
+                                impl->options.treat_as_public};
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
   if (!impl->options.client_only) {
@@ -666,6 +667,10 @@ NodeStatus StarGateNode::get_status() const {
     status.hole_punch_attempts = punches.attempts;
     status.hole_punch_successes = punches.successes;
     status.hole_punch_failures = punches.failures;
+    if (auto* autonat = impl_->p2p->autonat()) {
+      status.reachability = p2p::autonat::to_string(autonat->reachability());
+      status.nat_kind = p2p::autonat::to_string(autonat->nat_kind());
+    }
   }
   return status;
 }

@@ -11,6 +11,17 @@ auto logger() {
   return l;
 }
 
+p2p::autonat::AutonatOptions autonat_options(const P2pOptions& options) {
+  // Settings validation has checked the CIDRs already.
+  std::vector<p2p::autonat::Cidr> treat;
+  for (const auto& text : options.treat_as_public) {
+    if (auto cidr = p2p::autonat::Cidr::parse(text)) treat.push_back(*cidr);
+  }
+  p2p::autonat::AutonatOptions out;
+  out.classifier = p2p::autonat::AddressClassifier(std::move(treat));
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<Multiaddr>> parse_multiaddrs(const std::vector<std::string>& text, std::string_view what) {
@@ -35,6 +46,7 @@ P2pEndpoint::~P2pEndpoint() { close(); }
 
 void P2pEndpoint::start(A2aRequestHandler handle) {
   enable_a2a(host_, std::move(handle));
+  autonat_ = p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_));
   auto listen = parse_multiaddrs(options_.listen_addrs, "listen address").value();
   auto announce = parse_multiaddrs(options_.announce_addrs, "announce address").value();
   auto relays = parse_multiaddrs(options_.relays, "relay address").value();
@@ -83,6 +95,7 @@ p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const 
 }
 
 void P2pEndpoint::close() {
+  if (autonat_) autonat_->close();
   relay_client_->close();
   host_.close();
 }

@@ -5,6 +5,7 @@
 #include "agent/a2a_io.hpp"
 #include "p2p/host/host.hpp"
 #include "p2p/protocols/dcutr/dcutr_io.hpp"
+#include "p2p/protocols/autonat/autonat_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
 
@@ -19,6 +20,7 @@ struct P2pOptions {
   std::vector<std::string> listen_addrs;    // multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4001
   std::vector<std::string> relays;          // relays to reserve on, each ending in /p2p/<relay>
   std::vector<std::string> announce_addrs;  // addresses to advertise besides the listen ones
+  std::vector<std::string> treat_as_public;  // CIDRs AutoNAT counts as public (docs/reachability.md)
 };
 
 class P2pEndpoint {
@@ -42,6 +44,9 @@ class P2pEndpoint {
   p2p::Host& host() { return host_; }
   p2p::relay::RelayClient& relay_client() { return *relay_client_; }
   const p2p::dcutr::DcutrService& dcutr() const { return *dcutr_; }
+  // AutoNAT client and server, NAT classification: started by start() (a client-only node, which
+  // never starts, neither probes nor serves), null before.
+  p2p::autonat::ReachabilityService* autonat() { return autonat_.get(); }
   void close();
 
  private:
@@ -50,6 +55,7 @@ class P2pEndpoint {
   std::shared_ptr<p2p::identify::IdentifyService> identify_;
   std::shared_ptr<p2p::relay::RelayClient> relay_client_;
   std::shared_ptr<p2p::dcutr::DcutrService> dcutr_;
+  std::shared_ptr<p2p::autonat::ReachabilityService> autonat_;
 };
 
 // The addresses of `text` list that parse, with the reason for each that does not.

@@ -1,6 +1,7 @@
 #include "agent/settings.hpp"
 
 #include "base/multiaddr.hpp"
+#include "p2p/protocols/autonat/address_classifier.hpp"
 
 // toml++ is included here only. Debian builds it as a shared library too: when the target
 // tomlplusplus::tomlplusplus is linked it defines TOML_HEADER_ONLY=0 and this file uses the library;
@@ -205,7 +206,8 @@ class TomlReader {
     if (key == "listen") return string_list(node, key, out_.listen_addrs);
     if (key == "relays") return string_list(node, key, out_.relays);
     if (key == "announce") return string_list(node, key, out_.announce_addrs);
-    return unknown(node, section_, key, "listen, relays, announce");
+    if (key == "treat_as_public") return string_list(node, key, out_.treat_as_public);
+    return unknown(node, section_, key, "listen, relays, announce, treat_as_public");
   }
 
   Result<void> calls_key(std::string_view key, const toml::node& node) {
@@ -394,6 +396,7 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
   if (const char* v = env_value(getenv, "STARGATE_LISTEN")) next.listen_addrs = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_RELAYS")) next.relays = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_ANNOUNCE_ADDRS")) next.announce_addrs = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_TREAT_AS_PUBLIC")) next.treat_as_public = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_CALL_TIMEOUT")) {
     const std::string_view text = trim(v);
     double seconds = 0;
@@ -428,6 +431,7 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.listen_addrs) settings.listen_addrs = *o.listen_addrs;
   if (o.relays) settings.relays = *o.relays;
   if (o.announce_addrs) settings.announce_addrs = *o.announce_addrs;
+  if (o.treat_as_public) settings.treat_as_public = *o.treat_as_public;
   if (o.use_nats) settings.use_nats = *o.use_nats;
   for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
   if (o.allow_any) settings.allow_any = *o.allow_any;
@@ -450,6 +454,9 @@ Result<void> validate(const Settings& s) {
   if (auto r = check_addrs(s.listen_addrs, "listen address", false); !r) return r;
   if (auto r = check_addrs(s.relays, "relay", true); !r) return r;
   if (auto r = check_addrs(s.announce_addrs, "announce address", false); !r) return r;
+  for (const auto& cidr : s.treat_as_public) {
+    if (auto parsed = p2p::autonat::Cidr::parse(cidr); !parsed) return make_error("treat_as_public: " + parsed.error().message);
+  }
   for (const auto& url : s.nats_urls) {
     if (url.empty()) return make_error("a NATS URL is empty");
   }

@@ -37,6 +37,9 @@ struct Settings {
   // libp2p: listen multiaddrs, relays to reserve on (each ending in /p2p/<relay>), extra addresses
   // to announce. use_nats false runs without a broker.
   std::vector<std::string> listen_addrs, relays, announce_addrs;
+  // CIDRs whose addresses count as public for AutoNAT and NAT classification, although they are
+  // not (a lab's documentation ranges, loopback in tests): docs/reachability.md.
+  std::vector<std::string> treat_as_public;
   bool use_nats = true;
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
@@ -80,6 +83,7 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_LISTEN               listen_addrs (comma-separated multiaddrs)
 //   STARGATE_RELAYS               relays (comma-separated multiaddrs)
 //   STARGATE_ANNOUNCE_ADDRS       announce_addrs (comma-separated multiaddrs)
+//   STARGATE_TREAT_AS_PUBLIC      treat_as_public (comma-separated CIDRs)
 //   STARGATE_CALL_TIMEOUT         call_timeout, in seconds (decimals allowed: "2.5")
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc.
 Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);
@@ -93,7 +97,7 @@ struct SettingOverrides {
   std::optional<std::chrono::milliseconds> connect_timeout, call_timeout;
   std::optional<std::chrono::seconds> announce_interval, announce_ttl;
   std::optional<std::string> log_level;
-  std::optional<std::vector<std::string>> listen_addrs, relays, announce_addrs;
+  std::optional<std::vector<std::string>> listen_addrs, relays, announce_addrs, treat_as_public;
   std::optional<bool> use_nats;
   // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
   // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).

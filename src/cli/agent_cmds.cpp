@@ -100,6 +100,7 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.listen_addrs = settings.listen_addrs;
   options.relays = settings.relays;
   options.announce_addrs = settings.announce_addrs;
+  options.treat_as_public = settings.treat_as_public;
   options.use_nats = settings.use_nats;
   return options;
 }

@@ -94,7 +94,7 @@ sock="$work/worker/stargate.sock"
 out=$(run --identity-dir "$work/worker" call "$guarded" ping '{"via":"socket"}' 2>"$work/sockcall.err") || fail "call through the control socket exited $?"
 [[ "$out" == *'"via":"socket"'* ]] || fail "call through the control socket: $out"
 run --identity-dir "$work/worker" status --json >"$work/status.out" 2>"$work/status.err" || fail "status exited $?"
-python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["agent_id"]==sys.argv[2] and s["calls_ok"]>=1 and s["nats_connected"], s' "$work/status.out" "$worker" \
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["agent_id"]==sys.argv[2] and s["calls_ok"]>=1 and s["nats_connected"] and s["reachability"] in ("public", "private", "unknown") and "nat_kind" in s, s' "$work/status.out" "$worker" \
   || fail "status: $(cat "$work/status.out")"
 pass "control socket (0600): call and status reuse the running agent (its calls_ok counts the call)"
 run --identity-dir "$work/nobody" status >/dev/null 2>"$work/nostatus.err" && fail "status without an agent should fail"

@@ -2,6 +2,7 @@
 // relay, by name with NATS for discovery only; errors and hostile requests over the same stream
 // protocol.
 #include "agent/a2a_io.hpp"
+#include "agent/control_socket.hpp"
 #include "agent/jsonrpc.hpp"
 #include "base/varint.hpp"
 #include "host_test_support.hpp"
@@ -93,6 +94,30 @@ TEST_F(AgentP2pTest, CallByMultiaddrWithoutABroker) {
     EXPECT_NE(reason.find("tcp/1"), std::string::npos) << reason;
     co_await a.stop();
     co_await b.stop();
+  });
+}
+
+TEST_F(AgentP2pTest, StatusReportsReachabilityFromAutonat) {
+  // Loopback counts as public here, as the lab's ranges do with STARGATE_TREAT_AS_PUBLIC.
+  auto options = [](const std::string& name) {
+    auto o = p2p_agent(name);
+    o.treat_as_public = {"127.0.0.0/8"};
+    return o;
+  };
+  StarGateNode a(io.get_executor(), options("reach-a"));
+  StarGateNode b(io.get_executor(), options("reach-b")), c(io.get_executor(), options("reach-c")),
+      d(io.get_executor(), options("reach-d"));
+  for (auto* n : {&b, &c, &d}) n->handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto* n : {&a, &b, &c, &d}) co_await n->start();
+    EXPECT_EQ(a.get_status().reachability, "unknown");
+    // Calls connect a to three peers; each is asked to dial a back.
+    for (auto* n : {&b, &c, &d}) co_await a.call(n->get_status().addresses.front(), "echo", nullptr);
+    CO_ASSERT_TRUE(co_await wait_until([&] { return a.get_status().reachability == "public"; }, 20s));
+    auto json_status = agent::to_json(a.get_status());
+    EXPECT_EQ(json_status.at("reachability").as_string(), "public");
+    EXPECT_TRUE(json_status.as_object().contains("nat_kind"));
+    for (auto* n : {&a, &b, &c, &d}) co_await n->stop();
   });
 }
 

@@ -554,6 +554,44 @@ std::vector<std::shared_ptr<MuxedConnection>> Host::connections() const {
   return out;
 }
 
+awaitable<Multiaddr> Host::probe_dial(const Multiaddr& addr, crypto::PeerId expected,
+                                      std::chrono::milliseconds timeout) {
+  auto impl = impl_;
+  auto endpoint = to_tcp_endpoint(addr);
+  if (!endpoint) throw ErrorException("cannot probe " + addr.to_string() + ": " + endpoint.error().message);
+  std::string why;
+  auto handshake_grant = impl->resources->begin_handshake(why);
+  if (!handshake_grant) throw ErrorException(why);
+  // Not bound: the kernel picks an ephemeral port, so the probe says nothing about our own mapping
+  // and the peer sees a connection that is not the one it already has with us.
+  tcp::socket socket(impl->executor);
+  socket.open(endpoint->protocol());
+  SecureChannel channel;
+  std::unique_ptr<ByteStream> raw;
+  auto* socket_ptr = &socket;
+  ByteStream* raw_ptr = nullptr;
+  Deadline deadline(impl->executor, timeout, [socket_ptr, &raw_ptr] {
+    boost::system::error_code ignored;
+    if (raw_ptr) raw_ptr->reset(); else socket_ptr->close(ignored);
+  });
+  std::vector<std::string> security{noise_protocol_id};
+  std::vector<std::string> muxers{yamux_protocol_id};
+  try {
+    co_await socket.async_connect(*endpoint, use_awaitable);
+    raw = std::make_unique<TcpStream>(std::move(socket));
+    raw_ptr = raw.get();
+    co_await select_outbound(*raw, security);
+    channel = co_await secure_outbound(std::move(raw), impl->noise_key, expected);
+    co_await select_outbound(*channel.stream, muxers);
+  } catch (...) {
+    if (deadline.expired()) throw ErrorException("dial-back to " + addr.to_string() + " timed out");
+    throw;
+  }
+  deadline.cancel();
+  channel.stream->close();
+  co_return to_multiaddr(*endpoint);
+}
+
 void Host::close() {
   if (!impl_ || impl_->closed) return;
   impl_->closed = true;

@@ -115,6 +115,12 @@ class Host {
   awaitable<std::shared_ptr<MuxedStream>> open_stream(const std::shared_ptr<MuxedConnection>& connection,
                                                       std::vector<std::string> protocols, bool confirmed = false);
 
+  // A dial-back probe (AutoNAT): a fresh TCP connection from an ephemeral port (never a pooled
+  // connection, never the listen port), upgraded until `expected` is authenticated (Noise) and a
+  // muxer agreed, then closed without being registered or reused. Returns the address reached;
+  // throws when the dial, the handshake or `timeout` fails, or another peer answers.
+  awaitable<Multiaddr> probe_dial(const Multiaddr& addr, crypto::PeerId expected, std::chrono::milliseconds timeout);
+
   // An open connection to `peer`, a direct one when there is one.
   std::shared_ptr<MuxedConnection> find_connection(const crypto::PeerId& peer) const;
   std::vector<std::shared_ptr<MuxedConnection>> connections() const;

@@ -469,6 +469,21 @@ TEST(Settings, P2pEnvironment) {
   EXPECT_EQ(s.announce_addrs, std::vector<std::string>{"/dns4/agent.example.com/tcp/4001"});
 }
 
+TEST(Settings, TreatAsPublic) {
+  Settings s = defaults();
+  auto r = apply_text(s, "[p2p]\ntreat_as_public = [\"198.51.100.0/24\", \"2001:db8::/32\"]\n");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(s.treat_as_public, (std::vector<std::string>{"198.51.100.0/24", "2001:db8::/32"}));
+  EXPECT_TRUE(validate(s).has_value());
+  Env env{{"STARGATE_TREAT_AS_PUBLIC", "127.0.0.0/8, 203.0.113.0/24"}};
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.treat_as_public, (std::vector<std::string>{"127.0.0.0/8", "203.0.113.0/24"}));
+  s.treat_as_public = {"198.51.100.0/33"};
+  auto bad = validate(s);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("treat_as_public"), std::string::npos) << bad.error().message;
+}
+
 TEST(Settings, ValidateP2p) {
   Settings s = defaults();
   s.use_nats = false;

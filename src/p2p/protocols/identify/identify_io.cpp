@@ -66,9 +66,10 @@ Bytes IdentifyService::our_message(const MuxedConnection& connection) const {
   return encode(info);
 }
 
-PeerInfo IdentifyService::record(const crypto::PeerId& peer, BytesView message) {
+PeerInfo IdentifyService::record(const crypto::PeerId& peer, BytesView message, std::optional<Multiaddr>* observed) {
   auto info = decode(message);
   if (!info) throw ErrorException("identify from " + peer.to_string() + ": " + info.error().message);
+  if (observed) *observed = info->observed_addr;
   // The key a peer claims must be the one its PeerId (already checked by Noise) commits to.
   if (info->public_key && crypto::PeerId::from_public_key(*info->public_key) != peer)
     throw ErrorException("identify from " + peer.to_string() + ": public key does not match its peer ID");
@@ -100,7 +101,11 @@ awaitable<PeerInfo> IdentifyService::identify(std::shared_ptr<MuxedConnection> c
   std::vector<std::string> protocols{protocol_id};
   auto stream = co_await host_.open_stream(connection, protocols);
   auto message = co_await read_length_prefixed(*stream, max_message_size);
-  co_return record(connection->info().remote_peer, message);
+  std::optional<Multiaddr> observed;
+  auto info = record(connection->info().remote_peer, message, &observed);
+  if (observed && !connection->info().relayed)
+    for (const auto& hook : observed_hooks_) hook(*connection, *observed);
+  co_return info;
 }
 
 awaitable<PeerInfo> IdentifyService::wait_identified(const crypto::PeerId& peer, Clock::duration timeout) {

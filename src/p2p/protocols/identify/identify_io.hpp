@@ -4,7 +4,9 @@
 #include "p2p/host/host.hpp"
 #include "p2p/host/signal.hpp"
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 namespace stargate::p2p::identify {
 
@@ -19,16 +21,22 @@ class IdentifyService : public std::enable_shared_from_this<IdentifyService> {
   awaitable<PeerInfo> wait_identified(const crypto::PeerId& peer, Clock::duration timeout);
   // Sends our current identify message to every connected peer (after our protocols or addresses change).
   void push_to_all();
+  // Runs when a peer answered an identify request on `connection` with the address it observes us
+  // at (evidence for NAT classification, p2p/protocols/autonat).
+  using ObservedHook = std::function<void(const MuxedConnection& connection, const Multiaddr& observed)>;
+  void on_observed(ObservedHook hook) { observed_hooks_.push_back(std::move(hook)); }
 
   explicit IdentifyService(Host& host);
 
  private:
   Bytes our_message(const MuxedConnection& connection) const;
-  PeerInfo record(const crypto::PeerId& peer, BytesView message);
+  // `observed`, when given, receives the observed address this message carried (if any).
+  PeerInfo record(const crypto::PeerId& peer, BytesView message, std::optional<Multiaddr>* observed = nullptr);
 
   Host& host_;
   Signal identified_;
   std::unordered_map<crypto::PeerId, PeerInfo> known_;
+  std::vector<ObservedHook> observed_hooks_;
 };
 
 }  // namespace stargate::p2p::identify
