@@ -4,6 +4,7 @@
 #include "cli/relay_metrics.hpp"
 #include "http/metrics_server.hpp"
 #include "p2p/host/standard_protocols.hpp"
+#include "p2p/protocols/autonat/autonat_io.hpp"
 #include "base/log.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 
@@ -26,6 +27,7 @@ struct RelayFlags {
   std::vector<std::string> listen;
   std::vector<std::string> announce;
   std::vector<std::string> allow;
+  std::vector<std::string> treat_as_public;
   bool private_relay = false;
   bool json = false;
   double log_interval = 60;
@@ -78,6 +80,10 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
   start->add_flag("--private", flags->private_relay,
                   "Limits for a relay run for one's own peers: no circuit duration or byte limit, many reservations");
   start->add_option("--allow", flags->allow, "Only these PeerIds may reserve or open circuits (repeatable)");
+  start->add_option("--treat-as-public", flags->treat_as_public,
+                    "CIDR whose addresses count as public for AutoNAT (repeatable; default $STARGATE_TREAT_AS_PUBLIC)")
+      ->envname("STARGATE_TREAT_AS_PUBLIC")
+      ->delimiter(',');
   start->add_option("--max-reservations", flags->max_reservations, "Reservations in total (default 128)");
   start->add_option("--max-reservations-per-peer", flags->max_reservations_per_peer, "Per peer (default 1)");
   start->add_option("--max-reservations-per-ip", flags->max_reservations_per_ip, "Per IP address (default 8)");
@@ -141,6 +147,18 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
     relay_options.limits = limits_from(*flags);
     relay_options.allowlist = allowlist;
     auto service = p2p::relay::RelayService::enable(host, relay_options);
+    // A public relay also answers AutoNAT: the peers that reserve here learn whether they are
+    // reachable (it never asks about itself: its addresses are given).
+    p2p::autonat::AutonatOptions autonat_options;
+    std::vector<p2p::autonat::Cidr> treat;
+    for (const auto& text : flags->treat_as_public) {
+      auto cidr = p2p::autonat::Cidr::parse(text);
+      if (!cidr) throw CliError("--treat-as-public " + text + ": " + cidr.error().message, 2);
+      treat.push_back(*cidr);
+    }
+    autonat_options.classifier = p2p::autonat::AddressClassifier(std::move(treat));
+    autonat_options.probe = false;
+    auto autonat = p2p::autonat::ReachabilityService::enable(host, *identify, autonat_options);
 
     print_listening(host, flags->json);
     metrics::Registry registry;
@@ -179,6 +197,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       load_timer.cancel();
       metrics_server.stop();
       service->close();
+      autonat->close();
       host.close();
     });
   });

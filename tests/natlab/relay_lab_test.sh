@@ -11,6 +11,8 @@
 #   5. interop: a js-libp2p peer behind a NAT reserves on the Stargate relay and is pinged through
 #      it; a Stargate agent behind a NAT reserves on a js-libp2p relay and is called through it, and
 #      a js-libp2p peer reaches it there (the DCUtR upgrade it refuses is counted).
+#   6. bad requests to the relay: a circuit to a peer without reservation, a reservation flood
+#      from one IP (malformed hop/stop messages need a raw client: tests/integration/relay_test.cpp).
 #   7. relay limits: a call bigger than a circuit's byte limit is refused with the limit named
 #      (the relay resets a circuit that exceeds it: tests/integration/relay_test.cpp), and the next
 #      small call works.
@@ -29,6 +31,8 @@ natlab_require
 source "$here/lab.sh"
 lab_init
 trap 'lab_cleanup; rm -rf "$work"' EXIT
+# The lab's "internet" ranges are documentation ranges, private to libp2p: count them as public.
+export STARGATE_TREAT_AS_PUBLIC=203.0.113.0/24,198.51.100.0/24
 
 json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"v": v}))' "$1" "$2"; }
 
@@ -82,6 +86,12 @@ text = urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=5).r
 print([l for l in text.splitlines() if l.startswith("stargate_relay_circuits_opened_total")][0].split()[1])' "$relay_metrics"
 }
 pass "relay start on $LAB_RELAY_IP:4001 advertises its interface address"
+# A second relay with small circuits (scenario 7), also an AutoNAT server for scenario 2.
+lab_spawn relay "$work/relay-small.log" "$stargate" --identity-dir "$work/id-relay-small" relay start --port 4002 \
+  --circuit-bytes 65536 --max-reservations-per-ip 2 --metrics-listen off --json
+line=$(lab_wait_line "$work/relay-small.log" '"event":"listening"' 30) || fail "the small relay did not start"
+small_id=$(json_field "$line" 'v["peer_id"]')
+small_addr="/ip4/$LAB_RELAY_IP/tcp/4002/p2p/$small_id"
 
 # ------------------------------------------------------------------ 1. public <-> public
 pub_id=$(start_agent pub pub --listen /ip4/0.0.0.0/tcp/4001) || fail "the agent on pub did not start"
@@ -96,7 +106,8 @@ call_from a s2 "/ip4/$LAB_PUB_IP/tcp/4001/p2p/$pub_id" ping '{"s":2}' || fail "a
 expect_pong s2 '"s":2' || fail "a -> pub: $(cat "$work/s2.out")"
 pass "2. NAT -> public: a (behind r1) calls pub directly ($(ms_since "$start") ms)"
 
-a_id=$(start_agent a alice --listen /ip4/0.0.0.0/tcp/4001 --relay "$relay_addr") || fail "the agent on a did not start"
+a_id=$(start_agent a alice --listen /ip4/0.0.0.0/tcp/4001 --relay "$relay_addr" --relay "$small_addr") ||
+  fail "the agent on a did not start"
 start=$(date +%s%N)
 a_circuit=$(circuit_of alice "$relay_id") || fail "alice holds no reservation: $(cat "$work/status-alice.out")"
 [[ "$a_circuit" == "$relay_addr/p2p-circuit/p2p/$a_id" ]] || fail "alice's circuit address: $a_circuit"
@@ -105,6 +116,22 @@ start=$(date +%s%N)
 call_from pub s2b "$a_circuit" ping '{"s":"2b"}' || fail "pub -> alice through the relay exited $?"
 expect_pong s2b '"s":"2b"' || fail "pub -> alice: $(cat "$work/s2b.out")"
 pass "2. pub reaches alice (behind NAT) through the relay ($(ms_since "$start") ms)"
+
+# alice talks to three AutoNAT servers (both relays, and pub once she calls it): their dial-backs
+# to her listen port's mapping are dropped by r1, so she finds herself private; two observers at
+# different IPs see the same mapped port, so her NAT is endpoint-independent.
+"$stargate" --identity-dir "$work/id-alice" call "/ip4/$LAB_PUB_IP/tcp/4001/p2p/$pub_id" ping '{}' >"$work/s2c.out" 2>&1 ||
+  fail "alice -> pub exited $?"
+start=$(date +%s%N)
+private_alice() {
+  alice_status=$("$stargate" --identity-dir "$work/id-alice" status --json 2>/dev/null) &&
+    [[ "$(json_field "$alice_status" 'v["reachability"]')" == private ]]
+}
+for _ in $(seq 1 600); do private_alice && break; sleep 0.1; done  # bounded: 60 s
+private_alice || fail "alice does not report private: $alice_status"
+nat=$(json_field "$alice_status" 'v["nat_kind"]')
+[[ "$nat" == endpoint_independent ]] || fail "alice's NAT kind: $nat ($alice_status)"
+pass "2. alice reports private (AutoNAT, $(ms_since "$start") ms) behind an endpoint-independent NAT, and holds reservations"
 
 # ------------------------------------------------------------------ 3. eim <-> eim: hole punch
 # Both agents listen on 4001 and dial out from it, so r1 and r2 map it to 198.51.100.x:4001.
@@ -172,12 +199,24 @@ json_field "$alice_status" "all(c['relayed'] for c in v['connections'] if c['pee
   fail "alice has a direct connection to bob through two symmetric NATs?: $alice_status"
 pass "4. symmetric <-> symmetric: calls go through the relay; the hole punch fails, is counted (punch_failed) and calls keep working"
 
+# ------------------------------------------------------------------ 6. bad requests to the relay
+# A circuit to a peer that holds no reservation: NO_RESERVATION, told to the caller.
+call_from a s6a "$relay_addr/p2p-circuit/p2p/$pub_id" ping '{}' && fail "a circuit to a peer without reservation worked"
+grep -q NO_RESERVATION "$work/s6a.err" || fail "circuit to an unreserved peer: $(cat "$work/s6a.err")"
+# A reservation flood from one address: the small relay allows 2 per IP; alice holds one, a second
+# agent on a gets one, a third is refused with RESERVATION_REFUSED.
+start_agent a flood1 --relay "$small_addr" >/dev/null || fail "flood1 did not start"
+circuit_of flood1 "$small_id" >/dev/null || fail "flood1 (second reservation from a's IP) was refused"
+start_agent a flood2 --relay "$small_addr" >/dev/null || fail "flood2 did not start"
+refused_flood() {
+  status=$("$stargate" --identity-dir "$work/id-flood2" status --json 2>/dev/null) &&
+    json_field "$status" 'v["reservations"][0].get("last_error", "")' | grep -q RESERVATION_REFUSED
+}
+for _ in $(seq 1 100); do refused_flood && break; sleep 0.1; done  # bounded: 10 s
+refused_flood || fail "a third reservation from a's IP was not refused: $status"
+pass "6. the relay refuses a circuit to an unreserved peer (NO_RESERVATION) and a third reservation from one IP (RESERVATION_REFUSED); malformed hop/stop messages: tests/integration/relay_test.cpp"
+
 # ------------------------------------------------------------------ 7. relay limits
-lab_spawn relay "$work/relay-small.log" "$stargate" --identity-dir "$work/id-relay-small" relay start --port 4002 \
-  --circuit-bytes 65536 --metrics-listen off --json
-line=$(lab_wait_line "$work/relay-small.log" '"event":"listening"' 30) || fail "the small relay did not start"
-small_id=$(json_field "$line" 'v["peer_id"]')
-small_addr="/ip4/$LAB_RELAY_IP/tcp/4002/p2p/$small_id"
 carol_id=$(start_agent b carol --relay "$small_addr") || fail "the agent carol on b did not start"
 carol_circuit=$(circuit_of carol "$small_id") || fail "carol holds no reservation on the small relay"
 python3 -c 'import json; print(json.dumps({"blob": "x" * 200000}))' >"$work/big.json"
