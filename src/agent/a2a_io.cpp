@@ -20,9 +20,27 @@ std::optional<std::string> agent_id_of(const crypto::PeerId& peer) {
   return crypto::agent_id(*key);
 }
 
-void enable_a2a(p2p::Host& host, A2aRequestHandler handle) {
-  host.set_handler(kA2aProtocol, [handle](std::shared_ptr<p2p::MuxedStream> stream) -> p2p::awaitable<void> {
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle, std::size_t max_in_flight) {
+  auto in_flight = std::make_shared<std::size_t>(0);
+  host.set_handler(kA2aProtocol, [handle, in_flight, max_in_flight](
+                                     std::shared_ptr<p2p::MuxedStream> stream) -> p2p::awaitable<void> {
     const auto caller = stream->connection().info().remote_peer;
+    if (*in_flight >= max_in_flight) {
+      logger()->debug("a2a request from {} refused: {} in flight", caller.to_string(), *in_flight);
+      auto busy = make_error_response(
+          std::nullopt, RpcError{ErrorCode::rate_limited, "too many requests in flight; retry later",
+                                 boost::json::object{{"retry_after_ms", 100}}});
+      co_await p2p::write_length_prefixed(*stream, as_bytes(busy));
+      co_await stream->close_write();
+      stream->reset();
+      co_return;
+    }
+    ++*in_flight;
+    // Released however the handler ends (a thrown exception included).
+    struct Release {
+      std::shared_ptr<std::size_t> count;
+      ~Release() { --*count; }
+    } release{in_flight};
     std::optional<std::string> request;
     std::string refusal;
     try {

@@ -23,7 +23,10 @@ std::optional<std::string> agent_id_of(const crypto::PeerId& peer);
 // Serves one call: `handle` gets the request text and the authenticated caller and returns the
 // response text (already bounded by the caller of serve_a2a's handler).
 using A2aRequestHandler = std::function<p2p::awaitable<std::string>(std::string request, crypto::PeerId caller)>;
-void enable_a2a(p2p::Host& host, A2aRequestHandler handle);
+// At most `max_in_flight` requests are read or handled at once, across all peers (each may hold
+// up to 10 MB); a request beyond that is answered "rate limited" (-32007) at once, unread.
+inline constexpr std::size_t kDefaultA2aInFlight = 64;
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle, std::size_t max_in_flight = kDefaultA2aInFlight);
 
 // Sends `request` to the peer on `connection` and returns the response text. Throws
 // p2p::MessageTooLarge when the response is over the limit, ErrorException on a stream failure.

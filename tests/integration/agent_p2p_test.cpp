@@ -8,6 +8,7 @@
 #include "host_test_support.hpp"
 #include "nats_server.hpp"
 #include "p2p/host/length_prefixed.hpp"
+#include "p2p/host/signal.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 #include "agent_test_support.hpp"
 
@@ -223,6 +224,48 @@ TEST_F(AgentP2pTest, HostileA2aRequestsGetPreciseErrorsAndTheNodeKeepsServing) {
     EXPECT_TRUE(r4.at("result").at("echo").at("ok").as_bool());
     EXPECT_EQ(r4.at("result").at("caller").as_string(), *caller);
     co_await b.stop();
+  });
+}
+
+// Requests beyond the in-flight bound are answered "rate limited" at once, unread; the ones in
+// flight finish normally.
+TEST_F(AgentP2pTest, A2aRequestsBeyondTheInFlightBoundAreRateLimited) {
+  TestNode server(io), client(io, {}, std::nullopt, "");
+  int started = 0;
+  bool release = false;
+  p2p::Signal changed(io.get_executor());
+  agent::enable_a2a(
+      server.host,
+      [&](std::string request, crypto::PeerId) -> awaitable<std::string> {
+        ++started;
+        changed.notify_all();
+        while (!release) co_await changed.wait();
+        co_return request;  // echoes the request text, enough to tell it went through
+      },
+      /*max_in_flight=*/2);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    auto connection = co_await client.host.connect(server.full_addr());
+    std::vector<std::string> answers(3);
+    int done = 0;
+    for (int i = 0; i < 2; ++i) {
+      boost::asio::co_spawn(io, [&, i]() -> awaitable<void> {
+        answers[static_cast<std::size_t>(i)] = co_await agent::a2a_round_trip(client.host, connection, "request " + std::to_string(i));
+        ++done;
+        changed.notify_all();
+      }, boost::asio::detached);
+    }
+    bool both_started = co_await wait_until([&] { return started == 2; }, 5s);
+    CO_ASSERT_TRUE(both_started);
+    auto refused = json::parse(co_await agent::a2a_round_trip(client.host, connection, "request 2"));
+    EXPECT_EQ(refused.at("error").at("code").as_int64(), static_cast<int>(agent::ErrorCode::rate_limited));
+    EXPECT_TRUE(refused.at("error").at("data").at("retry_after_ms").is_int64());
+    EXPECT_EQ(started, 2);  // the third never reached the handler
+    release = true;
+    changed.notify_all();
+    bool finished = co_await wait_until([&] { return done == 2; }, 5s);
+    CO_ASSERT_TRUE(finished);
+    EXPECT_EQ(answers[0], "request 0");
+    EXPECT_EQ(answers[1], "request 1");
   });
 }
 

@@ -15,9 +15,9 @@ using namespace std::chrono_literals;
 using namespace stargate::testing;
 
 struct Peer {
-  explicit Peer(boost::asio::io_context& io, bool with_dcutr = true)
+  explicit Peer(boost::asio::io_context& io, bool with_dcutr = true, DcutrOptions options = {})
       : node(io), relay_client(relay::RelayClient::enable(node.host)) {
-    if (with_dcutr) dcutr = DcutrService::enable(node.host);
+    if (with_dcutr) dcutr = DcutrService::enable(node.host, options);
   }
   TestNode node;
   std::shared_ptr<relay::RelayClient> relay_client;
@@ -90,6 +90,25 @@ TEST_F(DcutrTest, PeerWithoutDcutrKeepsTheRelayedConnectionAndTheFailureIsCounte
     EXPECT_EQ(b.dcutr->counters().successes, 0u);
     EXPECT_FALSE(relayed->is_closed());
     auto payload = pseudo_random(10'000, 22);
+    EXPECT_EQ(co_await echo_round_trip(a.node.host, relayed, payload), payload);
+  });
+}
+
+TEST_F(DcutrTest, UpgradesBeyondTheConcurrencyBoundAreSkippedAndCounted) {
+  TestNode relay(io);
+  auto service = relay::RelayService::enable(relay.host);
+  DcutrOptions none;
+  none.max_concurrent = 0;
+  Peer a(io), b(io, true, none);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    b.relay_client->add_relay(relay.full_addr());
+    co_await b.relay_client->wait_reserved(1, 10s);
+    auto relayed = co_await a.node.host.connect(circuit_to(relay, b.node.host.peer_id()));
+    bool counted = co_await wait_until([&] { return b.dcutr->counters().failures.count("too_many_punches") == 1; }, 10s);
+    CO_ASSERT_TRUE(counted);
+    EXPECT_EQ(b.dcutr->counters().upgrades_started, 0u);
+    EXPECT_TRUE(relayed->info().relayed);
+    auto payload = pseudo_random(1000, 23);
     EXPECT_EQ(co_await echo_round_trip(a.node.host, relayed, payload), payload);
   });
 }

@@ -2,6 +2,8 @@
 
 #include "base/varint.hpp"
 
+#include <algorithm>
+
 namespace stargate::p2p {
 
 MessageTooLarge::MessageTooLarge(std::uint64_t size_, std::size_t limit_)
@@ -24,8 +26,17 @@ awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, 
     if (!decoded) throw ErrorException("bad length prefix: " + decoded.error().message);
     if (!*decoded) continue;
     if ((*decoded)->value > max_size) throw MessageTooLarge((*decoded)->value, max_size);
-    Bytes message(static_cast<std::size_t>((*decoded)->value));
-    co_await stream.read_exact(message);
+    // Grown as bytes arrive, not allocated from the prefix: a peer that announces a large message
+    // on many streams and sends nothing must not make us reserve the memory.
+    const auto size = static_cast<std::size_t>((*decoded)->value);
+    constexpr std::size_t kChunk = 64 * 1024;
+    Bytes message;
+    message.reserve(std::min(size, kChunk));
+    while (message.size() < size) {
+      const std::size_t have = message.size();
+      message.resize(have + std::min(size - have, std::max(have, kChunk)));
+      co_await stream.read_exact(MutableBytesView(message.data() + have, message.size() - have));
+    }
     co_return message;
   }
 }

@@ -95,10 +95,28 @@ std::vector<Multiaddr> DcutrService::our_addrs() const {
 
 void DcutrService::fail(const std::string& reason) { ++counters_.failures[reason]; }
 
+struct DcutrService::Slot {
+  std::weak_ptr<DcutrService> service;
+  ~Slot() {
+    if (auto s = service.lock()) --s->running_;
+  }
+};
+
+std::shared_ptr<DcutrService::Slot> DcutrService::take_slot() {
+  if (running_ >= options_.max_concurrent) {
+    fail("too_many_punches");
+    return nullptr;
+  }
+  ++running_;
+  return std::make_shared<Slot>(Slot{weak_from_this()});
+}
+
 awaitable<void> DcutrService::upgrade(std::shared_ptr<MuxedConnection> relayed) {
   auto self = shared_from_this();
   const auto peer = relayed->info().remote_peer;
   if (has_direct(host_, peer)) co_return;
+  auto slot = take_slot();
+  if (!slot) co_return;
   ++counters_.upgrades_started;
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     if (has_direct(host_, peer)) {
@@ -180,6 +198,11 @@ awaitable<void> DcutrService::answer(std::shared_ptr<MuxedStream> stream) {
   const auto peer = relayed->info().remote_peer;
   if (!relayed->info().relayed) {
     stream->reset();  // a direct connection needs no upgrade
+    co_return;
+  }
+  auto slot = take_slot();
+  if (!slot) {
+    stream->reset();
     co_return;
   }
   std::vector<Multiaddr> theirs;

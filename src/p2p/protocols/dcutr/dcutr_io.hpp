@@ -26,6 +26,9 @@ struct DcutrOptions {
   int max_attempts = 3;                          // the spec's bound
   std::chrono::milliseconds exchange_timeout{10'000};  // CONNECT/SYNC exchange over the relay
   std::chrono::milliseconds punch_timeout{5'000};      // the simultaneous dials
+  // Upgrades run at once, both roles: each makes us dial addresses a peer chose, so a peer that
+  // opens many relayed connections must not turn us into a SYN cannon.
+  std::size_t max_concurrent = 8;
 };
 
 struct DcutrCounters {
@@ -54,9 +57,14 @@ class DcutrService : public std::enable_shared_from_this<DcutrService> {
   void fail(const std::string& reason);
   void retire(std::shared_ptr<MuxedConnection> relayed);
 
+  // Holds one of the max_concurrent places while alive; false when none was free.
+  struct Slot;
+  std::shared_ptr<Slot> take_slot();
+
   Host& host_;
   DcutrOptions options_;
   DcutrCounters counters_;
+  std::size_t running_ = 0;
 };
 
 }  // namespace stargate::p2p::dcutr
