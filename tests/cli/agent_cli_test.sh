@@ -5,18 +5,9 @@
 #   agent_cli_test.sh STARGATE_BINARY
 set -uo pipefail
 stargate="$1"
-work="$(mktemp -d "${TMPDIR:-/tmp}/stargate-agents.XXXXXX")"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-checks=0
-fail() { echo "agent_cli_test: FAILED: $*" >&2; for f in "$work"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-pass() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-run() { timeout 30 "$stargate" "$@"; }
+test_name=agent_cli_test
+# shellcheck source=tests/cli/testlib.sh
+source "$(dirname "$0")/testlib.sh"
 
 # A broker of our own on a free port (-p -1), port read back from the ports file.
 mkdir -p "$work/ports"

@@ -6,18 +6,9 @@
 #   relay_cli_test.sh STARGATE_BINARY
 set -uo pipefail
 stargate="$1"
-work="$(mktemp -d "${TMPDIR:-/tmp}/stargate-relay.XXXXXX")"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-checks=0
-fail() { echo "relay_cli_test: FAILED: $*" >&2; for f in "$work"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-pass() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-run() { timeout 30 "$stargate" "$@"; }
+test_name=relay_cli_test
+# shellcheck source=tests/cli/testlib.sh
+source "$(dirname "$0")/testlib.sh"
 json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"v": v}))' "$1" "$2"; }
 http_get() {  # http_get URL -> "STATUS BODY"
   python3 - "$1" <<'PY'
