@@ -20,6 +20,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stargate {
@@ -71,6 +72,17 @@ class CallError : public std::runtime_error {
   boost::json::value data_;
 };
 
+// The path a call takes. `any` is the cascade: libp2p (a direct connection, else through a relay)
+// first, then NATS. The others force one tier, for diagnosis and demos: no fallback then.
+enum class Via { any, direct, relay, nats };
+std::string_view to_string(Via via);
+std::optional<Via> parse_via(std::string_view text);  // "any", "direct", "relay", "nats"
+
+struct CallOptions {
+  std::optional<std::chrono::milliseconds> timeout;  // none: NodeOptions::default_call_timeout
+  Via via = Via::any;
+};
+
 struct PeerSummary {
   std::string agent_id;  // 32 hex characters
   std::string peer_id;   // 12D3KooW…
@@ -117,6 +129,7 @@ struct NodeStatus {
   std::string nat_kind = "unknown";
   std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
   std::uint64_t calls_ok_libp2p = 0, calls_ok_nats = 0;
+  std::uint64_t calls_ok_direct = 0, calls_ok_relayed = 0;  // the libp2p ones, by connection kind
   std::uint64_t libp2p_attempts_failed = 0;  // libp2p tries that then fell back to NATS (or failed)
   std::uint64_t requests_served = 0, requests_rejected = 0;
 };
@@ -148,6 +161,8 @@ class StarGateNode {
   // NATS. Throws CallError (JSON-RPC code and message) when the call fails.
   boost::asio::awaitable<boost::json::value> call(std::string peer, std::string method, boost::json::value params,
                                                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  boost::asio::awaitable<boost::json::value> call(std::string peer, std::string method, boost::json::value params,
+                                                  CallOptions options);
   NodeStatus get_status() const;
   // Prometheus text exposition format.
   std::string get_metrics() const;

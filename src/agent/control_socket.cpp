@@ -100,6 +100,8 @@ json::value to_json(const NodeStatus& s) {
                       {"calls_sent", s.calls_sent},
                       {"calls_ok", s.calls_ok},
                       {"calls_ok_libp2p", s.calls_ok_libp2p},
+                      {"calls_ok_direct", s.calls_ok_direct},
+                      {"calls_ok_relayed", s.calls_ok_relayed},
                       {"calls_ok_nats", s.calls_ok_nats},
                       {"calls_failed", s.calls_failed},
                       {"libp2p_fallbacks", s.libp2p_attempts_failed},
@@ -165,7 +167,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         std::optional<std::chrono::milliseconds> timeout;
         if (auto t = params.if_contains("timeout_ms"); t && t->is_number()) timeout = std::chrono::milliseconds(t->to_number<std::int64_t>());
         json::value call_params = params.contains("params") ? params.at("params") : json::value(json::object());
-        result = co_await node.call(std::string(peer->as_string()), std::string(method->as_string()), std::move(call_params), timeout);
+        CallOptions options;
+        options.timeout = timeout;
+        if (auto v = params.if_contains("via"); v && v->is_string()) {
+          auto via = parse_via(std::string(v->as_string()));
+          if (!via) co_return error_line(request->id, static_cast<int>(ErrorCode::invalid_params), "via must be any, direct, relay or nats");
+          options.via = *via;
+        }
+        result = co_await node.call(std::string(peer->as_string()), std::string(method->as_string()), std::move(call_params),
+                                    options);
       } else if (request->method == "discover") {
         std::optional<std::string> capability;
         if (auto c = params.if_contains("capability"); c && c->is_string()) capability = std::string(c->as_string());

@@ -322,13 +322,13 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   }
 
   awaitable<json::value> call(std::string peer, std::string method, json::value params,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout, Via via) {
     auto self = shared_from_this();
     if (!started || stopped) throw error_of(agent::ErrorCode::unreachable, "node is not running");
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     ++counters.calls_sent;
     try {
-      auto result = co_await route(std::move(peer), std::move(method), std::move(params), deadline, timeout);
+      auto result = co_await route(std::move(peer), std::move(method), std::move(params), deadline, timeout, via);
       ++counters.calls_ok;
       co_return result;
     } catch (const CallError&) {
@@ -337,11 +337,20 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     }
   }
 
+  static agent::P2pEndpoint::Path path_for(Via via) {
+    if (via == Via::direct) return agent::P2pEndpoint::Path::direct_only;
+    if (via == Via::relay) return agent::P2pEndpoint::Path::relayed_only;
+    return agent::P2pEndpoint::Path::any;
+  }
+
   // Picks the transport: a multiaddr goes over libp2p only; an announced peer with libp2p
-  // addresses over libp2p first, then over NATS.
+  // addresses over libp2p first, then over NATS. `via` other than `any` allows one tier only.
   awaitable<json::value> route(std::string peer, std::string method, json::value params,
-                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout) {
+                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
+                               Via via) {
+    const auto path = path_for(via);
     if (!peer.empty() && peer.front() == '/') {
+      if (via == Via::nats) throw error_of(agent::ErrorCode::invalid_params, "a multiaddr is called over libp2p, not NATS");
       auto addr = Multiaddr::parse(peer);
       if (!addr) throw error_of(agent::ErrorCode::invalid_params, addr.error().message);
       auto id_bytes = addr->peer_id_bytes();
@@ -349,12 +358,12 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       if (!id) throw error_of(agent::ErrorCode::invalid_params, "a multiaddr to call must end in /p2p/<PeerId>: " + peer);
       std::vector<Multiaddr> addrs{*addr};
       try {
-        co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout);
+        co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout, path);
       } catch (const TransportFailure& e) {
         throw error_of(agent::ErrorCode::unreachable, e.what());
       }
     }
-    if (directory.resolve(peer).empty()) {
+    if (via != Via::nats && directory.resolve(peer).empty()) {
       // A PeerId libp2p knows (a connection, or addresses from identify) needs no announcement.
       if (auto id = crypto::PeerId::parse(peer)) {
         const auto* known = p2p->host().peer_store().find(*id);
@@ -362,14 +371,14 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
           std::vector<Multiaddr> addrs;
           if (known) addrs = known->addrs;
           try {
-            co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout);
+            co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout, path);
           } catch (const TransportFailure& e) {
-            if (!nats) throw error_of(agent::ErrorCode::unreachable, e.what());
+            if (!nats || via != Via::any) throw error_of(agent::ErrorCode::unreachable, e.what());
           }
         }
       }
-      if (nats) co_await discover_once();
     }
+    if (nats && directory.resolve(peer).empty()) co_await discover_once();
     const auto& entry = resolve(peer);
     const auto callee_id = entry.announcement.peer_id;
     const auto callee_static = entry.announcement.x25519_key;
@@ -379,18 +388,23 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     for (const auto& text : entry.announcement.addresses) {
       if (auto addr = Multiaddr::parse(text)) addrs.push_back(std::move(*addr));
     }
-    std::string libp2p_failure;
-    if (!addrs.empty() || p2p->host().find_connection(callee_id)) {
+    std::string libp2p_failure = "no libp2p address announced";
+    if (via != Via::nats && (!addrs.empty() || p2p->host().find_connection(callee_id))) {
       // With the broker as a fallback, libp2p gets two thirds of the time left.
-      auto budget = nats ? (deadline - std::chrono::steady_clock::now()) * 2 / 3 : deadline - std::chrono::steady_clock::now();
+      const bool fallback = nats && via == Via::any;
+      auto budget = fallback ? (deadline - std::chrono::steady_clock::now()) * 2 / 3 : deadline - std::chrono::steady_clock::now();
       try {
-        co_return co_await call_libp2p(callee_id, addrs, method, params, std::chrono::steady_clock::now() + budget, timeout);
+        co_return co_await call_libp2p(callee_id, addrs, method, params, std::chrono::steady_clock::now() + budget, timeout,
+                                       path);
       } catch (const TransportFailure& e) {
+        if (!fallback) throw error_of(agent::ErrorCode::unreachable, e.what());
         ++counters.libp2p_attempts_failed;
         libp2p_failure = e.what();
         logger()->debug("libp2p call to {} failed, trying NATS: {}", callee_agent, libp2p_failure);
       }
     }
+    if (via == Via::direct || via == Via::relay)
+      throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
     if (!nats) throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
     co_return co_await call_nats(callee_static, callee_agent, callee_key, method, params, deadline, timeout);
   }
@@ -399,7 +413,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   // CallError when the callee answered with an error.
   awaitable<json::value> call_libp2p(crypto::PeerId callee, std::vector<Multiaddr> addrs, std::string method,
                                      json::value params, std::chrono::steady_clock::time_point deadline,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout,
+                                     agent::P2pEndpoint::Path path = agent::P2pEndpoint::Path::any) {
     auto call_id = random_hex(12);
     auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
     if (request.size() > agent::kMaxMessageBytes)
@@ -407,16 +422,16 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     // The exchange runs on its own; this waits for it or for the deadline, whichever comes first.
     struct Outcome {
       explicit Outcome(asio::any_io_executor ex) : wake(ex) {}
-      std::optional<std::string> response;
+      std::optional<agent::P2pEndpoint::Answer> answer;
       std::optional<std::string> failure;
       std::optional<CallError> error;
       p2p::Signal wake;
     };
     auto outcome = std::make_shared<Outcome>(executor);
     auto self = shared_from_this();
-    asio::co_spawn(executor, [self, outcome, callee, addrs, request]() -> awaitable<void> {
+    asio::co_spawn(executor, [self, outcome, callee, addrs, request, path]() -> awaitable<void> {
       try {
-        outcome->response = co_await self->p2p->call(callee, addrs, request);
+        outcome->answer = co_await self->p2p->call(callee, addrs, request, path);
       } catch (const p2p::MessageTooLarge& e) {
         outcome->error = to_call_error(agent::payload_too_large_error(static_cast<std::size_t>(e.size)));
       } catch (const std::exception& e) {
@@ -428,18 +443,19 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     timer.async_wait([outcome](boost::system::error_code ec) {
       if (!ec) outcome->wake.notify_all();
     });
-    while (!outcome->response && !outcome->failure && !outcome->error && std::chrono::steady_clock::now() < deadline)
+    while (!outcome->answer && !outcome->failure && !outcome->error && std::chrono::steady_clock::now() < deadline)
       co_await outcome->wake.wait();
     if (outcome->error) throw *outcome->error;
     if (outcome->failure) throw TransportFailure(*outcome->failure);
-    if (!outcome->response)
+    if (!outcome->answer)
       throw TransportFailure("no libp2p response within " + std::to_string(timeout.count()) + " ms");
-    auto response = agent::parse_response(*outcome->response);
+    auto response = agent::parse_response(outcome->answer->response);
     if (!response) throw TransportFailure("malformed response: " + response.error().message);
     const std::string* id = response->id ? std::get_if<std::string>(&*response->id) : nullptr;
     if (!response->outcome) throw to_call_error(response->outcome.error());
     if (!id || *id != call_id) throw TransportFailure("response does not match the request");
     ++counters.calls_ok_libp2p;
+    ++(outcome->answer->relayed ? counters.calls_ok_relayed : counters.calls_ok_direct);
     co_return std::move(*response->outcome);
   }
 
@@ -643,9 +659,33 @@ awaitable<std::vector<PeerSummary>> StarGateNode::discover(std::optional<std::st
 
 awaitable<json::value> StarGateNode::call(std::string peer, std::string method, json::value params,
                                           std::optional<std::chrono::milliseconds> timeout) {
+  CallOptions options;
+  options.timeout = timeout;
+  co_return co_await call(std::move(peer), std::move(method), std::move(params), options);
+}
+
+awaitable<json::value> StarGateNode::call(std::string peer, std::string method, json::value params,
+                                          CallOptions options) {
   auto impl = impl_;
   co_return co_await impl->call(std::move(peer), std::move(method), std::move(params),
-                                timeout.value_or(impl->options.default_call_timeout));
+                                options.timeout.value_or(impl->options.default_call_timeout), options.via);
+}
+
+std::string_view to_string(Via via) {
+  switch (via) {
+    case Via::any: return "any";
+    case Via::direct: return "direct";
+    case Via::relay: return "relay";
+    case Via::nats: return "nats";
+  }
+  return "any";
+}
+
+std::optional<Via> parse_via(std::string_view text) {
+  for (Via via : {Via::any, Via::direct, Via::relay, Via::nats}) {
+    if (text == to_string(via)) return via;
+  }
+  return std::nullopt;
 }
 
 NodeStatus StarGateNode::get_status() const {
@@ -680,7 +720,8 @@ std::string StarGateNode::get_metrics() const {
   std::ostringstream out;
   out << "# HELP stargate_calls_total Calls this node made, by transport and outcome.\n"
       << "# TYPE stargate_calls_total counter\n"
-      << "stargate_calls_total{transport=\"libp2p\",outcome=\"ok\"} " << s.calls_ok_libp2p << "\n"
+      << "stargate_calls_total{transport=\"direct\",outcome=\"ok\"} " << s.calls_ok_direct << "\n"
+      << "stargate_calls_total{transport=\"relay\",outcome=\"ok\"} " << s.calls_ok_relayed << "\n"
       << "stargate_calls_total{transport=\"nats\",outcome=\"ok\"} " << s.calls_ok_nats << "\n"
       << "stargate_calls_total{transport=\"any\",outcome=\"error\"} " << s.calls_failed << "\n"
       << "# HELP stargate_libp2p_fallbacks_total libp2p attempts that failed before another transport was tried.\n"

@@ -69,18 +69,32 @@ std::vector<std::string> P2pEndpoint::addresses() const {
 
 void P2pEndpoint::on_addresses_changed(std::function<void()> hook) { host_.on_addrs_changed(std::move(hook)); }
 
-p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
-                                              const std::string& request) {
-  auto connection = host_.find_connection(peer);
+p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
+                                                       const std::string& request, Path path) {
+  std::shared_ptr<p2p::MuxedConnection> connection;
+  for (const auto& open : host_.connections()) {
+    if (open->info().remote_peer != peer) continue;
+    const bool allowed = path == Path::any || (path == Path::relayed_only) == open->info().relayed;
+    if (allowed && (!connection || (connection->info().relayed && !open->info().relayed))) connection = open;
+  }
   std::string errors;
   for (std::size_t i = 0; !connection && i < addrs.size(); ++i) {
+    if (path == Path::direct_only && addrs[i].is_circuit()) continue;
+    if (path == Path::relayed_only && !addrs[i].is_circuit()) continue;
     try {
       auto target = addrs[i].peer_id_bytes() ? addrs[i]
                                              : addrs[i].encapsulate(Multiaddr::parse("/p2p/" + peer.to_string()).value());
-      connection = co_await host_.connect(target);
+      // Host::connect would reuse a direct connection for a circuit address: ask the relay itself.
+      if (path == Path::relayed_only)
+        connection = co_await relay_client_->dial(target);
+      else
+        connection = co_await host_.connect(target);
     } catch (const std::exception& e) {
       errors += std::string(errors.empty() ? "" : "; ") + e.what();
     }
+  }
+  if (!connection && errors.empty() && path != Path::any) {
+    errors = std::string("no ") + (path == Path::direct_only ? "direct" : "relayed") + " address known for " + peer.to_string();
   }
   if (!connection) {
     throw ErrorException(errors.empty() ? "no address known for " + peer.to_string() : errors);
@@ -91,7 +105,10 @@ p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const 
     throw ErrorException("request of " + std::to_string(request.size()) + " bytes exceeds the relayed connection's limit of " +
                          std::to_string(*info.data_limit) + " bytes");
   }
-  co_return co_await a2a_round_trip(host_, connection, request);
+  Answer answer;
+  answer.relayed = info.relayed;
+  answer.response = co_await a2a_round_trip(host_, connection, request);
+  co_return answer;
 }
 
 void P2pEndpoint::close() {

@@ -36,10 +36,17 @@ class P2pEndpoint {
   std::vector<std::string> addresses() const;
   void on_addresses_changed(std::function<void()> hook);
 
-  // Reaches `peer` (an existing connection, else the first of `addrs` that works) and runs one
-  // call. Throws ErrorException naming every address that failed.
-  p2p::awaitable<std::string> call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
-                                   const std::string& request);
+  // Which connections a call may use.
+  enum class Path { any, direct_only, relayed_only };
+  struct Answer {
+    std::string response;
+    bool relayed = false;  // the connection that carried it
+  };
+  // Reaches `peer` (an open connection the path allows, else the first of `addrs` that works) and
+  // runs one call. relayed_only dials a new circuit even when a direct connection exists. Throws
+  // ErrorException naming every address that failed.
+  p2p::awaitable<Answer> call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
+                              const std::string& request, Path path = Path::any);
 
   p2p::Host& host() { return host_; }
   p2p::relay::RelayClient& relay_client() { return *relay_client_; }

@@ -276,6 +276,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   struct CallState {
     AgentFlags flags;
     std::string peer, method, params, payload;
+    std::string via = "any";
     double timeout = 30;
   };
   auto call_state = std::make_shared<CallState>();
@@ -288,6 +289,10 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   call->add_option("params", call_state->params, "Params as JSON, @FILE, or - for stdin");
   call->add_option("--payload", call_state->payload, "Params as JSON (same as the positional argument)");
   call->add_option("--timeout", call_state->timeout, "Seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  call->add_option("--via", call_state->via,
+                   "Force a tier: direct (libp2p, no relay), relay (through a relay), nats; any = the cascade")
+      ->check(CLI::IsMember({"any", "direct", "relay", "nats"}))
+      ->capture_default_str();
   add_agent_flags(call, call_state->flags);
   call->callback([&options, state = call_state] {
     apply_logging(options);
@@ -305,7 +310,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
       try {
         // Through the running agent when there is one (its identity, sessions and connections).
         json::object request{{"peer", state->peer}, {"method", state->method}, {"params", params},
-                             {"timeout_ms", timeout.count()}};
+                             {"timeout_ms", timeout.count()}, {"via", state->via}};
         auto via_agent = co_await agent::control_request(control_path(options), "call", request);
         if (via_agent) {
           std::cout << json::serialize(*via_agent) << "\n";
@@ -314,11 +319,14 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
           node_opts.client_only = true;
           // A multiaddr is dialed directly: no broker needed.
           if (!state->peer.empty() && state->peer.front() == '/') node_opts.use_nats = false;
+          CallOptions call_options;
+          call_options.timeout = timeout;
+          call_options.via = parse_via(state->via).value_or(Via::any);
           StarGateNode node(io.get_executor(), node_opts);
           co_await node.start();
           std::optional<CallError> call_failure;
           try {
-            auto result = co_await node.call(state->peer, state->method, params, timeout);
+            auto result = co_await node.call(state->peer, state->method, params, call_options);
             std::cout << json::serialize(result) << "\n";
           } catch (const CallError& e) {
             call_failure = e;

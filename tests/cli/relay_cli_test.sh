@@ -74,6 +74,14 @@ out=$(run --identity-dir "$work/cli" call "$circuit" ping '{"n":7}' 2>"$work/cal
 [[ "$out" == *'"pong":true'* && "$out" == *'"n":7'* ]] || fail "call through the relay: $out"
 pass "call on a /p2p-circuit multiaddr reaches bob through the relay (no broker anywhere)"
 
+out=$(run --identity-dir "$work/cli" call --via relay "$circuit" ping '{}' 2>"$work/via.err") || fail "call --via relay exited $?"
+[[ "$out" == *'"pong":true'* ]] || fail "call --via relay: $out"
+run --identity-dir "$work/cli" call --via direct "$circuit" ping '{}' >/dev/null 2>"$work/via-direct.err" &&
+  fail "call --via direct on a circuit address should fail"
+grep -q "no direct address" "$work/via-direct.err" || fail "--via direct: $(cat "$work/via-direct.err")"
+run --identity-dir "$work/cli" call --via pigeon "$circuit" ping '{}' >/dev/null 2>&1 && fail "--via pigeon accepted"
+pass "call --via relay uses the circuit; --via direct refuses it with the reason; an unknown tier is refused"
+
 run --identity-dir "$work/cli" call "/ip4/127.0.0.1/tcp/1/p2p/$bob_peer" ping '{}' >/dev/null 2>"$work/dead.err" \
   && fail "a call to a dead address should fail"
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e["code"]==-32001, e' "$work/dead.err" \

@@ -179,6 +179,71 @@ TEST_F(AgentP2pTest, AnnouncedAddressesCarryCallsOverLibp2pWithNatsForDiscovery)
   });
 }
 
+// `via` forces one tier; the status says which one carried each call.
+TEST_F(AgentP2pTest, ViaForcesEachTier) {
+  auto server = NatsServer::start();
+  TestNode relay(io);
+  auto relay_service = p2p::relay::RelayService::enable(relay.host);
+  auto with_nats = [&](const std::string& name) {
+    auto options = p2p_agent(name);
+    options.use_nats = true;
+    options.nats_urls = {server.url()};
+    options.discovery_window = 200ms;
+    return options;
+  };
+  auto bob_options = with_nats("bob");
+  bob_options.relays = {relay.full_addr().to_string()};
+  StarGateNode a(io.get_executor(), with_nats("alice"));
+  StarGateNode b(io.get_executor(), bob_options);
+  StarGateNode c(io.get_executor(), with_nats("carol"));  // no relay
+  b.handle("echo", echo_handler());
+  c.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    co_await c.start();
+    bool reserved = co_await wait_until([&] {
+      for (const auto& addr : b.get_status().addresses)
+        if (addr.find("/p2p-circuit/") != std::string::npos) return true;
+      return false;
+    }, 10s);
+    CO_ASSERT_TRUE(reserved);
+    co_await b.announce();  // with its circuit address
+    co_await a.discover();
+    json::value params = json::object{{"t", 1}};
+    CallOptions direct;
+    direct.via = Via::direct;
+    co_await a.call("bob", "echo", params, direct);
+    EXPECT_EQ(a.get_status().calls_ok_direct, 1u);
+    CallOptions relayed;
+    relayed.via = Via::relay;
+    co_await a.call("bob", "echo", params, relayed);
+    EXPECT_EQ(a.get_status().calls_ok_relayed, 1u);
+    EXPECT_EQ(relay_service->counters().circuits_opened, 1u);
+    CallOptions nats;
+    nats.via = Via::nats;
+    co_await a.call("bob", "echo", params, nats);
+    EXPECT_EQ(a.get_status().calls_ok_nats, 1u);
+    // carol holds no reservation: forcing the relay tier fails, with the reason, and no fallback.
+    int code = 0;
+    std::string message;
+    try {
+      co_await a.call("carol", "echo", params, relayed);
+    } catch (const CallError& e) {
+      code = e.code();
+      message = e.what();
+    }
+    EXPECT_EQ(code, static_cast<int>(agent::ErrorCode::unreachable));
+    EXPECT_NE(message.find("no relayed address"), std::string::npos) << message;
+    EXPECT_EQ(a.get_status().calls_ok_nats, 1u);
+    EXPECT_EQ(parse_via("relay"), Via::relay);
+    EXPECT_FALSE(parse_via("carrier-pigeon"));
+    co_await a.stop();
+    co_await b.stop();
+    co_await c.stop();
+  });
+}
+
 // A raw libp2p host speaks /stargate/a2a/1.0.0 to a node: the stream protocol's own checks.
 TEST_F(AgentP2pTest, HostileA2aRequestsGetPreciseErrorsAndTheNodeKeepsServing) {
   StarGateNode b(io.get_executor(), p2p_agent("bob"));
