@@ -47,6 +47,7 @@ P2pEndpoint::~P2pEndpoint() { close(); }
 void P2pEndpoint::start(A2aRequestHandler handle) {
   enable_a2a(host_, std::move(handle));
   autonat_ = p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_));
+  if (options_.relays.empty()) auto_relay_ = p2p::relay::AutoRelay::enable(host_, *identify_, relay_client_, autonat_);
   auto listen = parse_multiaddrs(options_.listen_addrs, "listen address").value();
   auto announce = parse_multiaddrs(options_.announce_addrs, "announce address").value();
   auto relays = parse_multiaddrs(options_.relays, "relay address").value();
@@ -58,7 +59,10 @@ void P2pEndpoint::start(A2aRequestHandler handle) {
   for (const auto& relay : relays) relay_client_->add_relay(relay);
 }
 
-bool P2pEndpoint::listening() const { return !options_.listen_addrs.empty() || !options_.relays.empty(); }
+bool P2pEndpoint::listening() const {
+  // Reservations made on our own (AutoRelay) make the node reachable too.
+  return !options_.listen_addrs.empty() || !options_.relays.empty() || !relay_client_->circuit_addrs().empty();
+}
 
 std::vector<std::string> P2pEndpoint::addresses() const {
   std::vector<std::string> out;

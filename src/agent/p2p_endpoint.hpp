@@ -7,6 +7,7 @@
 #include "p2p/protocols/dcutr/dcutr_io.hpp"
 #include "p2p/protocols/autonat/autonat_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
+#include "p2p/protocols/relay/auto_relay_io.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
 
 #include <functional>
@@ -63,6 +64,7 @@ class P2pEndpoint {
   std::shared_ptr<p2p::relay::RelayClient> relay_client_;
   std::shared_ptr<p2p::dcutr::DcutrService> dcutr_;
   std::shared_ptr<p2p::autonat::ReachabilityService> autonat_;
+  std::shared_ptr<p2p::relay::AutoRelay> auto_relay_;  // only without configured relays
 };
 
 // The addresses of `text` list that parse, with the reason for each that does not.
