@@ -65,6 +65,8 @@ TEST_F(DcutrTest, RelayedConnectionIsUpgradedToDirectAndRetired) {
     EXPECT_TRUE(co_await wait_until(
         [&] { return b.dcutr->counters().successes == 1 && a.dcutr->counters().successes == 1; }, 10s));
     EXPECT_EQ(b.dcutr->counters().upgrades_started, 1u);
+    // Both gave their places back: the next upgrade is not refused as one too many.
+    EXPECT_TRUE(co_await wait_until([&] { return a.dcutr->in_progress() == 0 && b.dcutr->in_progress() == 0; }, 5s));
     // A was the client of the handshake: its side of the direct connection is outbound.
     auto direct = a.node.host.find_connection(b.node.host.peer_id());
     EXPECT_TRUE(direct->info().outbound);

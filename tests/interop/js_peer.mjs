@@ -23,6 +23,7 @@
 //     exits 0 only if ok.
 //
 // Every protocol also runs over relayed (limited) connections: the interop tests use them there.
+// Every node also runs DCUtR (@libp2p/dcutr).
 //
 // Echo data is deterministic: the AES-128-CTR keystream for an all-zero key and IV.
 
@@ -46,6 +47,7 @@ const { ping } = await import('@libp2p/ping')
 const { echo } = await import('@libp2p/echo')
 const { multiaddr } = await import('@multiformats/multiaddr')
 const { circuitRelayServer, circuitRelayTransport } = await import('@libp2p/circuit-relay-v2')
+const { dcutr } = await import('@libp2p/dcutr')
 
 const ECHO = '/echo/1.0.0'
 const PERF = '/perf/1.0.0'
@@ -78,7 +80,10 @@ async function createNode (listenAddrs, { relayServer = false } = {}) {
   const services = {
     identify: identify(),
     ping: ping(STREAM_LIMITS),
-    echo: echo(STREAM_LIMITS)
+    echo: echo(STREAM_LIMITS),
+    // DCUtR as js-libp2p ships it: over TCP it cannot punch (Node.js has no SO_REUSEPORT), which
+    // the interop tests rely on to see our side count a failed upgrade.
+    dcutr: dcutr()
   }
   if (relayServer) services.relay = circuitRelayServer({ reservations: { maxReservations: 128 } })
   const node = await createLibp2p({

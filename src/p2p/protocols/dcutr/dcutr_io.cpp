@@ -108,7 +108,10 @@ std::shared_ptr<DcutrService::Slot> DcutrService::take_slot() {
     return nullptr;
   }
   ++running_;
-  return std::make_shared<Slot>(Slot{weak_from_this()});
+  // Built in place: a temporary Slot would give the place back when it dies.
+  auto slot = std::make_shared<Slot>();
+  slot->service = weak_from_this();
+  return slot;
 }
 
 awaitable<void> DcutrService::upgrade(std::shared_ptr<MuxedConnection> relayed) {
@@ -174,7 +177,8 @@ awaitable<bool> DcutrService::attempt_as_b(std::shared_ptr<MuxedConnection> rela
   MuxedStream* raw = stream.get();
   std::vector<Multiaddr> theirs;
   Clock::duration rtt{};
-  {
+  std::string exchange_error;
+  try {
     Deadline deadline(host_.executor(), options_.exchange_timeout, [raw] { raw->reset(); });
     auto start = Clock::now();
     HolePunch connect{HolePunch::Type::connect, ours};
@@ -185,10 +189,21 @@ awaitable<bool> DcutrService::attempt_as_b(std::shared_ptr<MuxedConnection> rela
     HolePunch sync{HolePunch::Type::sync, {}};
     co_await write_message(*stream, sync);
     co_await stream->close_write();
+  } catch (const AttemptFailed&) {
+    throw;
+  } catch (const std::exception& e) {
+    exchange_error = e.what();
   }
+  if (!exchange_error.empty()) throw AttemptFailed("exchange_failed", exchange_error);
   if (theirs.empty()) throw AttemptFailed("peer_sent_no_addresses", "the peer offered no address to punch to");
   // SYNC reaches A half a round trip from now, and A dials at once: dial then too.
-  co_await host_.punch(peer, theirs, PunchRole::server, options_.punch_timeout, rtt / 2);
+  std::string punch_error;
+  try {
+    co_await host_.punch(peer, theirs, PunchRole::server, options_.punch_timeout, rtt / 2);
+  } catch (const std::exception& e) {
+    punch_error = e.what();
+  }
+  if (!punch_error.empty()) throw AttemptFailed("punch_failed", punch_error);
   co_return true;
 }
 

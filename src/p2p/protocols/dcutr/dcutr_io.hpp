@@ -47,6 +47,8 @@ class DcutrService : public std::enable_shared_from_this<DcutrService> {
   DcutrService(Host& host, DcutrOptions options);
 
   const DcutrCounters& counters() const { return counters_; }
+  // Upgrades running now (both roles).
+  std::size_t in_progress() const { return running_; }
   // The addresses we offer in CONNECT.
   std::vector<Multiaddr> our_addrs() const;
 
