@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command: installs, builds (release) and runs a small local agent network with
 # no external server: a private nats-server on a free port, two agents (one serving a method
-# through a shell command), discovery and sealed calls between them, then a libp2p node pinged
-# from a second node. Everything is stopped at the end.
+# through a shell command), discovery and sealed calls between them; then over libp2p: a relay, an
+# agent that does not listen and is reached through the relay, calls forced over each tier
+# (direct, relay, nats), and a libp2p node pinged from a second node. Everything is stopped at the
+# end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -55,6 +57,49 @@ echo "== assistant calls translator.shout (sealed end to end; the broker sees on
 "$stargate" --identity-dir "$work/assistant" call translator shout '{"text":"hello from the assistant"}'
 echo "== assistant's status"
 "$stargate" --identity-dir "$work/assistant" status
+
+echo "== a Circuit Relay v2 relay (what agents behind NATs reserve a slot on)"
+mkfifo "$work/relay.out"
+"$stargate" --identity-dir "$work/relay" relay start --listen /ip4/127.0.0.1/tcp/0 --metrics-listen off --json \
+  >"$work/relay.out" &
+pids+=($!)
+line=$(first_line "$work/relay.out")
+relay=$(printf '%s' "$line" | sed -n 's/.*"addrs":\["\([^"]*\)".*/\1/p')
+echo "relay at $relay"
+
+echo "== agent 'hidden' listens nowhere: it reserves on the relay and is reached through it"
+mkfifo "$work/hidden.out"
+"$stargate" --identity-dir "$work/hidden" connect --name hidden --relay "$relay" --json >"$work/hidden.out" &
+pids+=($!)
+first_line "$work/hidden.out"
+for _ in $(seq 1 100); do  # until the reservation holds and is announced (bounded: 10 s)
+  circuit=$("$stargate" --identity-dir "$work/hidden" status --json |
+    sed -n 's/.*"addresses":\["\([^"]*p2p-circuit[^"]*\)".*/\1/p')
+  [ -n "$circuit" ] && break
+  sleep 0.1
+done
+echo "hidden is at $circuit"
+"$stargate" --identity-dir "$work/assistant" call "$circuit" ping '{"via":"a multiaddr through the relay"}'
+
+echo "== agent 'worker' listens on libp2p too; the assistant calls it over each tier in turn"
+mkfifo "$work/worker.out"
+"$stargate" --identity-dir "$work/worker" connect --name worker --listen /ip4/127.0.0.1/tcp/0 --relay "$relay" \
+  --json >"$work/worker.out" &
+pids+=($!)
+first_line "$work/worker.out"
+for _ in $(seq 1 100); do  # until worker's circuit address is announced (bounded: 10 s)
+  "$stargate" --identity-dir "$work/worker" status --json | grep -q p2p-circuit && break
+  sleep 0.1
+done
+"$stargate" --identity-dir "$work/worker" announce >/dev/null
+for via in direct relay nats; do
+  echo "-- --via $via"
+  "$stargate" --identity-dir "$work/assistant" call --via "$via" worker ping "{\"tier\":\"$via\"}"
+done
+echo "== assistant's calls by tier (stargate status --json)"
+"$stargate" --identity-dir "$work/assistant" status --json |
+  sed -n 's/.*\("calls_ok_direct":[0-9]*\).*\("calls_ok_relayed":[0-9]*\).*/\1 \2/p'
+"$stargate" --identity-dir "$work/assistant" status --json | sed -n 's/.*\("calls_ok_nats":[0-9]*\).*/\1/p'
 
 echo "== libp2p: node A listens, node B pings it (TCP + Noise + Yamux)"
 mkfifo "$work/node.out"
