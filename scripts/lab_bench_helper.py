@@ -344,6 +344,11 @@ def cmd_report(results):
                    f"relay, which sits on the zero-delay internet segment. Relayed minus direct A2A call (same "
                    f"delayed path), median: {d:.2f} ms. The `/ipfs/ping` rows compare different paths "
                    f"(a → pub vs a → b): {meta.get('relay_extra_ms', 0):.1f} ms apart.")
+        stages = [f"{r} `{meta[f'stage_{r}']}` (exit {meta.get(f'stage_{r}_rc', '?')})" for r in ("r1", "r2") if f"stage_{r}" in meta]
+        if stages:
+            out.append("")
+            out.append("Delay stages' counters over the whole run (overflow = tail drops at the 1000-packet limit): "
+                       + "; ".join(stages) + ".")
     elif "relay_extra_ms" in meta:
         out.append("")
         out.append(f"Relay's extra round trip in this zero-delay lab (median `/ipfs/ping` through the relay minus direct): "
