@@ -96,6 +96,10 @@ std::vector<Multiaddr> DcutrService::our_addrs() const {
 void DcutrService::fail(const std::string& reason) { ++counters_.failures[reason]; }
 
 struct DcutrService::Slot {
+  // Built in place and never copied: a copy (or a temporary) would give the place back twice.
+  explicit Slot(std::weak_ptr<DcutrService> owner) : service(std::move(owner)) {}
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
   std::weak_ptr<DcutrService> service;
   ~Slot() {
     if (auto s = service.lock()) --s->running_;
@@ -108,7 +112,7 @@ std::shared_ptr<DcutrService::Slot> DcutrService::take_slot() {
     return nullptr;
   }
   ++running_;
-  return std::make_shared<Slot>(Slot{weak_from_this()});
+  return std::make_shared<Slot>(weak_from_this());
 }
 
 awaitable<void> DcutrService::upgrade(std::shared_ptr<MuxedConnection> relayed) {
