@@ -335,7 +335,21 @@ def cmd_report(results):
             other_s += " (" + ", ".join(f"{k} {v}" for k, v in kinds.items()) + ")"
         out.append(f"| {pairing.replace('-', ' ↔ ')} | {len(rs)} | {len(direct)} | {len(relayed)} | {other_s} | "
                    f"{100 * len(direct) / len(rs):.0f}% | {t} | {succ} / {why} |")
-    if "relay_extra_ms" in meta:
+    delay = float(meta.get("delay_ms", 0))
+    if delay and rows.get("rtt:direct") and rows.get("rtt:relayed"):
+        d = pct(rows["rtt:relayed"]["samples"], 50) - pct(rows["rtt:direct"]["samples"], 50)
+        out.append("")
+        out.append(f"Path round trips added by the delay stages ({delay:g} ms per router each way): a ↔ pub "
+                   f"{2 * delay:g} ms (r1 only), a ↔ b {4 * delay:g} ms (r1 and r2) whether direct or through the "
+                   f"relay, which sits on the zero-delay internet segment. Relayed minus direct A2A call (same "
+                   f"delayed path), median: {d:.2f} ms. The `/ipfs/ping` rows compare different paths "
+                   f"(a → pub vs a → b): {meta.get('relay_extra_ms', 0):.1f} ms apart.")
+        stages = [f"{r} `{meta[f'stage_{r}']}` (exit {meta.get(f'stage_{r}_rc', '?')})" for r in ("r1", "r2") if f"stage_{r}" in meta]
+        if stages:
+            out.append("")
+            out.append("Delay stages' counters over the whole run (overflow = tail drops at the 1000-packet limit): "
+                       + "; ".join(stages) + ".")
+    elif "relay_extra_ms" in meta:
         out.append("")
         out.append(f"Relay's extra round trip in this zero-delay lab (median `/ipfs/ping` through the relay minus direct): "
                    f"{meta['relay_extra_ms'] * 1000:.0f} µs.")

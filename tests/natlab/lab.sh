@@ -20,6 +20,9 @@ LAB_NAMESPACES=()    # every namespace this run made, in creation order
 LAB_PIDS=()          # every background process lab_spawn started
 LAB_INET_IF=0        # counter for bridge-side veth names in the internet namespace
 declare -gA LAB_NAT_KIND=()  # router role -> eim | symmetric
+declare -gA LAB_LAN_NET=()   # router role -> its LAN prefix, e.g. 10.0.1.0/24
+declare -gA LAB_DELAY_PID=() # router role -> pid of its delay stage (lab_set_delay)
+LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Address plan (docs/natlab.md).
 LAB_INET_NET=203.0.113.0/24   # "the internet": public hosts
@@ -178,6 +181,7 @@ lab_router() {
   lab_new_ns "$host" || return 1
   rns=$(lab_ns "$r")
   hns=$(lab_ns "$host")
+  LAB_LAN_NET[$r]="$lan.0/24"
   lab_plug "$r" wan || return 1
   ip -n "$rns" addr add "$wan_ip/24" dev wan
   lab_internet_routes "$r" wan "$LAB_WAN_NET"
@@ -195,6 +199,58 @@ lab_router() {
   lab_exec "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
   lab_exec "$r" iptables -A INPUT -i wan -j DROP
   lab_set_nat "$r" "$kind"
+}
+
+# Delay and loss on a router (docs/natlab.md, "Delay and loss"): this kernel has no netem, so a
+# userspace stage does it. tests/natlab/delay.py owns a TUN device (tun0) in the router's
+# namespace and holds every packet it reads for MS ms (drops LOSS % at random) before writing it
+# back. Policy routing sends every packet forwarded between lan and wan through tun0 once:
+#   ip rule iif lan -> table 100, ip rule iif wan -> table 100; table 100: default dev tun0
+# (the local table, pref 0, comes first: packets to the router itself are not delayed); what
+# comes back out of tun0 (iif tun0) uses the main table. So a forwarded packet crosses FORWARD
+# twice: lan -> tun0 -> wan outbound, wan -> tun0 -> lan inbound. NAT must see it once, at the
+# WAN edge: the raw table marks the LAN-side pass NOTRACK (outbound: arriving on lan, not for
+# the router; inbound: back from tun0 towards the LAN prefix). Then conntrack, MASQUERADE on
+# leaving wan and the "-i wan" FORWARD rules (ESTABLISHED,RELATED accepted, the rest dropped)
+# work exactly as without the stage, and connections survive switching the stage on or off.
+# The delay sits between the NAT and its LAN, in both directions (like a slow access link).
+#   lab_set_delay ROUTER MS [LOSS_PERCENT]   (re)starts the stage; MS 0 with no loss removes it
+# Call it from the main shell, not a subshell: the stage's pid is kept for lab_cleanup.
+lab_set_delay() {
+  local r=$1 ms=$2 loss=${3:-0} rns log pid i
+  rns=$(lab_ns "$r")
+  [[ -n "${LAB_LAN_NET[$r]:-}" ]] || { lab_log "lab_set_delay: $r is not a router"; return 1; }
+  [[ "$ms" =~ ^[0-9]+(\.[0-9]+)?$ && "$loss" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+    { lab_log "lab_set_delay: MS and LOSS_PERCENT must be numbers"; return 1; }
+  if [[ -n "${LAB_DELAY_PID[$r]:-}" ]]; then  # remove the current stage: routing first, then the process
+    ip -n "$rns" rule del pref 100 2>/dev/null
+    ip -n "$rns" rule del pref 101 2>/dev/null
+    lab_exec "$r" iptables -t raw -F PREROUTING
+    pid=${LAB_DELAY_PID[$r]}
+    kill -TERM "$pid" 2>/dev/null
+    timeout 5 tail --pid="$pid" -s 0.05 -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    LAB_DELAY_RC=$?
+    for i in "${!LAB_PIDS[@]}"; do [[ "${LAB_PIDS[$i]}" == "$pid" ]] && unset 'LAB_PIDS[i]'; done
+    unset 'LAB_DELAY_PID[$r]'
+  fi
+  if [[ "$ms" =~ ^0+(\.0+)?$ && "$loss" =~ ^0+(\.0+)?$ ]]; then
+    return 0
+  fi
+  log="${LAB_DELAY_LOG_DIR:-/tmp}/${LAB_ID}-$r-delay.log"
+  rm -f "$log"  # lab_spawn truncates it in the background: never read an earlier stage's "ready"
+  lab_spawn "$r" "$log" python3 "$LAB_DIR/delay.py" --dev tun0 --delay-ms "$ms" --loss "$loss" || return 1
+  LAB_DELAY_PID[$r]=$LAB_LAST_PID
+  lab_wait_line "$log" '^ready tun0' 10 >/dev/null || { lab_log "lab_set_delay: the stage on $r did not start: $(cat "$log")"; return 1; }
+  ip -n "$rns" link set tun0 up || return 1
+  for i in all default lan wan tun0; do
+    ip netns exec "$rns" sysctl -qw "net.ipv4.conf.$i.rp_filter=0" || return 1
+  done
+  ip -n "$rns" route replace default dev tun0 table 100 || return 1
+  lab_exec "$r" iptables -t raw -A PREROUTING -i lan -m addrtype ! --dst-type LOCAL -j CT --notrack || return 1
+  lab_exec "$r" iptables -t raw -A PREROUTING -i tun0 -d "${LAB_LAN_NET[$r]}" -j CT --notrack || return 1
+  ip -n "$rns" rule add pref 100 iif lan lookup 100 || return 1
+  ip -n "$rns" rule add pref 101 iif wan lookup 100 || return 1
 }
 
 # Packets counted by the DROP rule for inbound WAN traffic in CHAIN (FORWARD or INPUT).

@@ -12,7 +12,12 @@
 #      symmetric (--random-fully) changes it.
 #   4. TCP simultaneous open (what DCUtR needs) gets through EIM <-> EIM and never through
 #      symmetric <-> symmetric.
-#   5. every namespace of the run is gone afterwards and the host's links are unchanged.
+#   5. the delay/loss stage (lab_set_delay, tests/natlab/delay.py): with 25 ms on r1 a TCP echo
+#      round trip a <-> pub takes >= 50 ms (25 each way) and stays under a generous bound; the
+#      NAT still maps a's port to r1's WAN address, unsolicited inbound is still dropped; 100 %
+#      loss stops traffic; after lab_set_delay r1 0 the round trip is fast again, the stage
+#      process exited 0 and its device and rules are gone.
+#   6. every namespace of the run is gone afterwards and the host's links are unchanged.
 # Not root: skips (exit 77) with a message, but when CI=true a skip is a failure (exit 1).
 set -uo pipefail
 
@@ -196,7 +201,67 @@ done
 ((ok == 0)) || fail "symmetric <-> symmetric: TCP simultaneous open succeeded in $ok of $tries tries (expected 0)"
 pass "symmetric <-> symmetric: TCP simultaneous open failed in all $tries tries ($(ms_since "$start") ms)"
 
-# ------------------------------------------------------------------ 5. cleanup
+# ------------------------------------------------------------------ 5. delay and loss stage
+LAB_DELAY_LOG_DIR=$work
+lab_set_nat r1 eim || fail "cannot switch r1 back to eim"
+lab_spawn pub "$work/echo.out" python3 "$probe" echo "$LAB_PUB_IP" 6000 2
+lab_wait_line "$work/echo.out" '^listening' 10 >/dev/null || fail "the echo server did not start"
+rtt_probe() {  # rtt_probe NAME: a -> pub:6000, 10 echo round trips; prints connect/min/median/max ms
+  lab_exec a timeout 20 python3 "$probe" rtt "$LAB_PUB_IP" 6000 10 5 >"$work/$1.out" 2>&1 ||
+    fail "$1: the echo round trips a -> pub failed"
+  sed -E 's/^rtt connect_ms=([0-9.]+) min_ms=([0-9.]+) median_ms=([0-9.]+) max_ms=([0-9.]+)$/\1 \2 \3 \4/' "$work/$1.out"
+}
+ms_ge() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
+start=$(date +%s%N)
+lab_set_delay r1 25 || fail "lab_set_delay r1 25 failed"
+read -r c_ms min_ms med_ms max_ms < <(rtt_probe rtt-delay)
+ms_ge "$c_ms" 50 || fail "with 25 ms on r1 the TCP connect a -> pub took $c_ms ms (< 50: a direction is not held)"
+ms_ge "$min_ms" 50 || fail "with 25 ms on r1 an echo round trip took $min_ms ms (< 50: a direction is not held)"
+ms_ge "$med_ms" 500 && fail "with 25 ms on r1 the median echo round trip took $med_ms ms (>= 500)"
+pass "delay 25 ms on r1: a <-> pub connect $c_ms ms, echo round trip min $min_ms / median $med_ms / max $max_ms ms ($(ms_since "$start") ms)"
+
+lab_spawn pub "$work/observe-delay.out" python3 "$probe" serve "$LAB_PUB_IP" 5001 1
+lab_wait_line "$work/observe-delay.out" '^listening' 10 >/dev/null || fail "the observing server did not start"
+lab_exec a timeout 20 python3 "$probe" connect "$LAB_A_IP" 41010 "$LAB_PUB_IP" 5001 5 >"$work/observe-delay.err" 2>&1 ||
+  fail "a could not connect from port 41010 to pub:5001 through the delay stage"
+seen=$(lab_wait_line "$work/observe-delay.out" '^peer ' 10) || fail "the server printed no peer"
+[[ "$seen" == "peer $LAB_R1_WAN:41010" ]] || fail "eim with the delay stage: pub saw '$seen', expected 'peer $LAB_R1_WAN:41010'"
+pass "eim with the delay stage: pub still sees a's connection from $LAB_R1_WAN:41010"
+
+# Unsolicited inbound (pub still routes 10.0.1.0/24 to r1): a listens, pub's connect times out.
+lab_spawn a "$work/a-listen.out" python3 "$probe" serve "$LAB_A_IP" 5002 1
+lab_wait_line "$work/a-listen.out" '^listening' 10 >/dev/null || fail "a's server did not start"
+for target in "$LAB_A_IP FORWARD" "$LAB_R1_WAN INPUT"; do
+  read -r ip chain <<<"$target"
+  before=$(lab_drop_count r1 "$chain" wan)
+  if lab_exec pub timeout 10 python3 "$probe" connect "$LAB_PUB_IP" 0 "$ip" 5002 1 >"$work/rev-delay.out" 2>&1; then
+    fail "with the delay stage, pub connected to $ip:5002 through r1"
+  fi
+  grep -q 'timeout\|timed out' "$work/rev-delay.out" || fail "pub's connect to $ip:5002 was not a silent drop: $(cat "$work/rev-delay.out")"
+  after=$(lab_drop_count r1 "$chain" wan)
+  ((after > before)) || fail "with the delay stage, r1 $chain DROP did not grow ($before -> $after)"
+done
+pass "with the delay stage, unsolicited inbound to 10.0.1.10 and to r1's WAN address is still dropped silently"
+
+lab_set_delay r1 0 100 || fail "lab_set_delay r1 0 100 failed"
+[[ "$LAB_DELAY_RC" == 0 ]] || fail "the 25 ms stage exited $LAB_DELAY_RC, not 0"
+if lab_exec a timeout 10 python3 "$probe" connect "$LAB_A_IP" 0 "$LAB_PUB_IP" 6000 1 >"$work/loss.out" 2>&1; then
+  fail "with 100 % loss on r1, a still connected to pub"
+fi
+grep -q 'timeout\|timed out' "$work/loss.out" || fail "with 100 % loss: $(cat "$work/loss.out")"
+lab_set_delay r1 0 || fail "lab_set_delay r1 0 failed"
+[[ "$LAB_DELAY_RC" == 0 ]] || fail "the loss stage exited $LAB_DELAY_RC, not 0"
+grep -Eq '^stopped: in=[1-9][0-9]* out=0 lost=[1-9]' "$work/${LAB_ID}-r1-delay.log" ||
+  fail "the loss stage did not count its losses: $(tail -n 1 "$work/${LAB_ID}-r1-delay.log")"
+pass "100 % loss on r1: a's connect to pub times out ($(tail -n 1 "$work/${LAB_ID}-r1-delay.log"))"
+
+read -r c_ms min_ms med_ms max_ms < <(rtt_probe rtt-nodelay)
+ms_ge "$min_ms" 25 && fail "after lab_set_delay r1 0 the fastest echo round trip still took $min_ms ms"
+ip -n "$(lab_ns r1)" link show tun0 >/dev/null 2>&1 && fail "tun0 still exists on r1 after lab_set_delay r1 0"
+ip -n "$(lab_ns r1)" rule | grep -q 'lookup 100' && fail "r1 still has its policy rules after lab_set_delay r1 0"
+pass "lab_set_delay r1 0: the stage exited 0, tun0 and its rules are gone, echo round trip min $min_ms / median $med_ms ms"
+
+# ------------------------------------------------------------------ 6. cleanup
 lab_cleanup
 left=$(lab_leftovers)
 [[ -z "$left" ]] || fail "namespaces left after cleanup: $left"

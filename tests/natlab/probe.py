@@ -9,12 +9,19 @@
                                           TCP simultaneous open: SO_REUSEADDR + SO_REUSEPORT,
                                           bind, print "ready", wait for a byte on GO_FIFO (the
                                           barrier), connect, exchange a line with the peer
+  probe.py echo IP PORT COUNT             print "listening", then serve COUNT connections one
+                                          after the other, echoing every byte back
+  probe.py rtt IP PORT ROUNDS TIMEOUT     connect to an echo server (timed: one round trip,
+                                          SYN to SYN-ACK), then ROUNDS echo round trips of a
+                                          short line, one at a time; print
+                                          "rtt connect_ms=… min_ms=… median_ms=… max_ms=…"
 
 Exit 0 on success, 1 on failure (with the reason on stdout), 2 on usage errors.
 """
 import os
 import socket
 import sys
+import time
 
 
 def out(msg):
@@ -79,8 +86,54 @@ def simopen(bind_ip, bind_port, ip, port, go_fifo, timeout):
     return 0
 
 
+def echo(ip, port, count):
+    s = bound_socket(ip, int(port), True)
+    s.listen(16)
+    out("listening")
+    for _ in range(int(count)):
+        c, _ = s.accept()
+        with c:
+            while True:
+                data = c.recv(4096)
+                if not data:
+                    break
+                c.sendall(data)
+    return 0
+
+
+def rtt(ip, port, rounds, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(float(timeout))
+    times = []
+    try:
+        t0 = time.monotonic()
+        s.connect((ip, int(port)))
+        connect_ms = (time.monotonic() - t0) * 1000
+        for i in range(int(rounds)):
+            line = f"probe {i}\n".encode()
+            t0 = time.monotonic()
+            s.sendall(line)
+            got = b""
+            while len(got) < len(line):
+                chunk = s.recv(256)
+                if not chunk:
+                    raise ConnectionError("the echo server closed")
+                got += chunk
+            times.append((time.monotonic() - t0) * 1000)
+    except OSError as e:
+        out(f"failed {type(e).__name__}: {e}")
+        return 1
+    s.close()
+    times.sort()
+    out(f"rtt connect_ms={connect_ms:.2f} min_ms={times[0]:.2f} median_ms={times[len(times) // 2]:.2f} "
+        f"max_ms={times[-1]:.2f}")
+    return 0
+
+
 def main(argv):
-    cmds = {"serve": (serve, 3), "connect": (connect, 5), "simopen": (simopen, 6)}
+    cmds = {"serve": (serve, 3), "connect": (connect, 5), "simopen": (simopen, 6), "echo": (echo, 3),
+            "rtt": (rtt, 4)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2
