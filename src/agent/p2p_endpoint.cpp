@@ -71,7 +71,7 @@ void P2pEndpoint::on_addresses_changed(std::function<void()> hook) { host_.on_ad
 
 p2p::awaitable<std::string> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
                                               const std::string& request) {
-  auto connection = host_.find_connection(peer);
+  auto connection = host_.reuse_connection(peer);  // a pool hit, or a miss counted by connect()
   std::string errors;
   for (std::size_t i = 0; !connection && i < addrs.size(); ++i) {
     try {
