@@ -8,6 +8,7 @@ PoolKeeper::PoolKeeper(asio::any_io_executor executor, pool::PoolConfig config)
     : pool_(config), timer_(executor, Clock::time_point::max()) {}
 
 void PoolKeeper::start() {
+  running_ = true;
   std::weak_ptr<PoolKeeper> weak = shared_from_this();
   asio::co_spawn(timer_.get_executor(), [weak]() -> awaitable<void> {
     if (auto self = weak.lock()) co_await self->run();
@@ -16,7 +17,8 @@ void PoolKeeper::start() {
 
 awaitable<void> PoolKeeper::run() {
   auto self = shared_from_this();
-  while (!closed_) {
+  timer_.expires_at(pool_.next_deadline().value_or(Clock::time_point::max()));
+  while (!closed_ && pool_.size() > 0) {
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (closed_) break;
@@ -26,7 +28,7 @@ awaitable<void> PoolKeeper::run() {
       if (it == connections_.end()) continue;
       if (auto connection = it->second.lock()) {
         log::get("p2p")->debug("pool: closing {} connection with {}", pool::to_string(eviction.reason),
-                        eviction.peer.to_string());
+                               eviction.peer.to_string());
         ids_.erase(connection.get());
         connection->close();
       }
@@ -34,6 +36,7 @@ awaitable<void> PoolKeeper::run() {
     }
     timer_.expires_at(pool_.next_deadline().value_or(Clock::time_point::max()));
   }
+  running_ = false;
 }
 
 void PoolKeeper::rearm() {
@@ -54,12 +57,16 @@ pool::ConnectionId PoolKeeper::add(const std::shared_ptr<MuxedConnection>& conne
       if (streams == 0) self->rearm();
     }
   });
-  rearm();
+  if (!running_ && !closed_)
+    start();
+  else
+    rearm();
   return id;
 }
 
 void PoolKeeper::remove(pool::ConnectionId id) {
   pool_.remove(id);
+  if (pool_.size() == 0) timer_.cancel();  // the timer loop ends
   if (auto it = connections_.find(id); it != connections_.end()) {
     if (auto connection = it->second.lock()) ids_.erase(connection.get());
     connections_.erase(it);

@@ -15,8 +15,6 @@ namespace stargate::p2p {
 class PoolKeeper : public std::enable_shared_from_this<PoolKeeper> {
  public:
   PoolKeeper(asio::any_io_executor executor, pool::PoolConfig config);
-  // Starts the eviction timer (once the keeper is owned by a shared_ptr).
-  void start();
 
   // Tracks a new connection; returns its pool id, for remove() when it closes.
   pool::ConnectionId add(const std::shared_ptr<MuxedConnection>& connection);
@@ -32,6 +30,9 @@ class PoolKeeper : public std::enable_shared_from_this<PoolKeeper> {
   void close();
 
  private:
+  // The eviction timer runs only while there are connections, so an idle host leaves its
+  // io_context free to return from run().
+  void start();
   awaitable<void> run();
   // Brings the timer forward when the policy's next deadline is earlier than it.
   void rearm();
@@ -41,6 +42,7 @@ class PoolKeeper : public std::enable_shared_from_this<PoolKeeper> {
   pool::ConnectionId next_id_ = 1;
   std::unordered_map<pool::ConnectionId, std::weak_ptr<MuxedConnection>> connections_;
   std::unordered_map<const MuxedConnection*, pool::ConnectionId> ids_;
+  bool running_ = false;
   bool closed_ = false;
 };
 

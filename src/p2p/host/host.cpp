@@ -55,7 +55,6 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
         config(std::move(cfg)),
         resources(ResourceManager::create(config.limits)),
         pool(std::make_shared<PoolKeeper>(ex, config.pool)) {
-    pool->start();
     config.mux.yamux.max_streams = config.limits.max_streams_per_connection;
     config.mux.yamux.max_window = static_cast<std::uint32_t>(config.limits.max_stream_buffer);
   }
