@@ -127,6 +127,12 @@ struct NodeStatus {
   // ("public", "endpoint_independent", "symmetric", "unknown"): docs/reachability.md.
   std::string reachability = "unknown";
   std::string nat_kind = "unknown";
+  // Connection pool (docs/limits.md): connections open, connects that reused one (hits) or dialed
+  // (misses), connections the pool closed by reason ("idle", "capacity"), and stretches spent
+  // above the cap because nothing could be closed.
+  std::size_t pool_size = 0;
+  std::uint64_t pool_hits = 0, pool_misses = 0, pool_cap_overruns = 0;
+  std::map<std::string, std::uint64_t> pool_evictions;
   std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
   std::uint64_t calls_ok_libp2p = 0, calls_ok_nats = 0;
   std::uint64_t calls_ok_direct = 0, calls_ok_relayed = 0;  // the libp2p ones, by connection kind

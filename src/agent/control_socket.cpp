@@ -84,6 +84,8 @@ json::value to_json(const NodeStatus& s) {
   }
   json::object punch_failures;
   for (const auto& [reason, n] : s.hole_punch_failures) punch_failures[reason] = n;
+  json::object pool_evictions;
+  for (const auto& [reason, n] : s.pool_evictions) pool_evictions[reason] = n;
   return json::object{{"agent_id", s.agent_id},
                       {"peer_id", s.peer_id},
                       {"name", s.name},
@@ -94,6 +96,11 @@ json::value to_json(const NodeStatus& s) {
                       {"hole_punch", json::object{{"attempts", s.hole_punch_attempts},
                                                   {"successes", s.hole_punch_successes},
                                                   {"failures", std::move(punch_failures)}}},
+                      {"pool", json::object{{"size", s.pool_size},
+                                            {"hits", s.pool_hits},
+                                            {"misses", s.pool_misses},
+                                            {"cap_overruns", s.pool_cap_overruns},
+                                            {"evictions", std::move(pool_evictions)}}},
                       {"reachability", s.reachability},
                       {"nat_kind", s.nat_kind},
                       {"known_peers", s.known_peers},

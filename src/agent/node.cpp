@@ -703,6 +703,12 @@ NodeStatus StarGateNode::get_status() const {
       const auto& info = c->info();
       status.connections.push_back({info.remote_peer.to_string(), info.remote_addr.to_string(), info.relayed, info.outbound});
     }
+    auto pool = impl_->p2p->host().pool_stats();
+    status.pool_size = pool.size;
+    status.pool_hits = pool.hits;
+    status.pool_misses = pool.misses;
+    status.pool_cap_overruns = pool.cap_overruns;
+    status.pool_evictions = {{"idle", pool.evictions_idle}, {"capacity", pool.evictions_capacity}};
     const auto& punches = impl_->p2p->dcutr().counters();
     status.hole_punch_attempts = punches.attempts;
     status.hole_punch_successes = punches.successes;
@@ -744,6 +750,25 @@ std::string StarGateNode::get_metrics() const {
       << "# TYPE stargate_holepunch_failures_total counter\n";
   for (const auto& [reason, count] : s.hole_punch_failures)
     out << "stargate_holepunch_failures_total{reason=\"" << reason << "\"} " << count << "\n";
+  const struct {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::uint64_t value;
+  } pool_metrics[] = {
+      {"stargate_pool_connections", "gauge", "libp2p connections open (direct and relayed).", s.pool_size},
+      {"stargate_pool_hits_total", "counter", "Connects that reused an open connection.", s.pool_hits},
+      {"stargate_pool_misses_total", "counter", "Connects that had to dial.", s.pool_misses},
+      {"stargate_pool_cap_overruns_total", "counter", "Times the pool stayed above its cap (every connection busy).",
+       s.pool_cap_overruns},
+  };
+  for (const auto& m : pool_metrics)
+    out << "# HELP " << m.name << " " << m.help << "\n# TYPE " << m.name << " " << m.type << "\n"
+        << m.name << " " << m.value << "\n";
+  out << "# HELP stargate_pool_evictions_total Connections the pool closed, by reason.\n"
+      << "# TYPE stargate_pool_evictions_total counter\n";
+  for (const auto& [reason, count] : s.pool_evictions)
+    out << "stargate_pool_evictions_total{reason=\"" << reason << "\"} " << count << "\n";
   out << "# HELP stargate_known_peers Agents in the directory.\n"
       << "# TYPE stargate_known_peers gauge\n"
       << "stargate_known_peers " << s.known_peers << "\n"

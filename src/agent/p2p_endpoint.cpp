@@ -75,12 +75,9 @@ void P2pEndpoint::on_addresses_changed(std::function<void()> hook) { host_.on_ad
 
 p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
                                                        const std::string& request, Path path) {
-  std::shared_ptr<p2p::MuxedConnection> connection;
-  for (const auto& open : host_.connections()) {
-    if (open->info().remote_peer != peer) continue;
-    const bool allowed = path == Path::any || (path == Path::relayed_only) == open->info().relayed;
-    if (allowed && (!connection || (connection->info().relayed && !open->info().relayed))) connection = open;
-  }
+  // A pool hit when an open connection the path allows is there; connect() counts the misses.
+  std::shared_ptr<p2p::MuxedConnection> connection =
+      path == Path::any ? host_.reuse_connection(peer) : host_.reuse_connection(peer, path == Path::relayed_only);
   std::string errors;
   for (std::size_t i = 0; !connection && i < addrs.size(); ++i) {
     if (path == Path::direct_only && addrs[i].is_circuit()) continue;

@@ -20,16 +20,6 @@ using namespace std::chrono_literals;
 using p2p::awaitable;
 using namespace stargate::testing;
 
-NodeOptions p2p_agent(const std::string& name, std::vector<std::string> listen = {"/ip4/127.0.0.1/tcp/0"}) {
-  NodeOptions options;
-  options.display_name = name;
-  options.identity_dir = fresh_dir(name);
-  options.use_nats = false;
-  options.listen_addrs = std::move(listen);
-  options.default_call_timeout = 5s;
-  return options;
-}
-
 class AgentP2pTest : public ::testing::Test {
  protected:
   boost::asio::io_context io;

@@ -18,6 +18,17 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
+// An agent on libp2p only (no NATS), listening on `listen`, with 5 s calls.
+inline NodeOptions p2p_agent(const std::string& name, std::vector<std::string> listen = {"/ip4/127.0.0.1/tcp/0"}) {
+  NodeOptions options;
+  options.display_name = name;
+  options.identity_dir = fresh_dir(name);
+  options.use_nats = false;
+  options.listen_addrs = std::move(listen);
+  options.default_call_timeout = std::chrono::seconds(5);
+  return options;
+}
+
 // Answers {"echo": params, "caller": <the caller's agent ID>}.
 inline Handler echo_handler() {
   return [](const boost::json::value& params, const CallContext& ctx) -> boost::asio::awaitable<boost::json::value> {

@@ -1,6 +1,7 @@
 #include "p2p/host/host.hpp"
 
 #include "base/log.hpp"
+#include "p2p/host/connection_pool_io.hpp"
 #include "p2p/host/deadline.hpp"
 #include "p2p/host/multistream_io.hpp"
 #include "p2p/host/noise_io.hpp"
@@ -52,7 +53,8 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
         peer_id(crypto::PeerId::from_public_key(identity.public_key())),
         noise_key(noise::StaticNoiseKey::generate(identity)),
         config(std::move(cfg)),
-        resources(ResourceManager::create(config.limits)) {
+        resources(ResourceManager::create(config.limits)),
+        pool(std::make_shared<PoolKeeper>(ex, config.pool)) {
     config.mux.yamux.max_streams = config.limits.max_streams_per_connection;
     config.mux.yamux.max_window = static_cast<std::uint32_t>(config.limits.max_stream_buffer);
   }
@@ -63,6 +65,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   noise::StaticNoiseKey noise_key;
   HostConfig config;
   std::shared_ptr<ResourceManager> resources;
+  std::shared_ptr<PoolKeeper> pool;
   PeerStore peer_store;
   std::map<std::string, StreamHandler, std::less<>> handlers;
   std::vector<ConnectionHook> hooks;
@@ -197,11 +200,15 @@ void Host::Impl::register_connection(const std::shared_ptr<MuxedConnection>& con
   logger()->debug("{} connection with {} at {}", info.outbound ? "outbound" : "inbound", info.remote_peer.to_string(),
                   info.remote_addr.to_string());
   auto it = connections.emplace(info.remote_peer, connection);
+  auto pool_id = pool->add(connection);
   std::weak_ptr<Impl> weak_self = shared_from_this();
   auto shared_grant = std::make_shared<ResourceGrant>(std::move(grant));
-  connection->on_closed([weak_self, it, shared_grant] {
+  connection->on_closed([weak_self, it, shared_grant, pool_id] {
     shared_grant->release();
-    if (auto self = weak_self.lock()) self->connections.erase(it);
+    if (auto self = weak_self.lock()) {
+      self->connections.erase(it);
+      self->pool->remove(pool_id);
+    }
   });
   if (info.outbound && !info.relayed) peer_store.add_addrs(info.remote_peer, {info.remote_addr});
   peer_store.upsert(info.remote_peer);
@@ -260,7 +267,7 @@ std::shared_ptr<MuxedConnection> Host::Impl::find(const crypto::PeerId& peer) co
   auto [begin, end] = connections.equal_range(peer);
   for (auto it = begin; it != end; ++it) {
     auto c = it->second.lock();
-    if (!c || c->is_closed()) continue;
+    if (!c || c->is_closing()) continue;  // closing: GoAway sent, no new streams
     if (!c->info().relayed) return c;
     if (!relayed) relayed = c;
   }
@@ -466,9 +473,12 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
     if (!id) throw ErrorException("bad peer ID in " + addr.to_string() + ": " + id.error().message);
     if (*id == impl->peer_id) throw ErrorException("refusing to dial our own peer ID");
     expected = *id;
-    if (auto existing = impl->find(*id); existing && (addr.is_circuit() || !existing->info().relayed))
+    if (auto existing = impl->find(*id); existing && (addr.is_circuit() || !existing->info().relayed)) {
+      impl->pool->hit(*existing);
       co_return existing;
+    }
   }
+  impl->pool->miss();
   if (addr.is_circuit()) {
     if (!impl->circuit_dialer) throw ErrorException("cannot dial " + addr.to_string() + ": relay transport not enabled");
     co_return co_await impl->circuit_dialer(addr);
@@ -507,7 +517,10 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
 
 awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const crypto::PeerId& peer) {
   auto impl = impl_;
-  if (auto existing = impl->find(peer)) co_return existing;
+  if (auto existing = impl->find(peer)) {
+    impl->pool->hit(*existing);
+    co_return existing;
+  }
   const auto* info = impl->peer_store.find(peer);
   if (!info || info->addrs.empty()) throw ErrorException("no known address for " + peer.to_string());
   auto addrs = info->addrs;
@@ -545,6 +558,29 @@ awaitable<std::shared_ptr<MuxedStream>> Host::open_stream(const std::shared_ptr<
 }
 
 std::shared_ptr<MuxedConnection> Host::find_connection(const crypto::PeerId& peer) const { return impl_->find(peer); }
+
+std::shared_ptr<MuxedConnection> Host::reuse_connection(const crypto::PeerId& peer) {
+  auto connection = impl_->find(peer);
+  if (connection) impl_->pool->hit(*connection);
+  return connection;
+}
+
+std::shared_ptr<MuxedConnection> Host::reuse_connection(const crypto::PeerId& peer, bool relayed) {
+  auto [begin, end] = impl_->connections.equal_range(peer);
+  for (auto it = begin; it != end; ++it) {
+    auto c = it->second.lock();
+    if (!c || c->is_closed() || c->is_closing() || c->info().relayed != relayed) continue;
+    impl_->pool->hit(*c);
+    return c;
+  }
+  return nullptr;
+}
+
+pool::PoolStats Host::pool_stats() const { return impl_->pool->stats(); }
+
+void Host::protect(const crypto::PeerId& peer, const std::string& tag) { impl_->pool->protect(peer, tag); }
+
+bool Host::unprotect(const crypto::PeerId& peer, const std::string& tag) { return impl_->pool->unprotect(peer, tag); }
 
 std::vector<std::shared_ptr<MuxedConnection>> Host::connections() const {
   std::vector<std::shared_ptr<MuxedConnection>> out;
@@ -595,6 +631,7 @@ awaitable<Multiaddr> Host::probe_dial(const Multiaddr& addr, crypto::PeerId expe
 void Host::close() {
   if (!impl_ || impl_->closed) return;
   impl_->closed = true;
+  impl_->pool->close();
   for (auto& acceptor : impl_->acceptors) {
     boost::system::error_code ignored;
     acceptor->close(ignored);

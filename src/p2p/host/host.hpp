@@ -10,6 +10,7 @@
 #include "p2p/host/muxed_connection.hpp"
 #include "p2p/host/peer_store.hpp"
 #include "p2p/host/resource_manager.hpp"
+#include "p2p/pool/connection_pool.hpp"
 
 #include <chrono>
 #include <functional>
@@ -36,6 +37,8 @@ struct HostConfig {
   // address peers observe is the NAT's mapping of that port: what hole punching needs. A dial
   // whose 4-tuple is taken (TIME_WAIT of an earlier connection) falls back to an ephemeral port.
   bool dial_from_listen_port = true;
+  // Connection pool: cap and idle timeout (docs/limits.md, "Connection pool").
+  pool::PoolConfig pool;
 };
 
 // DCUtR's roles on a hole-punched connection: A (the peer that dialed the relayed connection) is
@@ -124,6 +127,20 @@ class Host {
   // An open connection to `peer`, a direct one when there is one.
   std::shared_ptr<MuxedConnection> find_connection(const crypto::PeerId& peer) const;
   std::vector<std::shared_ptr<MuxedConnection>> connections() const;
+  // find_connection(), counted as a pool hit (and a use of that connection) when there is one;
+  // for callers that dial themselves when there is none (connect() counts that miss).
+  std::shared_ptr<MuxedConnection> reuse_connection(const crypto::PeerId& peer);
+  // The same, only among relayed (or only among direct) connections.
+  std::shared_ptr<MuxedConnection> reuse_connection(const crypto::PeerId& peer, bool relayed);
+
+  // Connection pool: every connection is tracked; idle ones are closed after
+  // config().pool.idle_timeout, the least recently used idle ones above max_connections. A
+  // connection with streams open, or to a protected peer, is never closed by the pool.
+  pool::PoolStats pool_stats() const;
+  // Pins the connections to `peer` while any tag is set (a relay holding our reservation).
+  void protect(const crypto::PeerId& peer, const std::string& tag);
+  // Returns whether `peer` is still protected under another tag.
+  bool unprotect(const crypto::PeerId& peer, const std::string& tag);
   PeerStore& peer_store();
   const PeerStore& peer_store() const;
   ResourceManager& resources();

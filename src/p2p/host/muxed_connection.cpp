@@ -27,6 +27,7 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 MuxedStream::MuxedStream(std::shared_ptr<MuxedConnection> connection, yamux::StreamId id)
     : connection_(std::move(connection)), id_(id), signal_(connection_->timer_.get_executor()) {
   connection_->streams_[id_] = this;
+  if (connection_->streams_callback_) connection_->streams_callback_(connection_->streams_.size());
 }
 
 MuxedStream::~MuxedStream() {
@@ -36,6 +37,7 @@ MuxedStream::~MuxedStream() {
     connection_->after_session_change();
   }
   connection_->forget(id_);
+  if (connection_->streams_callback_) connection_->streams_callback_(connection_->streams_.size());
 }
 
 void MuxedStream::on_data(Bytes data) {

@@ -88,12 +88,16 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   // Sends GoAway, then closes the socket once pending output is written.
   void close();
   bool is_closed() const { return closed_; }
+  // Closing or closed: no new streams (GoAway sent, or the connection failed).
+  bool is_closing() const { return closing_ || closed_; }
   const std::string& close_reason() const { return close_reason_; }
   // Completes when the connection is closed, from either side.
   awaitable<void> wait_closed();
   std::size_t stream_count() const { return streams_.size(); }
   // Called whenever the connection closes (for the host's bookkeeping).
   void on_closed(std::function<void()> callback) { closed_callback_ = std::move(callback); }
+  // Called with stream_count() whenever a stream opens (either side) or goes (for the pool).
+  void on_streams_changed(std::function<void(std::size_t)> callback) { streams_callback_ = std::move(callback); }
 
  private:
   friend class MuxedStream;
@@ -120,6 +124,7 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   bool closing_ = false;
   std::string close_reason_;
   std::function<void()> closed_callback_;
+  std::function<void(std::size_t)> streams_callback_;
 };
 
 }  // namespace stargate::p2p

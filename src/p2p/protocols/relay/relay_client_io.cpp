@@ -36,12 +36,18 @@ Multiaddr with_peer(const Multiaddr& addr, const crypto::PeerId& peer) {
   return addr.encapsulate(Multiaddr::from_component(Protocol::p2p, peer.bytes()).value());
 }
 
+// The host's pool never closes a connection to a relay we keep a reservation on.
+constexpr const char* kPinTag = "relay-reservation";
+
 }  // namespace
 
 RelayClient::RelayClient(Host& host, RelayClientOptions options)
     : host_(host), options_(options), changed_(host.executor()) {}
 
-RelayClient::~RelayClient() { close(); }
+RelayClient::~RelayClient() {
+  destroying_ = true;  // the host may be gone already (a coroutine kept us alive): leave it alone
+  close();
+}
 
 std::shared_ptr<RelayClient> RelayClient::enable(Host& host, RelayClientOptions options) {
   auto client = std::make_shared<RelayClient>(host, options);
@@ -61,6 +67,8 @@ void RelayClient::close() {
   if (closed_) return;
   closed_ = true;
   for (auto& [relay, entry] : relays_) entry.wake->cancel();
+  if (!destroying_)
+    for (const auto& [relay, entry] : relays_) host_.unprotect(relay, kPinTag);
   changed_.notify_all();
 }
 
@@ -76,6 +84,7 @@ void RelayClient::add_relay(const Multiaddr& relay_addr) {
   entry.info.relay_addr = relay_addr;
   entry.wake = std::make_shared<asio::steady_timer>(host_.executor());
   relays_.emplace(*relay, std::move(entry));
+  host_.protect(*relay, kPinTag);
   asio::co_spawn(host_.executor(), keep_reserved(*relay), asio::detached);
 }
 

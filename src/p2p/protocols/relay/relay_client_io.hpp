@@ -68,7 +68,8 @@ class RelayClient : public std::enable_shared_from_this<RelayClient> {
   // Dials <relay>/p2p-circuit/p2p/<peer> and upgrades the circuit.
   awaitable<std::shared_ptr<MuxedConnection>> dial(const Multiaddr& circuit_addr);
 
-  // Stops renewing (reservations lapse with the connections); pending waits end.
+  // Stops renewing (reservations lapse with the connections); pending waits end. The connections
+  // to the relays, protected in the host's pool while their reservations are wanted, lose that.
   void close();
 
   std::vector<ReservationInfo> reservations() const;
@@ -93,6 +94,7 @@ class RelayClient : public std::enable_shared_from_this<RelayClient> {
   RelayClientCounters counters_;
   Signal changed_;
   bool closed_ = false;
+  bool destroying_ = false;
 };
 
 
