@@ -2,6 +2,7 @@
 // its own; a public node does not. Loopback with 127.0.0.0/8 treated as public.
 #include "p2p/protocols/relay/auto_relay_io.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
+#include "autonat_test_support.hpp"
 #include "host_test_support.hpp"
 
 namespace stargate::p2p::relay {
@@ -10,22 +11,11 @@ namespace {
 using namespace std::chrono_literals;
 using namespace stargate::testing;
 
-autonat::AutonatOptions fast_autonat(bool probe) {
-  autonat::AutonatOptions o;
-  o.classifier = autonat::AddressClassifier(autonat::Cidr::parse_list("127.0.0.0/8").value());
-  o.probe = probe;
-  o.first_round_delay = 0ms;
-  o.retry_interval = 500ms;
-  o.refresh_interval = 500ms;
-  o.server_backoff = 0ms;
-  o.server_limits.per_peer = 100;
-  return o;
-}
 
 // A node with the AutoNAT server, optionally a relay too.
 struct Server {
   Server(boost::asio::io_context& io, bool relay)
-      : node(io), autonat(autonat::ReachabilityService::enable(node.host, *node.identify, fast_autonat(false))) {
+      : node(io), autonat(autonat::ReachabilityService::enable(node.host, *node.identify, fast_autonat_options(false))) {
     if (relay) service = RelayService::enable(node.host);
   }
   ~Server() { autonat->close(); }
@@ -38,7 +28,7 @@ struct Client {
   Client(boost::asio::io_context& io, const std::string& listen)
       : node(io, {}, std::nullopt, listen),
         relay_client(RelayClient::enable(node.host)),
-        autonat(autonat::ReachabilityService::enable(node.host, *node.identify, fast_autonat(true))),
+        autonat(autonat::ReachabilityService::enable(node.host, *node.identify, fast_autonat_options(true))),
         auto_relay(AutoRelay::enable(node.host, *node.identify, relay_client, autonat)) {}
   ~Client() {
     autonat->close();

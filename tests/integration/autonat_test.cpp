@@ -8,6 +8,7 @@
 #include "p2p/protocols/relay/relay_client_io.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 #include "p2p/tcp/tcp_address.hpp"
+#include "autonat_test_support.hpp"
 #include "host_test_support.hpp"
 
 namespace stargate::p2p::autonat {
@@ -18,19 +19,7 @@ using stargate::testing::run_with_timeout;
 using stargate::testing::TestNode;
 using stargate::testing::wait_until;
 
-AutonatOptions test_options(bool probe) {
-  AutonatOptions o;
-  o.classifier = AddressClassifier(Cidr::parse_list("127.0.0.0/8").value());
-  o.probe = probe;
-  o.first_round_delay = 0ms;
-  o.retry_interval = 500ms;
-  o.refresh_interval = 500ms;
-  o.server_backoff = 0ms;
-  o.dial_back_timeout = 5s;
-  o.request_timeout = 10s;
-  o.server_limits.per_peer = 100;
-  return o;
-}
+AutonatOptions test_options(bool probe) { return stargate::testing::fast_autonat_options(probe); }
 
 struct AutonatNode {
   AutonatNode(boost::asio::io_context& io, AutonatOptions options, const std::string& listen = "/ip4/127.0.0.1/tcp/0")
