@@ -50,6 +50,10 @@ struct NodeOptions {
   std::vector<std::string> announce_addrs;
   // CIDRs counted as public by AutoNAT and NAT classification (docs/reachability.md).
   std::vector<std::string> treat_as_public;
+  // Prometheus /metrics and /healthz over HTTP at ADDR:PORT ("127.0.0.1:9464"; port 0 picks one,
+  // see NodeStatus::metrics_address); empty, the default for agents: off. Expose it beyond
+  // loopback only behind your own access control.
+  std::string metrics_listen;
   // false: no NATS at all (calls then need libp2p addresses: a multiaddr, or a peer announced
   // before).
   bool use_nats = true;
@@ -104,6 +108,7 @@ struct NodeStatus {
   std::string peer_id;
   std::string name;
   bool nats_connected = false;
+  std::string metrics_address;  // where /metrics is served (empty: off)
   std::size_t known_peers = 0;
   std::vector<std::string> addresses;  // libp2p addresses announced (with /p2p/<PeerId>)
   struct Reservation {

@@ -90,6 +90,7 @@ json::value to_json(const NodeStatus& s) {
                       {"peer_id", s.peer_id},
                       {"name", s.name},
                       {"nats_connected", s.nats_connected},
+                      {"metrics_address", s.metrics_address},
                       {"addresses", std::move(addresses)},
                       {"reservations", std::move(reservations)},
                       {"connections", std::move(connections)},

@@ -7,6 +7,8 @@
 #include "agent/jsonrpc.hpp"
 #include "agent/nats_urls.hpp"
 #include "agent/p2p_endpoint.hpp"
+#include "http/metrics_server.hpp"
+#include "metrics/registry.hpp"
 #include "base/log.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/peer_id.hpp"
@@ -93,7 +95,25 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     bool done() const { return result || error || unknown_session; }
   };
 
-  Impl(asio::any_io_executor ex, NodeOptions opts) : executor(ex), options(std::move(opts)), announce_timer(ex) {}
+  Impl(asio::any_io_executor ex, NodeOptions opts)
+      : calls_family(registry.counter_family("stargate_calls",
+                                             "Calls this node made, by tier (direct, relay, nats; for a failure the tier "
+                                             "asked for, any for the cascade) and outcome",
+                                             {"tier", "outcome"})),
+        latency_family(registry.histogram_family("stargate_call_duration_seconds", "Duration of successful calls, by tier",
+                                                 {"tier"})),
+        executor(ex),
+        options(std::move(opts)),
+        announce_timer(ex) {
+    registry.add_collector([this](metrics::Collection& out) { collect(out); });
+  }
+
+  // Declared first among the metrics members so that the families and the server can use it.
+  metrics::Registry registry;
+  metrics::Family<metrics::Counter>& calls_family;
+  metrics::Family<metrics::Histogram>& latency_family;
+  std::unique_ptr<http::MetricsServer> metrics_server;
+  std::string metrics_address;
 
   asio::any_io_executor executor;
   NodeOptions options;
@@ -325,14 +345,23 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                               std::chrono::milliseconds timeout, Via via) {
     auto self = shared_from_this();
     if (!started || stopped) throw error_of(agent::ErrorCode::unreachable, "node is not running");
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
     ++counters.calls_sent;
+    const auto before = counters;
     try {
       auto result = co_await route(std::move(peer), std::move(method), std::move(params), deadline, timeout, via);
       ++counters.calls_ok;
+      // The tier whose counter moved carried the call.
+      const char* tier = counters.calls_ok_direct != before.calls_ok_direct     ? "direct"
+                         : counters.calls_ok_relayed != before.calls_ok_relayed ? "relay"
+                                                                                : "nats";
+      calls_family.with({tier, "ok"}).inc();
+      latency_family.with({tier}).observe(std::chrono::steady_clock::now() - start);
       co_return result;
     } catch (const CallError&) {
       ++counters.calls_failed;
+      calls_family.with({to_string(via), "error"}).inc();
       throw;
     }
   }
@@ -574,6 +603,79 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     if (nats->is_connected()) co_await nats->flush(std::chrono::milliseconds(options.connect_timeout));
   }
 
+  NodeStatus status() const {
+    NodeStatus status = counters;
+    status.metrics_address = metrics_address;
+    status.agent_id = agent_id;
+    status.peer_id = peer_id;
+    status.name = options.display_name;
+    status.nats_connected = nats && nats->is_connected();
+    status.known_peers = directory.size();
+    if (p2p) {
+      if (p2p->listening()) status.addresses = p2p->addresses();
+      for (const auto& r : p2p->relay_client().reservations())
+        status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
+      for (const auto& c : p2p->host().connections()) {
+        const auto& info = c->info();
+        status.connections.push_back({info.remote_peer.to_string(), info.remote_addr.to_string(), info.relayed, info.outbound});
+      }
+      auto pool = p2p->host().pool_stats();
+      status.pool_size = pool.size;
+      status.pool_hits = pool.hits;
+      status.pool_misses = pool.misses;
+      status.pool_cap_overruns = pool.cap_overruns;
+      status.pool_evictions = {{"idle", pool.evictions_idle}, {"capacity", pool.evictions_capacity}};
+      const auto& punches = p2p->dcutr().counters();
+      status.hole_punch_attempts = punches.attempts;
+      status.hole_punch_successes = punches.successes;
+      status.hole_punch_failures = punches.failures;
+      if (auto* autonat = p2p->autonat()) {
+        status.reachability = p2p::autonat::to_string(autonat->reachability());
+        status.nat_kind = p2p::autonat::to_string(autonat->nat_kind());
+      }
+    }
+    return status;
+  }
+
+  // What the status says, exported at each scrape (nothing is counted twice).
+  void collect(metrics::Collection& out) const {
+    const auto s = status();
+    auto d = [](auto v) { return static_cast<double>(v); };
+    out.counter("stargate_libp2p_fallbacks", "libp2p attempts that failed before NATS was tried").add(d(s.libp2p_attempts_failed));
+    out.counter("stargate_requests_served", "Requests this node answered").add(d(s.requests_served));
+    auto rejected = out.counter("stargate_inputs_rejected", "Messages refused, by reason", {"reason"});
+    for (const auto& [reason, count] : rejected_by_reason) rejected.add({reason}, d(count));
+    out.counter("stargate_holepunch_attempts", "DCUtR hole-punch attempts, both roles").add(d(s.hole_punch_attempts));
+    out.counter("stargate_holepunch_successes", "Hole punches that ended in a direct connection").add(d(s.hole_punch_successes));
+    auto punch_failures = out.counter("stargate_holepunch_failures", "Failed hole-punch attempts, by reason", {"reason"});
+    for (const auto& [reason, count] : s.hole_punch_failures) punch_failures.add({reason}, d(count));
+    out.gauge("stargate_pool_connections", "libp2p connections open (direct and relayed)").add(d(s.pool_size));
+    out.counter("stargate_pool_hits", "Connects that reused an open connection").add(d(s.pool_hits));
+    out.counter("stargate_pool_misses", "Connects that had to dial").add(d(s.pool_misses));
+    out.counter("stargate_pool_cap_overruns", "Times the pool stayed above its cap (every connection busy)")
+        .add(d(s.pool_cap_overruns));
+    auto evictions = out.counter("stargate_pool_evictions", "Connections the pool closed, by reason", {"reason"});
+    for (const auto& [reason, count] : s.pool_evictions) evictions.add({reason}, d(count));
+    std::size_t direct = 0, relayed = 0;
+    for (const auto& c : s.connections) ++(c.relayed ? relayed : direct);
+    out.gauge("stargate_connections", "libp2p connections open now, by kind", {"kind"})
+        .add({"direct"}, d(direct))
+        .add({"relayed"}, d(relayed));
+    std::size_t streams = 0;
+    if (p2p) {
+      for (const auto& c : p2p->host().connections()) streams += c->stream_count();
+    }
+    out.gauge("stargate_streams", "Streams open now over all libp2p connections").add(d(streams));
+    auto reachability = out.gauge("stargate_reachability", "1 for what AutoNAT concluded: public, private or unknown", {"state"});
+    for (const char* state : {"public", "private", "unknown"}) reachability.add({state}, s.reachability == state ? 1 : 0);
+    auto nat = out.gauge("stargate_nat_kind", "1 for the NAT in front of the node (identify's observations)", {"kind"});
+    for (const char* kind : {"public", "endpoint_independent", "symmetric", "unknown"}) nat.add({kind}, s.nat_kind == kind ? 1 : 0);
+    auto reservations = out.gauge("stargate_relay_reservation_active", "1 while a reservation on this relay holds", {"relay"});
+    for (const auto& r : s.reservations) reservations.add({r.relay}, r.active ? 1 : 0);
+    out.gauge("stargate_known_peers", "Agents in the directory").add(d(s.known_peers));
+    out.gauge("stargate_nats_connected", "1 when the broker connection is up").add(s.nats_connected ? 1 : 0);
+  }
+
   awaitable<void> announce_loop() {
     auto self = shared_from_this();
     while (!stopped) {
@@ -596,6 +698,7 @@ StarGateNode::~StarGateNode() {
   impl_->subscriptions.clear();
   if (impl_->nats) impl_->nats->close();
   if (impl_->p2p) impl_->p2p->close();
+  if (impl_->metrics_server) impl_->metrics_server->stop();
 }
 
 void StarGateNode::handle(std::string method, Handler handler) { impl_->handlers[std::move(method)] = std::move(handler); }
@@ -631,6 +734,19 @@ awaitable<void> StarGateNode::start() {
     });
   }
   if (impl->options.use_nats) co_await impl->start_nats();
+  if (!impl->options.metrics_listen.empty()) {
+    impl->metrics_server = std::make_unique<http::MetricsServer>(impl->executor, impl->registry, [weak] {
+      auto self = weak.lock();
+      if (!self || !self->started || self->stopped) return http::Health::unhealthy("the node is not running");
+      return http::Health::healthy();
+    });
+    try {
+      auto bound = impl->metrics_server->listen(impl->options.metrics_listen);
+      impl->metrics_address = bound.address().to_string() + ":" + std::to_string(bound.port());
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot serve metrics on " + impl->options.metrics_listen + ": " + e.what());
+    }
+  }
   impl->started = true;
   if (impl->options.client_only) co_return;
   co_await announce();
@@ -688,101 +804,16 @@ std::optional<Via> parse_via(std::string_view text) {
   return std::nullopt;
 }
 
-NodeStatus StarGateNode::get_status() const {
-  NodeStatus status = impl_->counters;
-  status.agent_id = impl_->agent_id;
-  status.peer_id = impl_->peer_id;
-  status.name = impl_->options.display_name;
-  status.nats_connected = impl_->nats && impl_->nats->is_connected();
-  status.known_peers = impl_->directory.size();
-  if (impl_->p2p) {
-    if (impl_->p2p->listening()) status.addresses = impl_->p2p->addresses();
-    for (const auto& r : impl_->p2p->relay_client().reservations())
-      status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
-    for (const auto& c : impl_->p2p->host().connections()) {
-      const auto& info = c->info();
-      status.connections.push_back({info.remote_peer.to_string(), info.remote_addr.to_string(), info.relayed, info.outbound});
-    }
-    auto pool = impl_->p2p->host().pool_stats();
-    status.pool_size = pool.size;
-    status.pool_hits = pool.hits;
-    status.pool_misses = pool.misses;
-    status.pool_cap_overruns = pool.cap_overruns;
-    status.pool_evictions = {{"idle", pool.evictions_idle}, {"capacity", pool.evictions_capacity}};
-    const auto& punches = impl_->p2p->dcutr().counters();
-    status.hole_punch_attempts = punches.attempts;
-    status.hole_punch_successes = punches.successes;
-    status.hole_punch_failures = punches.failures;
-    if (auto* autonat = impl_->p2p->autonat()) {
-      status.reachability = p2p::autonat::to_string(autonat->reachability());
-      status.nat_kind = p2p::autonat::to_string(autonat->nat_kind());
-    }
-  }
-  return status;
-}
+NodeStatus StarGateNode::get_status() const { return impl_->status(); }
 
-std::string StarGateNode::get_metrics() const {
-  auto s = get_status();
-  std::ostringstream out;
-  out << "# HELP stargate_calls_total Calls this node made, by transport and outcome.\n"
-      << "# TYPE stargate_calls_total counter\n"
-      << "stargate_calls_total{transport=\"direct\",outcome=\"ok\"} " << s.calls_ok_direct << "\n"
-      << "stargate_calls_total{transport=\"relay\",outcome=\"ok\"} " << s.calls_ok_relayed << "\n"
-      << "stargate_calls_total{transport=\"nats\",outcome=\"ok\"} " << s.calls_ok_nats << "\n"
-      << "stargate_calls_total{transport=\"any\",outcome=\"error\"} " << s.calls_failed << "\n"
-      << "# HELP stargate_libp2p_fallbacks_total libp2p attempts that failed before another transport was tried.\n"
-      << "# TYPE stargate_libp2p_fallbacks_total counter\n"
-      << "stargate_libp2p_fallbacks_total " << s.libp2p_attempts_failed << "\n"
-      << "# HELP stargate_requests_served_total Requests this node answered.\n"
-      << "# TYPE stargate_requests_served_total counter\n"
-      << "stargate_requests_served_total " << s.requests_served << "\n"
-      << "# HELP stargate_inputs_rejected_total Messages refused, by reason.\n"
-      << "# TYPE stargate_inputs_rejected_total counter\n";
-  for (const auto& [reason, count] : impl_->rejected_by_reason)
-    out << "stargate_inputs_rejected_total{reason=\"" << reason << "\"} " << count << "\n";
-  out << "# HELP stargate_holepunch_attempts_total DCUtR hole-punch attempts, both roles.\n"
-      << "# TYPE stargate_holepunch_attempts_total counter\n"
-      << "stargate_holepunch_attempts_total " << s.hole_punch_attempts << "\n"
-      << "# HELP stargate_holepunch_successes_total Hole punches that ended in a direct connection.\n"
-      << "# TYPE stargate_holepunch_successes_total counter\n"
-      << "stargate_holepunch_successes_total " << s.hole_punch_successes << "\n"
-      << "# HELP stargate_holepunch_failures_total Failed hole-punch attempts, by reason.\n"
-      << "# TYPE stargate_holepunch_failures_total counter\n";
-  for (const auto& [reason, count] : s.hole_punch_failures)
-    out << "stargate_holepunch_failures_total{reason=\"" << reason << "\"} " << count << "\n";
-  const struct {
-    const char* name;
-    const char* type;
-    const char* help;
-    std::uint64_t value;
-  } pool_metrics[] = {
-      {"stargate_pool_connections", "gauge", "libp2p connections open (direct and relayed).", s.pool_size},
-      {"stargate_pool_hits_total", "counter", "Connects that reused an open connection.", s.pool_hits},
-      {"stargate_pool_misses_total", "counter", "Connects that had to dial.", s.pool_misses},
-      {"stargate_pool_cap_overruns_total", "counter", "Times the pool stayed above its cap (every connection busy).",
-       s.pool_cap_overruns},
-  };
-  for (const auto& m : pool_metrics)
-    out << "# HELP " << m.name << " " << m.help << "\n# TYPE " << m.name << " " << m.type << "\n"
-        << m.name << " " << m.value << "\n";
-  out << "# HELP stargate_pool_evictions_total Connections the pool closed, by reason.\n"
-      << "# TYPE stargate_pool_evictions_total counter\n";
-  for (const auto& [reason, count] : s.pool_evictions)
-    out << "stargate_pool_evictions_total{reason=\"" << reason << "\"} " << count << "\n";
-  out << "# HELP stargate_known_peers Agents in the directory.\n"
-      << "# TYPE stargate_known_peers gauge\n"
-      << "stargate_known_peers " << s.known_peers << "\n"
-      << "# HELP stargate_nats_connected 1 when the broker connection is up.\n"
-      << "# TYPE stargate_nats_connected gauge\n"
-      << "stargate_nats_connected " << (s.nats_connected ? 1 : 0) << "\n";
-  return out.str();
-}
+std::string StarGateNode::get_metrics() const { return impl_->registry.render(); }
 
 awaitable<void> StarGateNode::stop() {
   auto impl = impl_;
   if (!impl->started || impl->stopped) co_return;
   impl->stopped = true;
   impl->announce_timer.cancel();
+  if (impl->metrics_server) impl->metrics_server->stop();
   if (impl->p2p) impl->p2p->close();
   if (impl->nats_up() && !impl->options.client_only) {
     // Best effort: a broker that is gone cannot carry the goodbye, and stopping must not fail.

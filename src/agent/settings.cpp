@@ -78,12 +78,13 @@ class TomlReader {
       else if (k == "announce") r = section(k, node, &TomlReader::announce_key);
       else if (k == "log") r = section(k, node, &TomlReader::log_key);
       else if (k == "p2p") r = section(k, node, &TomlReader::p2p_key);
+      else if (k == "metrics") r = section(k, node, &TomlReader::metrics_key);
       else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
       else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
       else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
       else {
         return make_error(at(key.source()) + "unknown key " + key_text(k) +
-                          " (the config file has the sections [agent], [nats], [p2p], [calls], [announce], [log], [serve], "
+                          " (the config file has the sections [agent], [nats], [p2p], [metrics], [calls], [announce], [log], [serve], "
                           "[allow] and the top-level key allow_any; see docs/configuration.md)");
       }
       if (!r) return r;
@@ -208,6 +209,11 @@ class TomlReader {
     if (key == "announce") return string_list(node, key, out_.announce_addrs);
     if (key == "treat_as_public") return string_list(node, key, out_.treat_as_public);
     return unknown(node, section_, key, "listen, relays, announce, treat_as_public");
+  }
+
+  Result<void> metrics_key(std::string_view key, const toml::node& node) {
+    if (key == "listen") return string(node, key, out_.metrics_listen);
+    return unknown(node, section_, key, "listen");
   }
 
   Result<void> calls_key(std::string_view key, const toml::node& node) {
@@ -396,6 +402,7 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
   if (const char* v = env_value(getenv, "STARGATE_LISTEN")) next.listen_addrs = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_RELAYS")) next.relays = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_ANNOUNCE_ADDRS")) next.announce_addrs = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_METRICS_LISTEN")) next.metrics_listen = v;
   if (const char* v = env_value(getenv, "STARGATE_TREAT_AS_PUBLIC")) next.treat_as_public = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_CALL_TIMEOUT")) {
     const std::string_view text = trim(v);
@@ -433,6 +440,7 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.announce_addrs) settings.announce_addrs = *o.announce_addrs;
   if (o.treat_as_public) settings.treat_as_public = *o.treat_as_public;
   if (o.use_nats) settings.use_nats = *o.use_nats;
+  if (o.metrics_listen) settings.metrics_listen = *o.metrics_listen;
   for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
   if (o.allow_any) settings.allow_any = *o.allow_any;
   merge_serve(settings.serve, o.serve);

@@ -41,6 +41,7 @@ struct Settings {
   // not (a lab's documentation ranges, loopback in tests): docs/reachability.md.
   std::vector<std::string> treat_as_public;
   bool use_nats = true;
+  std::string metrics_listen;  // ADDR:PORT for /metrics and /healthz; empty: off
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
   std::map<std::string, std::vector<std::string>> allow;
@@ -83,6 +84,7 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_LISTEN               listen_addrs (comma-separated multiaddrs)
 //   STARGATE_RELAYS               relays (comma-separated multiaddrs)
 //   STARGATE_ANNOUNCE_ADDRS       announce_addrs (comma-separated multiaddrs)
+//   STARGATE_METRICS_LISTEN       metrics_listen (ADDR:PORT)
 //   STARGATE_TREAT_AS_PUBLIC      treat_as_public (comma-separated CIDRs)
 //   STARGATE_CALL_TIMEOUT         call_timeout, in seconds (decimals allowed: "2.5")
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc.
@@ -99,6 +101,7 @@ struct SettingOverrides {
   std::optional<std::string> log_level;
   std::optional<std::vector<std::string>> listen_addrs, relays, announce_addrs, treat_as_public;
   std::optional<bool> use_nats;
+  std::optional<std::string> metrics_listen;
   // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
   // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).
   std::map<std::string, std::vector<std::string>> allow;

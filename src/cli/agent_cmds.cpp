@@ -29,6 +29,8 @@ struct AgentFlags {
   double connect_timeout = 2.0;
   std::vector<std::string> listen, relays, announce_addrs;
   bool no_nats = false;
+  std::string metrics_listen;
+  CLI::Option* metrics_flag = nullptr;
   // Which flags were given: only those override config.toml and the environment.
   CLI::Option* nats_flag = nullptr;
   CLI::Option* listen_flag = nullptr;
@@ -55,6 +57,8 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
   flags.announce_flag = command->add_option("--announce-addr", flags.announce_addrs,
                                             "Extra address to announce, e.g. the public side of a 1:1 NAT (repeatable)");
   command->add_flag("--no-nats", flags.no_nats, "Run without a NATS broker (libp2p only; needs --listen or --relay)");
+  flags.metrics_flag = command->add_option("--metrics-listen", flags.metrics_listen,
+                                           "Serve Prometheus /metrics and /healthz at ADDR:PORT (off by default; keep it on loopback)");
 }
 
 void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
@@ -74,6 +78,7 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.relay_flag && flags.relay_flag->count()) overrides.relays = flags.relays;
   if (flags.announce_flag && flags.announce_flag->count()) overrides.announce_addrs = flags.announce_addrs;
   if (flags.no_nats) overrides.use_nats = false;
+  if (flags.metrics_flag && flags.metrics_flag->count()) overrides.metrics_listen = flags.metrics_listen;
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
@@ -102,6 +107,7 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.announce_addrs = settings.announce_addrs;
   options.treat_as_public = settings.treat_as_public;
   options.use_nats = settings.use_nats;
+  options.metrics_listen = settings.metrics_listen;
   return options;
 }
 

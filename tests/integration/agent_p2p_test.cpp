@@ -6,6 +6,7 @@
 #include "agent/jsonrpc.hpp"
 #include "base/varint.hpp"
 #include "host_test_support.hpp"
+#include "http_test_support.hpp"
 #include "nats_server.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/signal.hpp"
@@ -231,6 +232,64 @@ TEST_F(AgentP2pTest, ViaForcesEachTier) {
     co_await a.stop();
     co_await b.stop();
     co_await c.stop();
+  });
+}
+
+// An agent's /metrics (off by default, here on an ephemeral loopback port) scraped over HTTP:
+// every family the node exports is there and moves with the calls.
+TEST_F(AgentP2pTest, MetricsEndpointShowsCallsByTierAndTheNodeState) {
+  auto a_options = p2p_agent("alice");
+  a_options.metrics_listen = "127.0.0.1:0";
+  StarGateNode a(io.get_executor(), a_options);
+  StarGateNode b(io.get_executor(), p2p_agent("bob"));
+  b.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    EXPECT_TRUE(b.get_status().metrics_address.empty());  // off unless asked
+    auto where = a.get_status().metrics_address;
+    CO_ASSERT_FALSE(where.empty());
+    auto colon = where.rfind(':');
+    p2p::tcp::endpoint endpoint(boost::asio::ip::make_address(where.substr(0, colon)),
+                                static_cast<unsigned short>(std::stoi(where.substr(colon + 1))));
+    auto target = b.get_status().addresses.front();
+    json::value params = json::object{{"m", 1}};
+    co_await a.call(target, "echo", params);
+    co_await a.call(target, "echo", params);
+    try {
+      co_await a.call(target, "no-such-method", params);
+    } catch (const CallError&) {
+    }
+    auto health = co_await http_client::get(endpoint, "/healthz");
+    EXPECT_EQ(health.status, 200u);
+    auto scrape = co_await http_client::get(endpoint, "/metrics");
+    EXPECT_EQ(scrape.status, 200u);
+    const auto& text = scrape.body;
+    for (const char* line : {"stargate_calls_total{tier=\"direct\",outcome=\"ok\"} 2\n",
+                             "stargate_calls_total{tier=\"any\",outcome=\"error\"} 1\n",
+                             "stargate_call_duration_seconds_count{tier=\"direct\"} 2\n",
+                             "stargate_connections{kind=\"direct\"} 1\n",
+                             "stargate_pool_misses_total 1\n",
+                             "stargate_nats_connected 0\n"}) {
+      EXPECT_NE(text.find(line), std::string::npos) << "missing " << line << " in\n" << text;
+    }
+    for (const char* family : {"# TYPE stargate_call_duration_seconds histogram", "# TYPE stargate_reachability gauge",
+                               "# TYPE stargate_nat_kind gauge", "# TYPE stargate_holepunch_attempts_total counter",
+                               "# TYPE stargate_pool_hits_total counter", "# TYPE stargate_streams gauge",
+                               "# TYPE stargate_requests_served_total counter", "# TYPE stargate_known_peers gauge"}) {
+      EXPECT_NE(text.find(family), std::string::npos) << "missing " << family;
+    }
+    // get_metrics() renders the same registry.
+    EXPECT_NE(a.get_metrics().find("stargate_calls_total{tier=\"direct\",outcome=\"ok\"} 2\n"), std::string::npos);
+    co_await a.stop();
+    co_await b.stop();
+    bool refused = false;
+    try {
+      co_await http_client::get(endpoint, "/healthz");
+    } catch (const std::exception&) {
+      refused = true;  // stop() closed the endpoint
+    }
+    EXPECT_TRUE(refused);
   });
 }
 

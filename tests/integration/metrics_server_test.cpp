@@ -3,6 +3,7 @@
 #include "http/metrics_server.hpp"
 
 #include "metrics/registry.hpp"
+#include "http_test_support.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/read.hpp>
@@ -25,38 +26,7 @@ using p2p::tcp;
 using p2p::use_awaitable;
 using ErrorCode = boost::system::error_code;
 using stargate::testing::run_with_timeout;
-
-struct Reply {
-  unsigned status = 0;
-  std::string content_type;
-  std::string allow;
-  std::string body;
-  bool keep_alive = false;
-};
-
-std::string request(std::string_view method, std::string_view target, std::string_view extra_headers = {}) {
-  return std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n" + std::string(extra_headers) + "\r\n";
-}
-
-awaitable<tcp::socket> connect(tcp::endpoint endpoint) {
-  tcp::socket socket(co_await asio::this_coro::executor);
-  co_await socket.async_connect(endpoint, use_awaitable);
-  co_return socket;
-}
-
-// Sends `bytes` as they are and reads one response.
-awaitable<Reply> exchange(tcp::socket& socket, beast::flat_buffer& buffer, std::string bytes) {
-  co_await asio::async_write(socket, asio::buffer(bytes), use_awaitable);
-  bhttp::response<bhttp::string_body> response;
-  co_await bhttp::async_read(socket, buffer, response, use_awaitable);
-  Reply reply;
-  reply.status = response.result_int();
-  reply.content_type = std::string(response[bhttp::field::content_type]);
-  reply.allow = std::string(response[bhttp::field::allow]);
-  reply.body = response.body();
-  reply.keep_alive = response.keep_alive();
-  co_return reply;
-}
+using namespace stargate::testing::http_client;
 
 // "503 every relay is down\n": status and body in one comparable line.
 std::string summary(const Reply& reply) { return std::to_string(reply.status) + " " + reply.body; }

@@ -484,6 +484,23 @@ TEST(Settings, TreatAsPublic) {
   EXPECT_NE(bad.error().message.find("treat_as_public"), std::string::npos) << bad.error().message;
 }
 
+TEST(Settings, MetricsListenFromFileEnvironmentAndFlags) {
+  Settings s = defaults();
+  EXPECT_TRUE(s.metrics_listen.empty());  // off by default for agents
+  ASSERT_TRUE(apply_text(s, "[metrics]\nlisten = \"127.0.0.1:9464\"\n").has_value());
+  EXPECT_EQ(s.metrics_listen, "127.0.0.1:9464");
+  Env env{{"STARGATE_METRICS_LISTEN", "127.0.0.1:9500"}};
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.metrics_listen, "127.0.0.1:9500");
+  SettingOverrides flags;
+  flags.metrics_listen = "[::1]:9600";
+  apply_overrides(s, flags);
+  EXPECT_EQ(s.metrics_listen, "[::1]:9600");
+  auto unknown = apply_text(s, "[metrics]\nport = 1\n");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("listen"), std::string::npos);
+}
+
 TEST(Settings, ValidateP2p) {
   Settings s = defaults();
   s.use_nats = false;
