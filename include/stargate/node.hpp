@@ -143,6 +143,8 @@ struct NodeStatus {
   std::uint64_t calls_ok_direct = 0, calls_ok_relayed = 0;  // the libp2p ones, by connection kind
   std::uint64_t libp2p_attempts_failed = 0;  // libp2p tries that then fell back to NATS (or failed)
   std::uint64_t requests_served = 0, requests_rejected = 0;
+  // Requests that had run (or were running) already: answered from the first run, not run again.
+  std::uint64_t requests_deduplicated = 0;
 };
 
 using Handler =

@@ -7,6 +7,7 @@
 #include "agent/jsonrpc.hpp"
 #include "agent/nats_urls.hpp"
 #include "agent/p2p_endpoint.hpp"
+#include "agent/result_cache.hpp"
 #include "http/metrics_server.hpp"
 #include "metrics/registry.hpp"
 #include "base/log.hpp"
@@ -110,6 +111,10 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
 
   // Declared first among the metrics members so that the families and the server can use it.
   metrics::Registry registry;
+  // At most once per request, across transports: results by (caller, request ID), and a signal per
+  // run in progress for the retries that join it.
+  agent::ResultCache results;
+  std::unordered_map<std::string, std::shared_ptr<p2p::Signal>> runs;
   metrics::Family<metrics::Counter>& calls_family;
   metrics::Family<metrics::Histogram>& latency_family;
   std::unique_ptr<http::MetricsServer> metrics_server;
@@ -237,14 +242,52 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
           request->id, agent::RpcError{static_cast<int>(agent::ErrorCode::forbidden),
                                        "'from' does not match the authenticated caller", nullptr});
     } else {
-      CallContext context{request->method, caller->agent_id, caller->peer_id};
-      response = co_await run_handler(*request, context);
+      response = co_await run_once(*request, *caller);
     }
     if (response.size() > agent::kMaxMessageBytes) {
       response = agent::make_error_response(request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
                                             agent::payload_too_large_error(response.size(), agent::kMaxMessageBytes));
     }
     co_return response;
+  }
+
+  // Runs the handler unless this caller's request ran before (its response is sent again) or is
+  // running now (this one waits for that run).
+  awaitable<std::string> run_once(const agent::Request& request, const Caller& caller) {
+    auto self = shared_from_this();
+    const auto key = agent::ResultCache::key(caller.agent_id, agent::to_string(request.id));
+    switch (results.begin(key, std::chrono::steady_clock::now())) {
+      case agent::ResultCache::State::done:
+        ++counters.requests_deduplicated;
+        co_return *results.response(key);
+      case agent::ResultCache::State::running: {
+        ++counters.requests_deduplicated;
+        auto run = runs.at(key);
+        while (results.state(key) == agent::ResultCache::State::running && !stopped) co_await run->wait();
+        if (const auto* response = results.response(key)) co_return *response;
+        co_return agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::internal_error,
+                                                                         "the first run of this request ended without a response"});
+      }
+      case agent::ResultCache::State::fresh:
+        break;
+    }
+    auto run = std::make_shared<p2p::Signal>(executor);
+    runs[key] = run;
+    CallContext context{request.method, caller.agent_id, caller.peer_id};
+    std::optional<std::string> response;
+    try {
+      response = co_await run_handler(request, context);
+    } catch (...) {
+    }
+    runs.erase(key);
+    if (response) {
+      results.finish(key, *response);
+    } else {
+      results.abandon(key);
+    }
+    run->notify_all();
+    if (!response) throw std::runtime_error("handler run failed");
+    co_return std::move(*response);
   }
 
   awaitable<std::string> respond_p2p(std::string text, crypto::PeerId peer) {
@@ -378,6 +421,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                                std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
                                Via via) {
     const auto path = path_for(via);
+    const auto call_id = random_hex(12);
     if (!peer.empty() && peer.front() == '/') {
       if (via == Via::nats) throw error_of(agent::ErrorCode::invalid_params, "a multiaddr is called over libp2p, not NATS");
       auto addr = Multiaddr::parse(peer);
@@ -387,7 +431,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       if (!id) throw error_of(agent::ErrorCode::invalid_params, "a multiaddr to call must end in /p2p/<PeerId>: " + peer);
       std::vector<Multiaddr> addrs{*addr};
       try {
-        co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout, path);
+        co_return co_await call_libp2p(call_id, *id, addrs, method, params, deadline, timeout, path);
       } catch (const TransportFailure& e) {
         throw error_of(agent::ErrorCode::unreachable, e.what());
       }
@@ -400,7 +444,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
           std::vector<Multiaddr> addrs;
           if (known) addrs = known->addrs;
           try {
-            co_return co_await call_libp2p(*id, addrs, method, params, deadline, timeout, path);
+            co_return co_await call_libp2p(call_id, *id, addrs, method, params, deadline, timeout, path);
           } catch (const TransportFailure& e) {
             if (!nats || via != Via::any) throw error_of(agent::ErrorCode::unreachable, e.what());
           }
@@ -423,8 +467,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       const bool fallback = nats && via == Via::any;
       auto budget = fallback ? (deadline - std::chrono::steady_clock::now()) * 2 / 3 : deadline - std::chrono::steady_clock::now();
       try {
-        co_return co_await call_libp2p(callee_id, addrs, method, params, std::chrono::steady_clock::now() + budget, timeout,
-                                       path);
+        co_return co_await call_libp2p(call_id, callee_id, addrs, method, params,
+                                       std::chrono::steady_clock::now() + budget, timeout, path);
       } catch (const TransportFailure& e) {
         if (!fallback) throw error_of(agent::ErrorCode::unreachable, e.what());
         ++counters.libp2p_attempts_failed;
@@ -435,16 +479,17 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     if (via == Via::direct || via == Via::relay)
       throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
     if (!nats) throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
-    co_return co_await call_nats(callee_static, callee_agent, callee_key, method, params, deadline, timeout);
+    co_return co_await call_nats(call_id, callee_static, callee_agent, callee_key, method, params, deadline, timeout);
   }
 
   // One call over libp2p. Throws TransportFailure when no response came (the caller may fall back),
   // CallError when the callee answered with an error.
-  awaitable<json::value> call_libp2p(crypto::PeerId callee, std::vector<Multiaddr> addrs, std::string method,
-                                     json::value params, std::chrono::steady_clock::time_point deadline,
-                                     std::chrono::milliseconds timeout,
+  // `call_id` is the request ID: the same for every tier and retry of one call, so that the callee
+  // runs it at most once (ResultCache).
+  awaitable<json::value> call_libp2p(std::string call_id, crypto::PeerId callee, std::vector<Multiaddr> addrs,
+                                     std::string method, json::value params,
+                                     std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
                                      agent::P2pEndpoint::Path path = agent::P2pEndpoint::Path::any) {
-    auto call_id = random_hex(12);
     auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
     if (request.size() > agent::kMaxMessageBytes)
       throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
@@ -488,11 +533,10 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     co_return std::move(*response->outcome);
   }
 
-  awaitable<json::value> call_nats(crypto::X25519Key callee_static, std::string callee_agent,
+  awaitable<json::value> call_nats(std::string call_id, crypto::X25519Key callee_static, std::string callee_agent,
                                    crypto::Ed25519PublicKey callee_key, std::string method, json::value params,
                                    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      auto call_id = random_hex(12);
       auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
       if (request.size() > agent::kMaxMessageBytes)
         throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));

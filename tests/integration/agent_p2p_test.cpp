@@ -293,6 +293,54 @@ TEST_F(AgentP2pTest, MetricsEndpointShowsCallsByTierAndTheNodeState) {
   });
 }
 
+// At most once: the same request (same caller, same ID) sent again, while the first run goes on
+// and after it ended, runs the handler once; every copy gets the first run's response.
+TEST_F(AgentP2pTest, ARepeatedRequestRunsItsHandlerOnce) {
+  StarGateNode b(io.get_executor(), p2p_agent("bob"));
+  int runs = 0;
+  bool release = false;
+  p2p::Signal changed(io.get_executor());
+  b.handle("count", [&](const json::value&, const CallContext&) -> awaitable<json::value> {
+    ++runs;
+    changed.notify_all();
+    while (!release) co_await changed.wait();
+    co_return json::value(runs);
+  });
+  TestNode raw(io, {}, std::nullopt, "");
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await b.start();
+    auto connection = co_await raw.host.connect(Multiaddr::parse(b.get_status().addresses.front()).value());
+    auto caller = agent::agent_id_of(raw.host.peer_id()).value();
+    auto request = agent::make_request("count", nullptr, agent::RequestId(std::string("same-id")), caller);
+    std::vector<std::string> answers;
+    for (int i = 0; i < 2; ++i) {
+      boost::asio::co_spawn(io, [&]() -> awaitable<void> {
+        answers.push_back(co_await agent::a2a_round_trip(raw.host, connection, request));
+        changed.notify_all();
+      }, boost::asio::detached);
+    }
+    bool first_running = co_await wait_until([&] { return runs == 1; }, 5s);
+    CO_ASSERT_TRUE(first_running);
+    bool joined = co_await wait_until([&] { return b.get_status().requests_deduplicated == 1; }, 5s);
+    CO_ASSERT_TRUE(joined);
+    release = true;
+    changed.notify_all();
+    bool both = co_await wait_until([&] { return answers.size() == 2; }, 5s);
+    CO_ASSERT_TRUE(both);
+    auto again = co_await agent::a2a_round_trip(raw.host, connection, request);
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(answers[0], answers[1]);
+    EXPECT_EQ(again, answers[0]);
+    EXPECT_EQ(json::parse(again).at("result").as_int64(), 1);
+    EXPECT_EQ(b.get_status().requests_deduplicated, 2u);
+    // A new ID is a new request.
+    auto other = agent::make_request("count", nullptr, agent::RequestId(std::string("other-id")), caller);
+    auto fresh = co_await agent::a2a_round_trip(raw.host, connection, other);
+    EXPECT_EQ(json::parse(fresh).at("result").as_int64(), 2);
+    co_await b.stop();
+  });
+}
+
 // A raw libp2p host speaks /stargate/a2a/1.0.0 to a node: the stream protocol's own checks.
 TEST_F(AgentP2pTest, HostileA2aRequestsGetPreciseErrorsAndTheNodeKeepsServing) {
   StarGateNode b(io.get_executor(), p2p_agent("bob"));

@@ -1,0 +1,55 @@
+#include "agent/result_cache.hpp"
+
+#include <gtest/gtest.h>
+
+namespace stargate::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using State = ResultCache::State;
+
+TEST(ResultCache, FirstRunThenJoinThenAnswerAgain) {
+  ResultCache cache;
+  auto t = std::chrono::steady_clock::now();
+  auto key = ResultCache::key("caller", "42");
+  EXPECT_EQ(cache.begin(key, t), State::fresh);
+  EXPECT_EQ(cache.begin(key, t), State::running);  // a retry while the first run goes on
+  EXPECT_EQ(cache.response(key), nullptr);
+  cache.finish(key, "answer");
+  EXPECT_EQ(cache.begin(key, t + 1s), State::done);
+  EXPECT_EQ(*cache.response(key), "answer");
+  // Another caller with the same request ID is another request.
+  EXPECT_EQ(cache.begin(ResultCache::key("other", "42"), t), State::fresh);
+}
+
+TEST(ResultCache, ExpiresAfterRetentionAndAbandonedRunsRunAgain) {
+  ResultCache cache(ResultCacheLimits{100, 10s});
+  auto t = std::chrono::steady_clock::now();
+  auto key = ResultCache::key("c", "1");
+  cache.begin(key, t);
+  cache.finish(key, "r");
+  EXPECT_EQ(cache.begin(key, t + 9s), State::done);
+  EXPECT_EQ(cache.begin(key, t + 11s), State::fresh);  // forgotten after the retention
+  auto lost = ResultCache::key("c", "2");
+  cache.begin(lost, t + 11s);
+  cache.abandon(lost);
+  EXPECT_EQ(cache.begin(lost, t + 12s), State::fresh);
+  cache.abandon(ResultCache::key("c", "3"));  // unknown: nothing happens
+}
+
+TEST(ResultCache, BoundedOldestFirst) {
+  ResultCache cache(ResultCacheLimits{3, 1h});
+  auto t = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    auto key = ResultCache::key("c", std::to_string(i));
+    EXPECT_EQ(cache.begin(key, t + std::chrono::seconds(i)), State::fresh);
+    cache.finish(key, "r" + std::to_string(i));
+  }
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.evicted(), 2u);
+  EXPECT_EQ(cache.state(ResultCache::key("c", "0")), State::fresh);
+  EXPECT_EQ(cache.state(ResultCache::key("c", "4")), State::done);
+}
+
+}  // namespace
+}  // namespace stargate::agent
