@@ -145,6 +145,8 @@ struct NodeStatus {
   std::uint64_t requests_served = 0, requests_rejected = 0;
   // Requests that had run (or were running) already: answered from the first run, not run again.
   std::uint64_t requests_deduplicated = 0;
+  // Handlers cancelled because the caller's deadline (sent with the request) passed.
+  std::uint64_t handlers_cancelled = 0;
 };
 
 using Handler =

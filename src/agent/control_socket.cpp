@@ -115,7 +115,8 @@ json::value to_json(const NodeStatus& s) {
                       {"libp2p_fallbacks", s.libp2p_attempts_failed},
                       {"requests_served", s.requests_served},
                       {"requests_rejected", s.requests_rejected},
-                      {"requests_deduplicated", s.requests_deduplicated}};
+                      {"requests_deduplicated", s.requests_deduplicated},
+                      {"handlers_cancelled", s.handlers_cancelled}};
 }
 
 std::filesystem::path control_socket_path(const std::filesystem::path& identity_dir) {

@@ -190,6 +190,12 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
     if (!from->is_string()) return RequestFailure{invalid("\"from\" must be a string"), request.id};
     request.from = std::string(from->get_string());
   }
+  if (const json::value* deadline = obj.if_contains("deadline_ms")) {
+    if (!deadline->is_int64() || deadline->get_int64() < 0 || deadline->get_int64() > kMaxDeadlineMs)
+      return RequestFailure{invalid("\"deadline_ms\" must be an integer between 0 and " + std::to_string(kMaxDeadlineMs)),
+                            request.id};
+    request.deadline_ms = deadline->get_int64();
+  }
   return request;
 }
 
@@ -244,7 +250,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // {"jsonrpc":"2.0","method":…,"params":…,"id":…,"from":…}, fields in this order (params when not
 // null, from when not empty).
 std::string compose_request(std::string_view method, const json::value& params, const RequestId& id,
-                            std::string_view from) {
+                            std::string_view from, std::optional<std::int64_t> deadline_ms) {
   std::string out;
   out.reserve(96 + method.size() + from.size());
   out += R"({"jsonrpc":"2.0","method":)";
@@ -259,6 +265,10 @@ std::string compose_request(std::string_view method, const json::value& params, 
     out += R"(,"from":)";
     append_json_string(out, from);
   }
+  if (deadline_ms) {
+    out += R"(,"deadline_ms":)";
+    out += std::to_string(*deadline_ms);
+  }
   out += '}';
   return out;
 }
@@ -266,11 +276,12 @@ std::string compose_request(std::string_view method, const json::value& params, 
 }  // namespace
 
 std::string serialize_request(const Request& request) {
-  return compose_request(request.method, request.params, request.id, request.from);
+  return compose_request(request.method, request.params, request.id, request.from, request.deadline_ms);
 }
 
-std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from) {
-  return compose_request(method, params, id, from);
+std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from,
+                         std::optional<std::int64_t> deadline_ms) {
+  return compose_request(method, params, id, from, deadline_ms);
 }
 
 std::string make_response(const RequestId& id, const json::value& result) {

@@ -97,7 +97,12 @@ struct Request {
   boost::json::value params;  // an object or an array; null when the request had none
   RequestId id;
   std::string from;  // the caller's agent id; "" when absent
+  // How long the caller will still wait for the answer, in ms, when it said: the callee gives up on
+  // (cancels) a handler that runs longer.
+  std::optional<std::int64_t> deadline_ms;
 };
+// The longest deadline a request may carry (one day).
+inline constexpr std::int64_t kMaxDeadlineMs = 24LL * 3600 * 1000;
 
 // A request that could not be parsed: the error to answer with, and the id to answer to (nullopt =
 // JSON null, when the id itself was missing or unusable).
@@ -122,7 +127,7 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
 // Serialized messages. `params` null omits the member; `from` "" omits it.
 std::string serialize_request(const Request& request);
 std::string make_request(std::string_view method, const boost::json::value& params, const RequestId& id,
-                         std::string_view from = {});
+                         std::string_view from = {}, std::optional<std::int64_t> deadline_ms = std::nullopt);
 std::string make_response(const RequestId& id, const boost::json::value& result);
 // id nullopt -> "id":null (JSON-RPC's answer when the request's id could not be read).
 std::string make_error_response(const std::optional<RequestId>& id, const RpcError& error);

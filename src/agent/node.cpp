@@ -21,6 +21,8 @@
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/signal.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/json.hpp>
 
 #include <map>
@@ -60,6 +62,12 @@ CallError error_of(agent::ErrorCode code, std::string message) {
 
 constexpr std::string_view agents_subject_prefix = "traylinx.agents.";
 
+// The time a caller will still wait, for the request's deadline_ms (at least 1).
+std::int64_t remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+  return std::clamp<std::int64_t>(left, 1, agent::kMaxDeadlineMs);
+}
+
 // Who sent a request, as the transport authenticated it.
 struct Caller {
   std::string agent_id;
@@ -69,8 +77,15 @@ struct Caller {
 // A libp2p attempt that did not produce a response (no address worked, the stream failed): the
 // call may still go through the broker. A callee's error response is not one of these.
 struct TransportFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit TransportFailure(const std::string& what, bool timed_out_ = false)
+      : std::runtime_error(what), timed_out(timed_out_) {}
+  bool timed_out;  // the time given ran out (rather than every address failing)
 };
+
+// What a caller is told when libp2p was its only way: timeout or unreachable.
+CallError final_error(const TransportFailure& e) {
+  return CallError(static_cast<int>(e.timed_out ? agent::ErrorCode::timeout : agent::ErrorCode::unreachable), e.what());
+}
 
 }  // namespace
 
@@ -325,15 +340,49 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
           request.id, agent::RpcError{static_cast<int>(agent::ErrorCode::method_not_found),
                                       "method not found: " + request.method, nullptr});
     }
-    std::optional<agent::RpcError> failure;
-    json::value result;
-    try {
-      result = co_await handler(request.params, context);
-    } catch (const CallError& e) {
-      failure = agent::RpcError{e.code(), e.what(), e.data()};
-    } catch (const std::exception& e) {
-      failure = agent::RpcError{static_cast<int>(agent::ErrorCode::internal_error), std::string("handler failed: ") + e.what(),
-                                nullptr};
+    // The handler runs on a coroutine of its own; when the caller said how long it waits, that
+    // coroutine is cancelled (terminal) once the time is up: the caller has given up, so the work
+    // stops at its next asynchronous step.
+    struct Run {
+      explicit Run(asio::any_io_executor ex) : finished(ex) {}
+      bool done = false;
+      json::value result;
+      std::optional<agent::RpcError> failure;
+      p2p::Signal finished;
+      asio::cancellation_signal cancel;
+    };
+    auto run = std::make_shared<Run>(executor);
+    asio::co_spawn(executor, [run, handler, params = request.params, context]() -> awaitable<void> {
+      try {
+        run->result = co_await handler(params, context);
+      } catch (const CallError& e) {
+        run->failure = agent::RpcError{e.code(), e.what(), e.data()};
+      } catch (const std::exception& e) {
+        run->failure = agent::RpcError{static_cast<int>(agent::ErrorCode::internal_error),
+                                       std::string("handler failed: ") + e.what(), nullptr};
+      }
+      run->done = true;
+      run->finished.notify_all();
+    }, asio::bind_cancellation_slot(run->cancel.slot(), asio::detached));
+    bool expired = false;
+    std::optional<asio::steady_timer> limit;
+    if (request.deadline_ms) {
+      limit.emplace(executor, std::chrono::milliseconds(*request.deadline_ms));
+      limit->async_wait([run, &expired](boost::system::error_code ec) {
+        if (ec || run->done) return;
+        expired = true;
+        run->cancel.emit(asio::cancellation_type::terminal);
+        run->finished.notify_all();
+      });
+    }
+    while (!run->done && !expired) co_await run->finished.wait();
+    if (limit) limit->cancel();
+    std::optional<agent::RpcError> failure = run->failure;
+    json::value result = run->result;
+    if (expired) {
+      ++counters.handlers_cancelled;
+      failure = agent::RpcError{agent::ErrorCode::timeout, "the caller's deadline of " + std::to_string(*request.deadline_ms) +
+                                                                " ms passed: the handler was cancelled"};
     }
     ++counters.requests_served;
     if (failure) co_return agent::make_error_response(request.id, *failure);
@@ -433,7 +482,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       try {
         co_return co_await call_libp2p(call_id, *id, addrs, method, params, deadline, timeout, path);
       } catch (const TransportFailure& e) {
-        throw error_of(agent::ErrorCode::unreachable, e.what());
+        throw final_error(e);
       }
     }
     if (via != Via::nats && directory.resolve(peer).empty()) {
@@ -446,7 +495,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
           try {
             co_return co_await call_libp2p(call_id, *id, addrs, method, params, deadline, timeout, path);
           } catch (const TransportFailure& e) {
-            if (!nats || via != Via::any) throw error_of(agent::ErrorCode::unreachable, e.what());
+            if (!nats || via != Via::any) throw final_error(e);
           }
         }
       }
@@ -470,7 +519,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         co_return co_await call_libp2p(call_id, callee_id, addrs, method, params,
                                        std::chrono::steady_clock::now() + budget, timeout, path);
       } catch (const TransportFailure& e) {
-        if (!fallback) throw error_of(agent::ErrorCode::unreachable, e.what());
+        if (!fallback) throw final_error(e);
         ++counters.libp2p_attempts_failed;
         libp2p_failure = e.what();
         logger()->debug("libp2p call to {} failed, trying NATS: {}", callee_agent, libp2p_failure);
@@ -490,7 +539,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                                      std::string method, json::value params,
                                      std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
                                      agent::P2pEndpoint::Path path = agent::P2pEndpoint::Path::any) {
-    auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
+    auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id, remaining_ms(deadline));
     if (request.size() > agent::kMaxMessageBytes)
       throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
     // The exchange runs on its own; this waits for it or for the deadline, whichever comes first.
@@ -522,7 +571,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     if (outcome->error) throw *outcome->error;
     if (outcome->failure) throw TransportFailure(*outcome->failure);
     if (!outcome->answer)
-      throw TransportFailure("no libp2p response within " + std::to_string(timeout.count()) + " ms");
+      throw TransportFailure("no libp2p response within " + std::to_string(timeout.count()) + " ms", true);
     auto response = agent::parse_response(outcome->answer->response);
     if (!response) throw TransportFailure("malformed response: " + response.error().message);
     const std::string* id = response->id ? std::get_if<std::string>(&*response->id) : nullptr;
@@ -537,7 +586,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                                    crypto::Ed25519PublicKey callee_key, std::string method, json::value params,
                                    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id);
+      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id, remaining_ms(deadline));
       if (request.size() > agent::kMaxMessageBytes)
         throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
       auto sealed = sessions->seal_request(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);

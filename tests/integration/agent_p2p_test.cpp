@@ -341,6 +341,44 @@ TEST_F(AgentP2pTest, ARepeatedRequestRunsItsHandlerOnce) {
   });
 }
 
+// The caller's remaining deadline travels with the request: a handler still running when it
+// passes is cancelled (its pending wait is aborted), and the node counts it.
+TEST_F(AgentP2pTest, AHandlerWhoseCallerGaveUpIsCancelled) {
+  StarGateNode a(io.get_executor(), p2p_agent("alice"));
+  StarGateNode b(io.get_executor(), p2p_agent("bob"));
+  bool cancelled = false;
+  bool finished = false;
+  b.handle("slow", [&](const json::value&, const CallContext&) -> awaitable<json::value> {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, 30s);
+    try {
+      co_await timer.async_wait(p2p::use_awaitable);
+      finished = true;
+    } catch (const boost::system::system_error& e) {
+      cancelled = e.code() == boost::asio::error::operation_aborted;
+      throw;
+    }
+    co_return json::value(true);
+  });
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    auto target = b.get_status().addresses.front();
+    int code = 0;
+    try {
+      co_await a.call(target, "slow", nullptr, std::chrono::milliseconds(300));
+    } catch (const CallError& e) {
+      code = e.code();
+    }
+    EXPECT_EQ(code, static_cast<int>(agent::ErrorCode::timeout));
+    bool stopped = co_await wait_until([&] { return cancelled; }, 5s);
+    EXPECT_TRUE(stopped) << "the handler kept running after its caller gave up";
+    EXPECT_FALSE(finished);
+    EXPECT_EQ(b.get_status().handlers_cancelled, 1u);
+    co_await a.stop();
+    co_await b.stop();
+  });
+}
+
 // A raw libp2p host speaks /stargate/a2a/1.0.0 to a node: the stream protocol's own checks.
 TEST_F(AgentP2pTest, HostileA2aRequestsGetPreciseErrorsAndTheNodeKeepsServing) {
   StarGateNode b(io.get_executor(), p2p_agent("bob"));

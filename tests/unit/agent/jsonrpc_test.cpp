@@ -271,5 +271,21 @@ TEST(JsonRpc, PendingCallsCorrelateAndTimeOut) {
   EXPECT_TRUE(calls.empty());
 }
 
+TEST(JsonRpc, DeadlineTravelsWithTheRequestAndIsBounded) {
+  auto text = make_request("m", nullptr, RequestId{std::string("d")}, "caller", 1500);
+  EXPECT_NE(text.find(R"("deadline_ms":1500)"), std::string::npos) << text;
+  auto parsed = parse_request(text);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->deadline_ms, 1500);
+  EXPECT_FALSE(parse_request(make_request("m", nullptr, RequestId{std::string("d")}, "caller"))->deadline_ms);
+  for (const char* bad : {R"({"jsonrpc":"2.0","method":"m","id":1,"deadline_ms":-1})",
+                          R"({"jsonrpc":"2.0","method":"m","id":1,"deadline_ms":"soon"})",
+                          R"({"jsonrpc":"2.0","method":"m","id":1,"deadline_ms":86400001})"}) {
+    auto refused = parse_request(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().error.code, static_cast<int>(ErrorCode::invalid_request));
+  }
+}
+
 }  // namespace
 }  // namespace stargate::agent
