@@ -277,7 +277,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         co_return *results.response(key);
       case agent::ResultCache::State::running: {
         ++counters.requests_deduplicated;
-        auto run = runs.at(key);
+        auto found = runs.find(key);
+        if (found == runs.end())  // only if a flood evicted the first run's entry while it ran
+          co_return agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::rate_limited,
+                                                                           "too many requests in flight; retry later"});
+        auto run = found->second;
         while (results.state(key) == agent::ResultCache::State::running && !stopped) co_await run->wait();
         if (const auto* response = results.response(key)) co_return *response;
         co_return agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::internal_error,
@@ -294,7 +298,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       response = co_await run_handler(request, context);
     } catch (...) {
     }
-    runs.erase(key);
+    if (auto it = runs.find(key); it != runs.end() && it->second == run) runs.erase(it);
     if (response) {
       results.finish(key, *response);
     } else {
