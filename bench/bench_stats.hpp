@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace stargate::bench {
@@ -10,6 +11,13 @@ namespace stargate::bench {
 using BenchClock = std::chrono::steady_clock;
 
 inline double micros(BenchClock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+// n bytes of letters (a JSON string that needs no escaping).
+inline std::string payload(std::size_t n) {
+  std::string s(n, 'x');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
 
 inline double median_of(std::vector<double> values) {
   if (values.empty()) return 0;

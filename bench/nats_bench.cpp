@@ -19,6 +19,7 @@
 // Prints a Markdown section (tables, ratios, verdicts against the aims) to stdout.
 //
 // Usage: stargate_nats_bench [--quick]
+#include "bench_nodes.hpp"
 #include "bench_stats.hpp"
 #include "nats_server.hpp"
 #include "stargate/node.hpp"
@@ -73,12 +74,6 @@ struct Rate {
   double median() const { return median_of(per_second); }
   double best() const { return per_second.empty() ? 0 : *std::max_element(per_second.begin(), per_second.end()); }
 };
-
-std::string payload(std::size_t n) {
-  std::string s(n, 'x');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
-  return s;
-}
 
 // ---------------------------------------------------------------- raw nats.c
 
@@ -224,17 +219,6 @@ struct Raw {
 
 // ---------------------------------------------------------------- StarGateNode
 
-// One io_context run by its own thread.
-struct Loop {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
-  std::thread thread{[this] { io.run(); }};
-  ~Loop() {
-    guard.reset();
-    if (thread.joinable()) thread.join();
-  }
-};
-
 struct StarGate {
   std::filesystem::path dir;
   Loop callee_loop, caller_loop;
@@ -242,36 +226,17 @@ struct StarGate {
   std::string callee_id;
 
   StarGate(const std::string& url, const std::filesystem::path& base) : dir(base) {
-    auto options = [&](const std::string& name) {
-      stargate::NodeOptions o;
-      o.display_name = name;
-      o.identity_dir = dir / name;
-      std::filesystem::create_directories(*o.identity_dir);
-      o.nats_urls = {url};
-      o.discovery_window = 200ms;
-      o.default_call_timeout = 10s;
-      return o;
-    };
-    callee = std::make_unique<stargate::StarGateNode>(callee_loop.io.get_executor(), options("bench-callee"));
-    caller = std::make_unique<stargate::StarGateNode>(caller_loop.io.get_executor(), options("bench-caller"));
-    callee->handle("echo", [](const json::value& params, const stargate::CallContext&) -> asio::awaitable<json::value> {
-      co_return params;
-    });
-    asio::co_spawn(callee_loop.io, callee->start(), asio::use_future).get();
-    asio::co_spawn(caller_loop.io, caller->start(), asio::use_future).get();
+    callee = std::make_unique<stargate::StarGateNode>(callee_loop.io.get_executor(), node_options(dir, "bench-callee", url));
+    caller = std::make_unique<stargate::StarGateNode>(caller_loop.io.get_executor(), node_options(dir, "bench-caller", url));
+    callee->handle("echo", echo_params());
+    start_on(callee_loop, *callee);
+    start_on(caller_loop, *caller);
     callee_id = callee->agent_id();
   }
 
   ~StarGate() {
-    try {
-      if (caller) asio::co_spawn(caller_loop.io, caller->stop(), asio::use_future).get();
-      if (callee) asio::co_spawn(callee_loop.io, callee->stop(), asio::use_future).get();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "stop: %s\n", e.what());
-    }
-    // Destroyed on their own threads.
-    asio::post(caller_loop.io, asio::use_future([this] { caller.reset(); })).get();
-    asio::post(callee_loop.io, asio::use_future([this] { callee.reset(); })).get();
+    stop_on(caller_loop, caller);
+    stop_on(callee_loop, callee);
   }
 
   static json::value params_of(const std::string& data) { return json::object{{"d", data}}; }

@@ -25,6 +25,11 @@
 
 namespace stargate {
 
+// The transports a node calls over; NodeOptions::transports gives the order they are tried in.
+enum class Transport { libp2p, nats };
+std::string_view to_string(Transport transport);
+std::optional<Transport> parse_transport(std::string_view text);  // "libp2p", "nats"
+
 struct NodeOptions {
   std::string display_name;
   std::vector<std::string> capabilities;
@@ -48,15 +53,32 @@ struct NodeOptions {
   std::vector<std::string> listen_addrs;
   std::vector<std::string> relays;
   std::vector<std::string> announce_addrs;
+  // Relay health (docs/relay.md, "Health and failover"): each relay is pinged every
+  // `relay_health_interval`; reservations are held on the first `relay_reservations` healthy
+  // relays in the order given (primary first), moving to the next when one goes down.
+  std::chrono::milliseconds relay_health_interval{30'000};
+  std::size_t relay_reservations = 2;
   // CIDRs counted as public by AutoNAT and NAT classification (docs/reachability.md).
   std::vector<std::string> treat_as_public;
   // Prometheus /metrics and /healthz over HTTP at ADDR:PORT ("127.0.0.1:9464"; port 0 picks one,
   // see NodeStatus::metrics_address); empty, the default for agents: off. Expose it beyond
   // loopback only behind your own access control.
   std::string metrics_listen;
+  // libp2p connection pool (docs/limits.md): above pool_max_connections open connections the least
+  // recently used idle one is closed, and a connection idle for pool_idle_timeout is closed (one
+  // with streams open never is). A new connection is not closed for capacity before it is
+  // pool_grace_period old (its dialer is about to use it; tests shorten it). start() throws when
+  // the cap is 0 or a duration is not positive.
+  std::size_t pool_max_connections = 100;
+  std::chrono::milliseconds pool_idle_timeout = std::chrono::minutes(5);
+  std::chrono::milliseconds pool_grace_period = std::chrono::seconds(10);
   // false: no NATS at all (calls then need libp2p addresses: a multiaddr, or a peer announced
   // before).
   bool use_nats = true;
+  // The cascade's order for a call with Via::any: libp2p (pooled connection, direct dial, relayed
+  // circuit) then NATS by default. Leaving NATS out is the same as use_nats = false; leaving
+  // libp2p out keeps calls off libp2p (the node neither listens nor reserves then).
+  std::vector<Transport> transports{Transport::libp2p, Transport::nats};
   // A client-only node (a one-shot CLI call) neither announces itself nor serves methods; it can
   // still discover and call, and callees still learn who called (sessions are authenticated).
   bool client_only = false;
@@ -118,6 +140,19 @@ struct NodeStatus {
     std::string last_error;
   };
   std::vector<Reservation> reservations;
+  // The configured relays, in order of preference, with what the health monitor knows of them.
+  struct Relay {
+    std::string relay;  // PeerId
+    std::string address;
+    std::string health = "unknown";  // "unknown" (not probed yet), "healthy", "unhealthy"
+    bool reserving = false;  // one of the relays the node keeps a reservation on
+    unsigned consecutive_failures = 0;
+    std::optional<double> rtt_ms;  // of the last successful probe
+    std::string last_error;
+    std::uint64_t probes_ok = 0, probes_failed = 0;
+    std::uint64_t became_unhealthy = 0, became_healthy = 0;
+  };
+  std::vector<Relay> relays;
   struct Connection {
     std::string peer_id;
     std::string remote_addr;
@@ -138,6 +173,13 @@ struct NodeStatus {
   std::size_t pool_size = 0;
   std::uint64_t pool_hits = 0, pool_misses = 0, pool_cap_overruns = 0;
   std::map<std::string, std::uint64_t> pool_evictions;
+  // Bytes this node received and sent, per transport, since start() (docs/metrics.md). libp2p:
+  // everything on its TCP sockets (multistream, Noise and Yamux framing included); a relayed
+  // connection's bytes travel inside the TCP connection to the relay and count once, there. NATS:
+  // message bytes published to and received from the broker (nats.c's statistics; the protocol
+  // lines around them are not counted), announcements and discovery included.
+  std::uint64_t libp2p_bytes_in = 0, libp2p_bytes_out = 0;
+  std::uint64_t nats_bytes_in = 0, nats_bytes_out = 0;
   std::uint64_t calls_sent = 0, calls_ok = 0, calls_failed = 0;
   std::uint64_t calls_ok_libp2p = 0, calls_ok_nats = 0;
   std::uint64_t calls_ok_direct = 0, calls_ok_relayed = 0;  // the libp2p ones, by connection kind

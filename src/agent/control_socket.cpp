@@ -77,6 +77,21 @@ json::value to_json(const NodeStatus& s) {
     if (!r.last_error.empty()) o["last_error"] = r.last_error;
     reservations.push_back(std::move(o));
   }
+  json::array relays;
+  for (const auto& r : s.relays) {
+    json::object o{{"relay", r.relay},
+                   {"address", r.address},
+                   {"health", r.health},
+                   {"reserving", r.reserving},
+                   {"consecutive_failures", r.consecutive_failures},
+                   {"probes_ok", r.probes_ok},
+                   {"probes_failed", r.probes_failed},
+                   {"became_unhealthy", r.became_unhealthy},
+                   {"became_healthy", r.became_healthy}};
+    if (r.rtt_ms) o["rtt_ms"] = *r.rtt_ms;
+    if (!r.last_error.empty()) o["last_error"] = r.last_error;
+    relays.push_back(std::move(o));
+  }
   json::array connections;
   for (const auto& c : s.connections) {
     connections.push_back(json::object{
@@ -93,6 +108,7 @@ json::value to_json(const NodeStatus& s) {
                       {"metrics_address", s.metrics_address},
                       {"addresses", std::move(addresses)},
                       {"reservations", std::move(reservations)},
+                      {"relays", std::move(relays)},
                       {"connections", std::move(connections)},
                       {"hole_punch", json::object{{"attempts", s.hole_punch_attempts},
                                                   {"successes", s.hole_punch_successes},
@@ -102,6 +118,10 @@ json::value to_json(const NodeStatus& s) {
                                             {"misses", s.pool_misses},
                                             {"cap_overruns", s.pool_cap_overruns},
                                             {"evictions", std::move(pool_evictions)}}},
+                      {"traffic", json::object{{"libp2p", json::object{{"bytes_in", s.libp2p_bytes_in},
+                                                                       {"bytes_out", s.libp2p_bytes_out}}},
+                                               {"nats", json::object{{"bytes_in", s.nats_bytes_in},
+                                                                     {"bytes_out", s.nats_bytes_out}}}}},
                       {"reachability", s.reachability},
                       {"nat_kind", s.nat_kind},
                       {"known_peers", s.known_peers},

@@ -26,6 +26,7 @@
 #include <boost/json.hpp>
 
 #include <map>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -85,6 +86,18 @@ struct TransportFailure : std::runtime_error {
 // What a caller is told when libp2p was its only way: timeout or unreachable.
 CallError final_error(const TransportFailure& e) {
   return CallError(static_cast<int>(e.timed_out ? agent::ErrorCode::timeout : agent::ErrorCode::unreachable), e.what());
+}
+
+// The host's pool settings from the node's; throws on values the pool cannot work with.
+p2p::pool::PoolConfig pool_config(const NodeOptions& options) {
+  if (options.pool_max_connections == 0) throw std::invalid_argument("NodeOptions::pool_max_connections must be at least 1");
+  if (options.pool_idle_timeout.count() <= 0) throw std::invalid_argument("NodeOptions::pool_idle_timeout must be positive");
+  if (options.pool_grace_period.count() < 0) throw std::invalid_argument("NodeOptions::pool_grace_period must not be negative");
+  p2p::pool::PoolConfig config;
+  config.max_connections = options.pool_max_connections;
+  config.idle_timeout = options.pool_idle_timeout;
+  config.grace_period = options.pool_grace_period;
+  return config;
 }
 
 }  // namespace
@@ -468,15 +481,42 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     return agent::P2pEndpoint::Path::any;
   }
 
-  // Picks the transport: a multiaddr goes over libp2p only; an announced peer with libp2p
-  // addresses over libp2p first, then over NATS. `via` other than `any` allows one tier only.
+  bool uses(Transport transport) const {
+    return std::find(options.transports.begin(), options.transports.end(), transport) != options.transports.end();
+  }
+
+  // The addresses a peer can be dialed at: what it announced (its preference order: listen
+  // addresses, then circuits through its relays), then what libp2p learned (identify).
+  std::vector<Multiaddr> dialable_addrs(const crypto::PeerId& peer, const std::vector<std::string>& announced) const {
+    std::vector<Multiaddr> out;
+    for (const auto& text : announced) {
+      if (auto addr = Multiaddr::parse(text)) out.push_back(std::move(*addr));
+    }
+    if (const auto* known = p2p->host().peer_store().find(peer)) {
+      for (const auto& addr : known->addrs) {
+        auto full = addr.peer_id_bytes() ? addr : addr.encapsulate(Multiaddr::parse("/p2p/" + peer.to_string()).value());
+        if (std::find(out.begin(), out.end(), full) == out.end() && std::find(out.begin(), out.end(), addr) == out.end())
+          out.push_back(std::move(full));
+      }
+    }
+    return out;
+  }
+
+  // Picks the transports: a multiaddr goes over libp2p only; a peer libp2p knows (announced
+  // addresses, identify, an open connection) over the tiers of options.transports in order, each
+  // but the last with two thirds of the time left. `via` other than `any` allows one tier only.
+  // When every tier fails, the error names each tier's reason (data.attempts).
   awaitable<json::value> route(std::string peer, std::string method, json::value params,
                                std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
                                Via via) {
     const auto path = path_for(via);
     const auto call_id = random_hex(12);
+    if (via != Via::any && via != Via::nats && !uses(Transport::libp2p))
+      throw error_of(agent::ErrorCode::invalid_params, "libp2p is not among this node's transports");
     if (!peer.empty() && peer.front() == '/') {
       if (via == Via::nats) throw error_of(agent::ErrorCode::invalid_params, "a multiaddr is called over libp2p, not NATS");
+      if (!uses(Transport::libp2p))
+        throw error_of(agent::ErrorCode::invalid_params, "a multiaddr needs libp2p, which is not among this node's transports");
       auto addr = Multiaddr::parse(peer);
       if (!addr) throw error_of(agent::ErrorCode::invalid_params, addr.error().message);
       auto id_bytes = addr->peer_id_bytes();
@@ -489,13 +529,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         throw final_error(e);
       }
     }
-    if (via != Via::nats && directory.resolve(peer).empty()) {
+    if (via != Via::nats && uses(Transport::libp2p) && directory.resolve(peer).empty()) {
       // A PeerId libp2p knows (a connection, or addresses from identify) needs no announcement.
       if (auto id = crypto::PeerId::parse(peer)) {
-        const auto* known = p2p->host().peer_store().find(*id);
-        if (p2p->host().find_connection(*id) || (known && !known->addrs.empty())) {
-          std::vector<Multiaddr> addrs;
-          if (known) addrs = known->addrs;
+        auto addrs = dialable_addrs(*id, {});
+        if (p2p->host().find_connection(*id) || !addrs.empty()) {
           try {
             co_return co_await call_libp2p(call_id, *id, addrs, method, params, deadline, timeout, path);
           } catch (const TransportFailure& e) {
@@ -510,29 +548,63 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     const auto callee_static = entry.announcement.x25519_key;
     const auto callee_agent = entry.announcement.agent_id;
     const auto callee_key = entry.announcement.public_key;
-    std::vector<Multiaddr> addrs;
-    for (const auto& text : entry.announcement.addresses) {
-      if (auto addr = Multiaddr::parse(text)) addrs.push_back(std::move(*addr));
+    const auto addrs = dialable_addrs(callee_id, entry.announcement.addresses);
+
+    // The tiers to try, in order.
+    std::vector<Transport> tiers;
+    if (via == Via::nats) tiers = {Transport::nats};
+    else if (via != Via::any) tiers = {Transport::libp2p};
+    else tiers = options.transports;
+    const bool libp2p_possible = !addrs.empty() || p2p->host().find_connection(callee_id);
+    std::erase_if(tiers, [&](Transport t) { return t == Transport::nats ? !nats : !libp2p_possible; });
+    if (tiers.empty()) {
+      std::string why = via == Via::nats ? "this node has no NATS broker"
+                        : nats || via != Via::any ? "no libp2p address known"
+                                                  : "no libp2p address known and no NATS broker";
+      throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + ": " + why);
     }
-    std::string libp2p_failure = "no libp2p address announced";
-    if (via != Via::nats && (!addrs.empty() || p2p->host().find_connection(callee_id))) {
-      // With the broker as a fallback, libp2p gets two thirds of the time left.
-      const bool fallback = nats && via == Via::any;
-      auto budget = fallback ? (deadline - std::chrono::steady_clock::now()) * 2 / 3 : deadline - std::chrono::steady_clock::now();
-      try {
-        co_return co_await call_libp2p(call_id, callee_id, addrs, method, params,
-                                       std::chrono::steady_clock::now() + budget, timeout, path);
-      } catch (const TransportFailure& e) {
-        if (!fallback) throw final_error(e);
-        ++counters.libp2p_attempts_failed;
-        libp2p_failure = e.what();
-        logger()->debug("libp2p call to {} failed, trying NATS: {}", callee_agent, libp2p_failure);
+    json::array attempts;
+    for (std::size_t i = 0; i < tiers.size(); ++i) {
+      const bool last = i + 1 == tiers.size();
+      const auto now = std::chrono::steady_clock::now();
+      const auto tier_deadline = last ? deadline : now + (deadline - now) * 2 / 3;
+      if (tiers[i] == Transport::libp2p) {
+        try {
+          co_return co_await call_libp2p(call_id, callee_id, addrs, method, params, tier_deadline, timeout, path,
+                                         deadline);
+        } catch (const TransportFailure& e) {
+          ++counters.libp2p_attempts_failed;
+          attempts.push_back(json::object{{"tier", "libp2p"}, {"error", e.what()}});
+          if (last) throw all_failed(callee_agent, attempts, final_error(e));
+          logger()->debug("libp2p call to {} failed, trying the next transport: {}", callee_agent, e.what());
+        }
+      } else {
+        try {
+          co_return co_await call_nats(call_id, callee_static, callee_agent, callee_key, method, params, tier_deadline,
+                                       timeout, deadline);
+        } catch (const CallError& e) {
+          // Only a transport failure moves on; an answer from the callee (even an error) is final.
+          const bool transport_failure = e.code() == static_cast<int>(agent::ErrorCode::timeout) ||
+                                         e.code() == static_cast<int>(agent::ErrorCode::unreachable);
+          if (!transport_failure) throw;
+          attempts.push_back(json::object{{"tier", "nats"}, {"error", e.what()}});
+          if (last) throw all_failed(callee_agent, attempts, e);
+          logger()->debug("NATS call to {} failed, trying the next transport: {}", callee_agent, e.what());
+        }
       }
     }
-    if (via == Via::direct || via == Via::relay)
-      throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
-    if (!nats) throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent + " over libp2p: " + libp2p_failure);
-    co_return co_await call_nats(call_id, callee_static, callee_agent, callee_key, method, params, deadline, timeout);
+    throw error_of(agent::ErrorCode::unreachable, "cannot reach " + callee_agent);
+  }
+
+  // The error of a call whose every tier failed: the last tier's code, every tier's reason.
+  static CallError all_failed(const std::string& callee, const json::array& attempts, const CallError& last) {
+    if (attempts.size() < 2) return CallError(last.code(), last.what(), json::object{{"attempts", attempts}});
+    std::string message = "cannot reach " + callee + ":";
+    for (const auto& a : attempts) {
+      message += std::string(" ") + a.at("tier").as_string().c_str() + ": " + a.at("error").as_string().c_str() + ";";
+    }
+    message.pop_back();
+    return CallError(last.code(), std::move(message), json::object{{"attempts", attempts}});
   }
 
   // One call over libp2p. Throws TransportFailure when no response came (the caller may fall back),
@@ -542,8 +614,12 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   awaitable<json::value> call_libp2p(std::string call_id, crypto::PeerId callee, std::vector<Multiaddr> addrs,
                                      std::string method, json::value params,
                                      std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
-                                     agent::P2pEndpoint::Path path = agent::P2pEndpoint::Path::any) {
-    auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id, remaining_ms(deadline));
+                                     agent::P2pEndpoint::Path path = agent::P2pEndpoint::Path::any,
+                                     std::optional<std::chrono::steady_clock::time_point> caller_deadline = std::nullopt) {
+    // The callee is told the whole call's deadline, not this tier's share: a handler that takes
+    // longer than the share runs on, and a retry over the next tier joins it (ResultCache).
+    auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id,
+                                       remaining_ms(caller_deadline.value_or(deadline)));
     if (request.size() > agent::kMaxMessageBytes)
       throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
     // The exchange runs on its own; this waits for it or for the deadline, whichever comes first.
@@ -588,9 +664,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
 
   awaitable<json::value> call_nats(std::string call_id, crypto::X25519Key callee_static, std::string callee_agent,
                                    crypto::Ed25519PublicKey callee_key, std::string method, json::value params,
-                                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout) {
+                                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
+                                   std::optional<std::chrono::steady_clock::time_point> caller_deadline = std::nullopt) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id, remaining_ms(deadline));
+      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id,
+                                         remaining_ms(caller_deadline.value_or(deadline)));
       if (request.size() > agent::kMaxMessageBytes)
         throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
       auto sealed = sessions->seal_request(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);
@@ -707,15 +785,41 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     status.peer_id = peer_id;
     status.name = options.display_name;
     status.nats_connected = nats && nats->is_connected();
+    if (nats) {
+      const auto traffic = nats->traffic();
+      status.nats_bytes_in = traffic.bytes_in;
+      status.nats_bytes_out = traffic.bytes_out;
+    }
     status.known_peers = directory.size();
     if (p2p) {
       if (p2p->listening()) status.addresses = p2p->addresses();
       for (const auto& r : p2p->relay_client().reservations())
         status.reservations.push_back({r.relay.to_string(), r.active, r.expiry, r.last_error});
+      if (const auto* monitor = p2p->relay_monitor()) {
+        for (const auto& r : monitor->relays()) {
+          NodeStatus::Relay relay;
+          relay.relay = r.health.relay.to_string();
+          relay.address = r.addr.to_string();
+          relay.health = std::string(p2p::relay::to_string(r.health.state));
+          relay.reserving = r.reserving;
+          relay.consecutive_failures = r.health.consecutive_failures;
+          if (r.health.last_rtt)
+            relay.rtt_ms = std::chrono::duration<double, std::milli>(*r.health.last_rtt).count();
+          relay.last_error = r.health.last_error;
+          relay.probes_ok = r.health.probes_ok;
+          relay.probes_failed = r.health.probes_failed;
+          relay.became_unhealthy = r.health.became_unhealthy;
+          relay.became_healthy = r.health.became_healthy;
+          status.relays.push_back(std::move(relay));
+        }
+      }
       for (const auto& c : p2p->host().connections()) {
         const auto& info = c->info();
         status.connections.push_back({info.remote_peer.to_string(), info.remote_addr.to_string(), info.relayed, info.outbound});
       }
+      const auto traffic = p2p->host().traffic();
+      status.libp2p_bytes_in = traffic.bytes_in;
+      status.libp2p_bytes_out = traffic.bytes_out;
       auto pool = p2p->host().pool_stats();
       status.pool_size = pool.size;
       status.pool_hits = pool.hits;
@@ -732,6 +836,41 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       }
     }
     return status;
+  }
+
+  // What the directory (NATS announcements) and libp2p's peer store (identify) know, merged: an
+  // announced agent gains the addresses identify learned; an agent met only over libp2p (it speaks
+  // the agent protocol) is listed without name or capabilities, which only announcements carry.
+  std::vector<PeerSummary> discovered(const std::optional<std::string>& capability) const {
+    std::vector<PeerSummary> out;
+    std::set<std::string> listed;
+    for (const auto* entry : directory.with_capability(capability.value_or(""))) {
+      const auto& a = entry->announcement;
+      if (a.agent_id == agent_id) continue;
+      PeerSummary summary{a.agent_id, a.peer_id.to_string(), a.name, a.capabilities, {}, a.software,
+                          std::chrono::system_clock::time_point(std::chrono::milliseconds(a.timestamp))};
+      for (const auto& addr : dialable_addrs(a.peer_id, a.addresses)) summary.addresses.push_back(addr.to_string());
+      listed.insert(summary.peer_id);
+      out.push_back(std::move(summary));
+    }
+    if (!capability && p2p) {
+      const auto& store = p2p->host().peer_store();
+      for (const auto& id : store.peers()) {
+        const auto* info = store.find(id);
+        if (!info || !info->public_key || listed.contains(id.to_string()) || id.to_string() == peer_id) continue;
+        if (std::find(info->protocols.begin(), info->protocols.end(), agent::kA2aProtocol) == info->protocols.end()) continue;
+        PeerSummary summary;
+        summary.agent_id = crypto::agent_id(*info->public_key);
+        summary.peer_id = id.to_string();
+        summary.software = info->agent_version;
+        for (const auto& addr : dialable_addrs(id, {})) summary.addresses.push_back(addr.to_string());
+        const auto age = std::chrono::steady_clock::now() - info->last_seen;
+        summary.last_seen = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
+        out.push_back(std::move(summary));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return std::tie(x.name, x.peer_id) < std::tie(y.name, y.peer_id); });
+    return out;
   }
 
   // What the status says, exported at each scrape (nothing is counted twice).
@@ -769,6 +908,24 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     for (const char* kind : {"public", "endpoint_independent", "symmetric", "unknown"}) nat.add({kind}, s.nat_kind == kind ? 1 : 0);
     auto reservations = out.gauge("stargate_relay_reservation_active", "1 while a reservation on this relay holds", {"relay"});
     for (const auto& r : s.reservations) reservations.add({r.relay}, r.active ? 1 : 0);
+    auto health = out.gauge("stargate_relay_health", "1 for what the health monitor concluded about each configured relay",
+                            {"relay", "state"});
+    auto rtt = out.gauge("stargate_relay_rtt_seconds", "Round trip of the last successful health probe", {"relay"});
+    auto probes = out.counter("stargate_relay_probes", "Relay health probes, by outcome", {"relay", "outcome"});
+    auto changes = out.counter("stargate_relay_health_changes", "Times a relay was declared healthy or unhealthy",
+                               {"relay", "to"});
+    for (const auto& r : s.relays) {
+      for (const char* state : {"healthy", "unhealthy", "unknown"}) health.add({r.relay, state}, r.health == state ? 1 : 0);
+      if (r.rtt_ms) rtt.add({r.relay}, *r.rtt_ms / 1000.0);
+      probes.add({r.relay, "ok"}, d(r.probes_ok)).add({r.relay, "failed"}, d(r.probes_failed));
+      changes.add({r.relay, "healthy"}, d(r.became_healthy)).add({r.relay, "unhealthy"}, d(r.became_unhealthy));
+    }
+    out.counter("stargate_transport_bytes", "Bytes received (in) and sent (out), by transport: libp2p counts its TCP "
+                                            "sockets, nats the message bytes through the broker", {"transport", "direction"})
+        .add({"libp2p", "in"}, d(s.libp2p_bytes_in))
+        .add({"libp2p", "out"}, d(s.libp2p_bytes_out))
+        .add({"nats", "in"}, d(s.nats_bytes_in))
+        .add({"nats", "out"}, d(s.nats_bytes_out));
     out.gauge("stargate_known_peers", "Agents in the directory").add(d(s.known_peers));
     out.gauge("stargate_nats_connected", "1 when the broker connection is up").add(s.nats_connected ? 1 : 0);
   }
@@ -815,8 +972,15 @@ awaitable<void> StarGateNode::start() {
   impl->sessions = std::make_unique<nats::sealed::SessionTable>(crypto::derive_session_static_key(*impl->identity),
                                                                 *impl->identity);
 
+  if (impl->options.transports.empty()) throw std::runtime_error("no transport: give libp2p, nats or both");
+  if (!impl->uses(Transport::nats)) impl->options.use_nats = false;
+  if (!impl->uses(Transport::libp2p) && (!impl->options.listen_addrs.empty() || !impl->options.relays.empty()))
+    throw std::runtime_error("listen addresses and relays need the libp2p transport, which transports leaves out");
   agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs,
-                                impl->options.treat_as_public};
+                                impl->options.treat_as_public, {}, {}};
+  p2p_options.relay_health.interval = impl->options.relay_health_interval;
+  p2p_options.relay_health.reservations = impl->options.relay_reservations;
+  p2p_options.pool = pool_config(impl->options);
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
   if (!impl->options.client_only) {
@@ -859,15 +1023,7 @@ awaitable<void> StarGateNode::announce() {
 awaitable<std::vector<PeerSummary>> StarGateNode::discover(std::optional<std::string> capability) {
   auto impl = impl_;
   co_await impl->discover_once();
-  std::vector<PeerSummary> out;
-  for (const auto* entry : impl->directory.with_capability(capability.value_or(""))) {
-    const auto& a = entry->announcement;
-    if (a.agent_id == impl->agent_id) continue;
-    out.push_back(PeerSummary{a.agent_id, a.peer_id.to_string(), a.name, a.capabilities, a.addresses, a.software,
-                              std::chrono::system_clock::time_point(std::chrono::milliseconds(a.timestamp))});
-  }
-  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
-  co_return out;
+  co_return impl->discovered(capability);
 }
 
 awaitable<json::value> StarGateNode::call(std::string peer, std::string method, json::value params,
@@ -882,6 +1038,15 @@ awaitable<json::value> StarGateNode::call(std::string peer, std::string method, 
   auto impl = impl_;
   co_return co_await impl->call(std::move(peer), std::move(method), std::move(params),
                                 options.timeout.value_or(impl->options.default_call_timeout), options.via);
+}
+
+std::string_view to_string(Transport transport) { return transport == Transport::nats ? "nats" : "libp2p"; }
+
+std::optional<Transport> parse_transport(std::string_view text) {
+  for (Transport t : {Transport::libp2p, Transport::nats}) {
+    if (text == to_string(t)) return t;
+  }
+  return std::nullopt;
 }
 
 std::string_view to_string(Via via) {

@@ -1,7 +1,10 @@
 #include "agent/p2p_endpoint.hpp"
 
 #include "base/log.hpp"
+#include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/standard_protocols.hpp"
+
+#include <algorithm>
 
 namespace stargate::agent {
 namespace {
@@ -22,6 +25,12 @@ p2p::autonat::AutonatOptions autonat_options(const P2pOptions& options) {
   return out;
 }
 
+p2p::HostConfig host_config(const P2pOptions& options) {
+  p2p::HostConfig config;
+  config.pool = options.pool;
+  return config;
+}
+
 }  // namespace
 
 Result<std::vector<Multiaddr>> parse_multiaddrs(const std::vector<std::string>& text, std::string_view what) {
@@ -37,7 +46,7 @@ Result<std::vector<Multiaddr>> parse_multiaddrs(const std::vector<std::string>& 
 P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25519PrivateKey& identity,
                          P2pOptions options)
     : options_(std::move(options)),
-      host_(executor, identity.clone()),
+      host_(executor, identity.clone(), host_config(options_)),
       identify_(p2p::enable_standard_protocols(host_)),
       relay_client_(p2p::relay::RelayClient::enable(host_)),
       dcutr_(p2p::dcutr::DcutrService::enable(host_)) {}
@@ -56,7 +65,7 @@ void P2pEndpoint::start(A2aRequestHandler handle) {
     logger()->info("listening on {}/p2p/{}", bound.to_string(), host_.peer_id().to_string());
   }
   if (!announce.empty()) host_.set_external_addrs("announce", std::move(announce));
-  for (const auto& relay : relays) relay_client_->add_relay(relay);
+  if (!relays.empty()) relay_monitor_ = p2p::relay::RelayMonitor::start(host_, relay_client_, relays, options_.relay_health);
 }
 
 bool P2pEndpoint::listening() const {
@@ -73,26 +82,72 @@ std::vector<std::string> P2pEndpoint::addresses() const {
 
 void P2pEndpoint::on_addresses_changed(std::function<void()> hook) { host_.on_addrs_changed(std::move(hook)); }
 
+std::vector<Multiaddr> P2pEndpoint::in_order_of_preference(const std::vector<Multiaddr>& addrs) const {
+  if (!relay_monitor_) return addrs;
+  auto through_unhealthy_relay = [this](const Multiaddr& addr) {
+    auto parsed = p2p::relay::parse_circuit_address(addr);
+    return parsed && relay_monitor_->unhealthy(parsed->relay);
+  };
+  std::vector<Multiaddr> out = addrs;
+  std::stable_partition(out.begin(), out.end(), [&](const Multiaddr& a) { return !through_unhealthy_relay(a); });
+  return out;
+}
+
 p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
                                                        const std::string& request, Path path) {
+  std::string errors;
+  auto note = [&errors](const std::string& error) { errors += (errors.empty() ? "" : "; ") + error; };
+  // A relay resets a circuit that goes over its byte limit: pass such a connection over instead of
+  // failing midway.
+  bool passed_over_small = false;
+  auto fits = [&](const std::shared_ptr<p2p::MuxedConnection>& c) {
+    const auto& info = c->info();
+    if (!info.relayed || !info.data_limit || request.size() <= *info.data_limit) return true;
+    note("request of " + std::to_string(request.size()) + " bytes exceeds the relayed connection's limit of " +
+         std::to_string(*info.data_limit) + " bytes (" + info.remote_addr.to_string() + ")");
+    passed_over_small = true;
+    return false;
+  };
   // A pool hit when an open connection the path allows is there; connect() counts the misses.
   std::shared_ptr<p2p::MuxedConnection> connection =
       path == Path::any ? host_.reuse_connection(peer) : host_.reuse_connection(peer, path == Path::relayed_only);
-  std::string errors;
-  for (std::size_t i = 0; !connection && i < addrs.size(); ++i) {
-    if (path == Path::direct_only && addrs[i].is_circuit()) continue;
-    if (path == Path::relayed_only && !addrs[i].is_circuit()) continue;
+  if (connection && !fits(connection)) connection = nullptr;
+  if (connection && !addrs.empty()) {
+    // A pooled connection may have died unnoticed (its relay gone, say). When the exchange on it
+    // fails, it is closed and the call goes on over a fresh connection to one of `addrs`: safe,
+    // since the request ID stays the same and a callee that got the first copy answers the second
+    // from its ResultCache.
     try {
-      auto target = addrs[i].peer_id_bytes() ? addrs[i]
-                                             : addrs[i].encapsulate(Multiaddr::parse("/p2p/" + peer.to_string()).value());
-      // Host::connect would reuse a direct connection for a circuit address: ask the relay itself.
-      if (path == Path::relayed_only)
-        connection = co_await relay_client_->dial(target);
-      else
-        connection = co_await host_.connect(target);
+      co_return co_await exchange(connection, request);
+    } catch (const p2p::MessageTooLarge&) {
+      throw;
     } catch (const std::exception& e) {
-      errors += std::string(errors.empty() ? "" : "; ") + e.what();
+      note(std::string("open connection: ") + e.what());
     }
+    logger()->debug("call to {} on a pooled connection failed, dialing again: {}", peer.to_string(), errors);
+    connection->close();
+    connection = nullptr;
+  }
+  const auto ordered = in_order_of_preference(addrs);
+  for (std::size_t i = 0; !connection && i < ordered.size(); ++i) {
+    const bool circuit = ordered[i].is_circuit();
+    if (path == Path::direct_only && circuit) continue;
+    if (path == Path::relayed_only && !circuit) continue;
+    std::shared_ptr<p2p::MuxedConnection> dialed;
+    try {
+      auto target = ordered[i].peer_id_bytes()
+                        ? ordered[i]
+                        : ordered[i].encapsulate(Multiaddr::parse("/p2p/" + peer.to_string()).value());
+      // Host::connect would reuse the connection already open to the peer (a direct one, or the
+      // relayed one just passed over): for a circuit that must be new, ask the relay itself.
+      if (circuit && (path == Path::relayed_only || passed_over_small))
+        dialed = co_await relay_client_->dial(target);
+      else
+        dialed = co_await host_.connect(target);
+    } catch (const std::exception& e) {
+      note(e.what());
+    }
+    if (dialed && fits(dialed)) connection = std::move(dialed);
   }
   if (!connection && errors.empty() && path != Path::any) {
     errors = std::string("no ") + (path == Path::direct_only ? "direct" : "relayed") + " address known for " + peer.to_string();
@@ -100,19 +155,19 @@ p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer
   if (!connection) {
     throw ErrorException(errors.empty() ? "no address known for " + peer.to_string() : errors);
   }
-  // A relay resets a circuit that goes over its byte limit: say so now instead of failing midway.
-  const auto& info = connection->info();
-  if (info.relayed && info.data_limit && request.size() > *info.data_limit) {
-    throw ErrorException("request of " + std::to_string(request.size()) + " bytes exceeds the relayed connection's limit of " +
-                         std::to_string(*info.data_limit) + " bytes");
-  }
+  co_return co_await exchange(connection, request);
+}
+
+p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::exchange(std::shared_ptr<p2p::MuxedConnection> connection,
+                                                           const std::string& request) {
   Answer answer;
-  answer.relayed = info.relayed;
+  answer.relayed = connection->info().relayed;
   answer.response = co_await a2a_round_trip(host_, connection, request);
   co_return answer;
 }
 
 void P2pEndpoint::close() {
+  if (relay_monitor_) relay_monitor_->close();
   if (autonat_) autonat_->close();
   relay_client_->close();
   host_.close();

@@ -9,6 +9,7 @@
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/relay/auto_relay_io.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
+#include "p2p/protocols/relay/relay_monitor_io.hpp"
 
 #include <functional>
 #include <memory>
@@ -22,6 +23,9 @@ struct P2pOptions {
   std::vector<std::string> relays;          // relays to reserve on, each ending in /p2p/<relay>
   std::vector<std::string> announce_addrs;  // addresses to advertise besides the listen ones
   std::vector<std::string> treat_as_public;  // CIDRs AutoNAT counts as public (docs/reachability.md)
+  // Health probes of the relays and how many of them to hold reservations on (docs/relay.md).
+  p2p::relay::RelayMonitorOptions relay_health;
+  p2p::pool::PoolConfig pool{};              // the host's connection pool (docs/limits.md)
 };
 
 class P2pEndpoint {
@@ -44,8 +48,11 @@ class P2pEndpoint {
     bool relayed = false;  // the connection that carried it
   };
   // Reaches `peer` (an open connection the path allows, else the first of `addrs` that works) and
-  // runs one call. relayed_only dials a new circuit even when a direct connection exists. Throws
-  // ErrorException naming every address that failed.
+  // runs one call. relayed_only dials a new circuit even when a direct connection exists. Circuits
+  // through relays our monitor finds unhealthy are tried last, and a relayed connection whose data
+  // limit is smaller than the request is passed over for the next address (another relay may
+  // allow more). An open connection on which the call fails is closed and the call tried once more
+  // over `addrs`. Throws ErrorException naming every address that failed.
   p2p::awaitable<Answer> call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
                               const std::string& request, Path path = Path::any);
 
@@ -55,6 +62,8 @@ class P2pEndpoint {
   // AutoNAT client and server, NAT classification: started by start() (a client-only node, which
   // never starts, neither probes nor serves), null before.
   p2p::autonat::ReachabilityService* autonat() { return autonat_.get(); }
+  // Health of the configured relays: null without configured relays (or before start()).
+  const p2p::relay::RelayMonitor* relay_monitor() const { return relay_monitor_.get(); }
   void close();
 
  private:
@@ -65,6 +74,11 @@ class P2pEndpoint {
   std::shared_ptr<p2p::dcutr::DcutrService> dcutr_;
   std::shared_ptr<p2p::autonat::ReachabilityService> autonat_;
   std::shared_ptr<p2p::relay::AutoRelay> auto_relay_;  // only without configured relays
+  std::shared_ptr<p2p::relay::RelayMonitor> relay_monitor_;  // only with configured relays
+
+  std::vector<Multiaddr> in_order_of_preference(const std::vector<Multiaddr>& addrs) const;
+  // One request and its response on `connection`.
+  p2p::awaitable<Answer> exchange(std::shared_ptr<p2p::MuxedConnection> connection, const std::string& request);
 };
 
 // The addresses of `text` list that parse, with the reason for each that does not.

@@ -28,6 +28,23 @@ namespace {
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::int64_t kMaxMillis = 86'400'000;  // 24 hours
 constexpr std::int64_t kMaxSeconds = 86'400;     // 24 hours
+constexpr std::int64_t kMaxRelayReservations = 16;
+
+// A duration in seconds from an environment variable ("30", "2.5"), between 1 ms and 24 hours.
+Result<std::chrono::milliseconds> env_seconds(const char* name, const char* value, std::string_view what) {
+  std::string_view text = value;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  const double ms = std::round(seconds * 1000.0);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(seconds) || ms < 1 ||
+      ms > static_cast<double>(kMaxMillis)) {
+    return make_error(std::string(name) + "='" + value + "' is not " + std::string(what) +
+                      ": give seconds between 0.001 and " + std::to_string(kMaxSeconds) + ", e.g. 30 or 2.5");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -79,12 +96,13 @@ class TomlReader {
       else if (k == "log") r = section(k, node, &TomlReader::log_key);
       else if (k == "p2p") r = section(k, node, &TomlReader::p2p_key);
       else if (k == "metrics") r = section(k, node, &TomlReader::metrics_key);
+      else if (k == "pool") r = section(k, node, &TomlReader::pool_key);
       else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
       else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
       else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
       else {
         return make_error(at(key.source()) + "unknown key " + key_text(k) +
-                          " (the config file has the sections [agent], [nats], [p2p], [metrics], [calls], [announce], [log], [serve], "
+                          " (the config file has the sections [agent], [nats], [p2p], [pool], [metrics], [calls], [announce], [log], [serve], "
                           "[allow] and the top-level key allow_any; see docs/configuration.md)");
       }
       if (!r) return r;
@@ -166,9 +184,9 @@ class TomlReader {
     return {};
   }
 
-  template <class Duration>
-  Result<void> duration(const toml::node& node, std::string_view key, std::string_view unit, std::int64_t max,
-                        Duration& out) const {
+  // An integer between 1 and `max`; `unit` says what it counts, for messages.
+  Result<void> positive(const toml::node& node, std::string_view key, std::string_view unit, std::int64_t max,
+                        std::int64_t& out) const {
     const auto* value = node.as_integer();
     if (value == nullptr) return wrong_type(node, path(key), "an integer (" + std::string(unit) + ")");
     const std::int64_t n = value->get();
@@ -176,7 +194,29 @@ class TomlReader {
       return make_error(at(node) + path(key) + " must be between 1 and " + std::to_string(max) + " " +
                         std::string(unit) + ", not " + std::to_string(n));
     }
+    out = n;
+    return {};
+  }
+
+  template <class Duration>
+  Result<void> duration(const toml::node& node, std::string_view key, std::string_view unit, std::int64_t max,
+                        Duration& out) const {
+    std::int64_t n = 0;
+    if (auto r = positive(node, key, unit, max, n); !r) return r;
     out = Duration(n);
+    return {};
+  }
+
+  Result<void> count(const toml::node& node, std::string_view key, std::int64_t min, std::int64_t max,
+                     std::size_t& out) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) return wrong_type(node, path(key), "an integer");
+    const std::int64_t n = value->get();
+    if (n < min || n > max) {
+      return make_error(at(node) + path(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                        ", not " + std::to_string(n));
+    }
+    out = static_cast<std::size_t>(n);
     return {};
   }
 
@@ -208,7 +248,15 @@ class TomlReader {
     if (key == "relays") return string_list(node, key, out_.relays);
     if (key == "announce") return string_list(node, key, out_.announce_addrs);
     if (key == "treat_as_public") return string_list(node, key, out_.treat_as_public);
-    return unknown(node, section_, key, "listen, relays, announce, treat_as_public");
+    if (key == "relay_health_interval_s") {
+      std::chrono::seconds interval{};
+      if (auto r = duration(node, key, "seconds", kMaxSeconds, interval); !r) return r;
+      out_.relay_health_interval = interval;
+      return {};
+    }
+    if (key == "relay_reservations") return count(node, key, 1, kMaxRelayReservations, out_.relay_reservations);
+    return unknown(node, section_, key,
+                   "listen, relays, announce, treat_as_public, relay_health_interval_s, relay_reservations");
   }
 
   Result<void> metrics_key(std::string_view key, const toml::node& node) {
@@ -216,9 +264,21 @@ class TomlReader {
     return unknown(node, section_, key, "listen");
   }
 
+  Result<void> pool_key(std::string_view key, const toml::node& node) {
+    if (key == "max_connections") {
+      std::int64_t n = 0;
+      if (auto r = positive(node, key, "connections", kMaxPoolConnections, n); !r) return r;
+      out_.pool_max_connections = static_cast<std::size_t>(n);
+      return {};
+    }
+    if (key == "idle_timeout") return duration(node, key, "seconds", kMaxPoolIdleSeconds, out_.pool_idle_timeout);
+    return unknown(node, section_, key, "max_connections, idle_timeout");
+  }
+
   Result<void> calls_key(std::string_view key, const toml::node& node) {
     if (key == "timeout_ms") return duration(node, key, "milliseconds", kMaxMillis, out_.call_timeout);
-    return unknown(node, section_, key, "timeout_ms");
+    if (key == "transports") return string_list(node, key, out_.transports);
+    return unknown(node, section_, key, "timeout_ms, transports");
   }
 
   Result<void> announce_key(std::string_view key, const toml::node& node) {
@@ -286,6 +346,20 @@ std::vector<std::string> split_list(std::string_view text) {
 const char* env_value(const GetEnv& getenv, const char* name) {
   const char* value = getenv(name);
   return (value != nullptr && *value != '\0') ? value : nullptr;
+}
+
+// A whole number between 1 and `max` from environment variable `name`, or an error that names it
+// and says what it wants (`wanted`: "a number of connections", ...; `example`: a good value).
+Result<std::int64_t> env_whole_number(const char* name, const char* value, std::int64_t max, std::string_view wanted,
+                                      std::string_view example) {
+  const std::string_view text = trim(value);
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n < 1 || n > max) {
+    return make_error(std::string(name) + "='" + value + "' is not " + std::string(wanted) +
+                      ": give a whole number between 1 and " + std::to_string(max) + ", e.g. " + std::string(example));
+  }
+  return n;
 }
 
 template <class T>
@@ -405,17 +479,34 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
   if (const char* v = env_value(getenv, "STARGATE_METRICS_LISTEN")) next.metrics_listen = v;
   if (const char* v = env_value(getenv, "STARGATE_TREAT_AS_PUBLIC")) next.treat_as_public = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_CALL_TIMEOUT")) {
+    auto timeout = env_seconds("STARGATE_CALL_TIMEOUT", v, "a call timeout");
+    if (!timeout) return make_error(timeout.error().message);
+    next.call_timeout = *timeout;
+  }
+  if (const char* v = env_value(getenv, "STARGATE_RELAY_HEALTH_INTERVAL")) {
+    auto interval = env_seconds("STARGATE_RELAY_HEALTH_INTERVAL", v, "a relay health interval");
+    if (!interval) return make_error(interval.error().message);
+    next.relay_health_interval = *interval;
+  }
+  if (const char* v = env_value(getenv, "STARGATE_RELAY_RESERVATIONS")) {
     const std::string_view text = trim(v);
-    double seconds = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    const double ms = std::round(seconds * 1000.0);
-    if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(seconds) || ms < 1 ||
-        ms > static_cast<double>(kMaxMillis)) {
-      return make_error("STARGATE_CALL_TIMEOUT='" + std::string(v) +
-                        "' is not a call timeout: give seconds between 0.001 and " + std::to_string(kMaxSeconds) +
-                        ", e.g. 30 or 2.5");
-    }
-    next.call_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size() || n < 1 || n > kMaxRelayReservations)
+      return make_error("STARGATE_RELAY_RESERVATIONS='" + std::string(v) + "' must be a number of relays between 1 and " +
+                        std::to_string(kMaxRelayReservations));
+    next.relay_reservations = n;
+  }
+  if (const char* v = env_value(getenv, "STARGATE_TRANSPORTS")) next.transports = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_POOL_MAX_CONNECTIONS")) {
+    auto n = env_whole_number("STARGATE_POOL_MAX_CONNECTIONS", v, kMaxPoolConnections, "a number of connections", "100");
+    if (!n) return n.error();
+    next.pool_max_connections = static_cast<std::size_t>(*n);
+  }
+  if (const char* v = env_value(getenv, "STARGATE_POOL_IDLE_TIMEOUT")) {
+    auto n = env_whole_number("STARGATE_POOL_IDLE_TIMEOUT", v, kMaxPoolIdleSeconds, "an idle timeout in seconds", "300");
+    if (!n) return n.error();
+    next.pool_idle_timeout = std::chrono::seconds(*n);
   }
   settings = std::move(next);
   return {};
@@ -441,14 +532,37 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.treat_as_public) settings.treat_as_public = *o.treat_as_public;
   if (o.use_nats) settings.use_nats = *o.use_nats;
   if (o.metrics_listen) settings.metrics_listen = *o.metrics_listen;
+  if (o.relay_health_interval) settings.relay_health_interval = *o.relay_health_interval;
+  if (o.relay_reservations) settings.relay_reservations = *o.relay_reservations;
+  if (o.transports) settings.transports = *o.transports;
+  if (o.pool_max_connections) settings.pool_max_connections = *o.pool_max_connections;
+  if (o.pool_idle_timeout) settings.pool_idle_timeout = *o.pool_idle_timeout;
   for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
   if (o.allow_any) settings.allow_any = *o.allow_any;
   merge_serve(settings.serve, o.serve);
 }
 
+bool nats_enabled(const Settings& s) {
+  return s.use_nats && std::find(s.transports.begin(), s.transports.end(), "nats") != s.transports.end();
+}
+
 Result<void> validate(const Settings& s) {
-  if (s.use_nats && s.nats_urls.empty()) return make_error("no NATS URL: set [nats] urls, $STARGATE_NATS_URL or --nats");
-  if (!s.use_nats && s.listen_addrs.empty() && s.relays.empty())
+  if (s.transports.empty()) return make_error("transports is empty: give libp2p, nats or both, in the order to try them");
+  for (std::size_t i = 0; i < s.transports.size(); ++i) {
+    const auto& t = s.transports[i];
+    if (t != "libp2p" && t != "nats") return make_error("unknown transport '" + t + "' (known: libp2p, nats)");
+    if (std::find(s.transports.begin(), s.transports.begin() + static_cast<std::ptrdiff_t>(i), t) !=
+        s.transports.begin() + static_cast<std::ptrdiff_t>(i))
+      return make_error("transport '" + t + "' is listed twice");
+  }
+  const bool libp2p_on = std::find(s.transports.begin(), s.transports.end(), "libp2p") != s.transports.end();
+  if (!libp2p_on && (!s.listen_addrs.empty() || !s.relays.empty()))
+    return make_error("listen addresses and relays need the libp2p transport, which transports leaves out");
+  if (s.relay_reservations < 1 || s.relay_reservations > static_cast<std::size_t>(kMaxRelayReservations))
+    return make_error("relay_reservations must be between 1 and " + std::to_string(kMaxRelayReservations));
+  if (s.relay_health_interval.count() < 1) return make_error("relay_health_interval must be positive");
+  if (nats_enabled(s) && s.nats_urls.empty()) return make_error("no NATS URL: set [nats] urls, $STARGATE_NATS_URL or --nats");
+  if (!nats_enabled(s) && s.listen_addrs.empty() && s.relays.empty())
     return make_error("with NATS off, an agent needs a way in: --listen MULTIADDR or --relay MULTIADDR");
   auto check_addrs = [](const std::vector<std::string>& list, std::string_view what, bool need_peer) -> Result<void> {
     for (const auto& text : list) {
@@ -475,6 +589,16 @@ Result<void> validate(const Settings& s) {
     return make_error("the announcement TTL (" + std::to_string(s.announce_ttl.count()) +
                       " s) must be longer than the announce interval (" + std::to_string(s.announce_interval.count()) +
                       " s), or peers would forget this agent between announcements");
+  }
+  if (s.pool_max_connections < 1 || s.pool_max_connections > static_cast<std::size_t>(kMaxPoolConnections)) {
+    return make_error("the connection pool's max_connections must be between 1 and " + std::to_string(kMaxPoolConnections) +
+                      ", not " + std::to_string(s.pool_max_connections) +
+                      " (set by [pool] max_connections, STARGATE_POOL_MAX_CONNECTIONS or --pool-max)");
+  }
+  if (s.pool_idle_timeout.count() < 1 || s.pool_idle_timeout.count() > kMaxPoolIdleSeconds) {
+    return make_error("the connection pool's idle_timeout must be between 1 and " + std::to_string(kMaxPoolIdleSeconds) +
+                      " seconds, not " + std::to_string(s.pool_idle_timeout.count()) +
+                      " (set by [pool] idle_timeout, STARGATE_POOL_IDLE_TIMEOUT or --pool-idle)");
   }
   for (const auto& [method, agents] : s.allow) {
     if (method.empty()) return make_error("an allow list has an empty method name");

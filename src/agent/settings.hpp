@@ -6,6 +6,7 @@
 //
 // The TOML parser (toml++) is used only in settings.cpp; this header does not expose it.
 #include "base/result.hpp"
+#include "p2p/pool/connection_pool.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -23,6 +24,9 @@ namespace stargate::agent {
 inline constexpr std::string_view kConfigFileName = "config.toml";
 // The key of an allow list that applies to every --serve method.
 inline constexpr std::string_view kAllowAllMethods = "*";
+// Bounds of the connection pool's settings (the resource manager admits 512 connections in all).
+inline constexpr std::int64_t kMaxPoolConnections = 10'000;
+inline constexpr std::int64_t kMaxPoolIdleSeconds = 86'400;  // 24 hours
 
 struct Settings {
   std::string display_name;
@@ -41,7 +45,19 @@ struct Settings {
   // not (a lab's documentation ranges, loopback in tests): docs/reachability.md.
   std::vector<std::string> treat_as_public;
   bool use_nats = true;
+  // Relay health probes and how many relays to hold reservations on (docs/relay.md).
+  std::chrono::milliseconds relay_health_interval{30'000};
+  std::size_t relay_reservations = 2;
+  // The transports calls use, in the order tried: "libp2p", "nats" (docs/configuration.md).
+  // Leaving "nats" out is the same as use_nats = false.
+  std::vector<std::string> transports{"libp2p", "nats"};
   std::string metrics_listen;  // ADDR:PORT for /metrics and /healthz; empty: off
+  // libp2p connection pool (docs/limits.md): above this many open connections the least recently
+  // used idle one is closed; a connection idle this long is closed. 1..kMaxPoolConnections and
+  // 1..kMaxPoolIdleSeconds.
+  std::size_t pool_max_connections = p2p::pool::PoolConfig{}.max_connections;
+  std::chrono::seconds pool_idle_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(p2p::pool::PoolConfig{}.idle_timeout);
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
   std::map<std::string, std::vector<std::string>> allow;
@@ -87,7 +103,13 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_METRICS_LISTEN       metrics_listen (ADDR:PORT)
 //   STARGATE_TREAT_AS_PUBLIC      treat_as_public (comma-separated CIDRs)
 //   STARGATE_CALL_TIMEOUT         call_timeout, in seconds (decimals allowed: "2.5")
-// Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc.
+//   STARGATE_RELAY_HEALTH_INTERVAL relay_health_interval, in seconds (decimals allowed)
+//   STARGATE_RELAY_RESERVATIONS   relay_reservations
+//   STARGATE_TRANSPORTS           transports (comma-separated, in order: "libp2p,nats")
+//   STARGATE_POOL_MAX_CONNECTIONS pool_max_connections (a whole number)
+//   STARGATE_POOL_IDLE_TIMEOUT    pool_idle_timeout, in whole seconds
+// Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc; the
+// message names the variable.
 Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);
 
 // The command-line / API layer: set only what the user actually gave.
@@ -101,7 +123,12 @@ struct SettingOverrides {
   std::optional<std::string> log_level;
   std::optional<std::vector<std::string>> listen_addrs, relays, announce_addrs, treat_as_public;
   std::optional<bool> use_nats;
+  std::optional<std::chrono::milliseconds> relay_health_interval;
+  std::optional<std::size_t> relay_reservations;
+  std::optional<std::vector<std::string>> transports;
   std::optional<std::string> metrics_listen;
+  std::optional<std::size_t> pool_max_connections;
+  std::optional<std::chrono::seconds> pool_idle_timeout;
   // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
   // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).
   std::map<std::string, std::vector<std::string>> allow;
@@ -112,9 +139,13 @@ struct SettingOverrides {
 
 void apply_overrides(Settings& settings, const SettingOverrides& overrides);
 
+// use_nats, and "nats" among the transports.
+bool nats_enabled(const Settings& settings);
+
 // Cross-field checks after all layers: positive timeouts, announce_ttl > announce_interval, at least
 // one NATS URL (unless NATS is off, when libp2p must listen or have a relay), multiaddrs that parse
-// (relays with their /p2p/<id>), no empty method names or agent names in allow lists.
+// (relays with their /p2p/<id>), no empty method names or agent names in allow lists, pool settings
+// within their bounds.
 Result<void> validate(const Settings& settings);
 
 // The whole chain: defaults < `<identity_dir>/config.toml` < environment < overrides, then validate().

@@ -31,6 +31,15 @@ struct AgentFlags {
   bool no_nats = false;
   std::string metrics_listen;
   CLI::Option* metrics_flag = nullptr;
+  std::vector<std::string> transports;
+  CLI::Option* transports_flag = nullptr;
+  double relay_health_interval = 30;
+  CLI::Option* relay_health_flag = nullptr;
+  std::size_t relay_reservations = 2;
+  CLI::Option* relay_reservations_flag = nullptr;
+  std::int64_t pool_max = 0, pool_idle = 0;
+  CLI::Option* pool_max_flag = nullptr;
+  CLI::Option* pool_idle_flag = nullptr;
   // Which flags were given: only those override config.toml and the environment.
   CLI::Option* nats_flag = nullptr;
   CLI::Option* listen_flag = nullptr;
@@ -59,6 +68,24 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
   command->add_flag("--no-nats", flags.no_nats, "Run without a NATS broker (libp2p only; needs --listen or --relay)");
   flags.metrics_flag = command->add_option("--metrics-listen", flags.metrics_listen,
                                            "Serve Prometheus /metrics and /healthz at ADDR:PORT (off by default; keep it on loopback)");
+  flags.transports_flag = command->add_option("--transports", flags.transports,
+                                              "Transports for calls, in the order tried: libp2p,nats (default), nats,libp2p, "
+                                              "libp2p or nats")
+                              ->delimiter(',');
+  flags.relay_health_flag = command->add_option("--relay-health-interval", flags.relay_health_interval,
+                                                "Seconds between health probes of each relay (default 30)")
+                                ->check(CLI::PositiveNumber);
+  flags.relay_reservations_flag = command->add_option("--relay-reservations", flags.relay_reservations,
+                                                      "Relays to hold a reservation on at once, the first healthy ones in "
+                                                      "--relay order (default 2)")
+                                      ->check(CLI::Range(1, 16));
+  flags.pool_max_flag = command->add_option("--pool-max", flags.pool_max,
+                                            "At most this many libp2p connections kept open; above it the least recently used idle "
+                                            "one is closed (default 100)")
+                            ->check(CLI::Range(std::int64_t{1}, agent::kMaxPoolConnections));
+  flags.pool_idle_flag = command->add_option("--pool-idle", flags.pool_idle,
+                                             "Seconds a libp2p connection may stay idle before it is closed (default 300)")
+                             ->check(CLI::Range(std::int64_t{1}, agent::kMaxPoolIdleSeconds));
 }
 
 void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
@@ -79,6 +106,15 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.announce_flag && flags.announce_flag->count()) overrides.announce_addrs = flags.announce_addrs;
   if (flags.no_nats) overrides.use_nats = false;
   if (flags.metrics_flag && flags.metrics_flag->count()) overrides.metrics_listen = flags.metrics_listen;
+  if (flags.transports_flag && flags.transports_flag->count()) overrides.transports = flags.transports;
+  if (flags.relay_health_flag && flags.relay_health_flag->count())
+    overrides.relay_health_interval =
+        std::chrono::milliseconds(std::max<long>(1, static_cast<long>(flags.relay_health_interval * 1000)));
+  if (flags.relay_reservations_flag && flags.relay_reservations_flag->count())
+    overrides.relay_reservations = flags.relay_reservations;
+  if (flags.pool_max_flag && flags.pool_max_flag->count())
+    overrides.pool_max_connections = static_cast<std::size_t>(flags.pool_max);
+  if (flags.pool_idle_flag && flags.pool_idle_flag->count()) overrides.pool_idle_timeout = std::chrono::seconds(flags.pool_idle);
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
@@ -106,25 +142,21 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.relays = settings.relays;
   options.announce_addrs = settings.announce_addrs;
   options.treat_as_public = settings.treat_as_public;
-  options.use_nats = settings.use_nats;
+  options.use_nats = agent::nats_enabled(settings);
   options.metrics_listen = settings.metrics_listen;
+  options.relay_health_interval = settings.relay_health_interval;
+  options.relay_reservations = settings.relay_reservations;
+  options.transports.clear();
+  for (const auto& name : settings.transports) {
+    if (auto transport = parse_transport(name)) options.transports.push_back(*transport);
+  }
+  options.pool_max_connections = settings.pool_max_connections;
+  options.pool_idle_timeout = settings.pool_idle_timeout;
   return options;
 }
 
 NodeOptions node_options(const GlobalOptions& global, const AgentFlags& flags) {
   return node_options(global, load_agent_settings(global, flags));
-}
-
-// Runs `body` on a fresh io_context until it finishes (or a signal arrives); rethrows its error.
-void run_node_task(std::function<awaitable<void>(asio::io_context&)> body) {
-  asio::io_context io;
-  std::exception_ptr failure;
-  asio::co_spawn(io, body(io), [&](std::exception_ptr e) {
-    failure = e;
-    io.stop();
-  });
-  io.run();
-  if (failure) std::rethrow_exception(failure);
 }
 
 std::filesystem::path control_path(const GlobalOptions& global) {
@@ -153,6 +185,18 @@ Handler command_handler(std::string command) {
     if (ec) throw CallError(-32603, "'" + command + "' did not print JSON", json::value(outcome.err));
     co_return result;
   };
+}
+
+// "libp2p 1234 B in, 5678 B out; nats 12 B in, 34 B out" from the status's "traffic" object.
+std::string traffic_line(const json::object& traffic) {
+  std::string line;
+  for (const auto& [transport, counts] : traffic) {
+    if (!counts.is_object()) continue;
+    const auto& c = counts.as_object();
+    auto count = [&c](const char* key) { return c.contains(key) ? json::serialize(c.at(key)) : std::string("?"); };
+    line += (line.empty() ? "" : "; ") + std::string(transport) + " " + count("bytes_in") + " B in, " + count("bytes_out") + " B out";
+  }
+  return line;
 }
 
 }  // namespace
@@ -364,8 +408,13 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         std::cout << json::serialize(*via_agent) << "\n";
         co_return;
       }
-      for (const auto& [key, value] : via_agent->as_object())
+      for (const auto& [key, value] : via_agent->as_object()) {
+        if (key == "traffic" && value.is_object()) {
+          std::cout << "traffic: " << traffic_line(value.as_object()) << "\n";
+          continue;
+        }
         std::cout << std::string(key) << ": " << (value.is_string() ? std::string(value.as_string()) : json::serialize(value)) << "\n";
+      }
     });
   });
 

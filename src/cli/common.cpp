@@ -65,4 +65,15 @@ void run_until_signal(boost::asio::io_context& io, std::function<void()> on_sign
   io.run();
 }
 
+void run_node_task(std::function<p2p::awaitable<void>(boost::asio::io_context&)> body) {
+  boost::asio::io_context io;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, body(io), [&](std::exception_ptr e) {
+    failure = e;
+    io.stop();
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
 }  // namespace stargate::cli

@@ -38,11 +38,15 @@ std::string json_quote(std::string_view text);
 // Runs `io` until SIGINT or SIGTERM; `on_signal` starts the clean shutdown.
 void run_until_signal(boost::asio::io_context& io, std::function<void()> on_signal);
 
+// Runs `body` on a fresh io_context until it finishes; rethrows its error.
+void run_node_task(std::function<p2p::awaitable<void>(boost::asio::io_context&)> body);
+
 void register_identity_commands(CLI::App& app, GlobalOptions& options);
 void register_node_command(CLI::App& app, GlobalOptions& options);
 void register_ping_command(CLI::App& app, GlobalOptions& options);
 void register_agent_commands(CLI::App& app, GlobalOptions& options);
 void register_relay_command(CLI::App& app, GlobalOptions& options);
+void register_demo_command(CLI::App& app, GlobalOptions& options);
 
 // Prints the host's listen addresses (with /p2p/<id>), as text or one JSON line.
 void print_listening(const p2p::Host& host, bool json);

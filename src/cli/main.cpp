@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   register_ping_command(app, options);
   register_agent_commands(app, options);
   register_relay_command(app, options);
+  register_demo_command(app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

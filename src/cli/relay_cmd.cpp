@@ -2,11 +2,9 @@
 // one in the identity directory (persistent: bootstrap addresses embed its PeerId).
 #include "cli/common.hpp"
 #include "cli/relay_metrics.hpp"
+#include "cli/relay_node.hpp"
 #include "http/metrics_server.hpp"
-#include "p2p/host/standard_protocols.hpp"
-#include "p2p/protocols/autonat/autonat_io.hpp"
 #include "base/log.hpp"
-#include "p2p/protocols/relay/relay_service_io.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -115,9 +113,20 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
     if (listen.empty()) {
       listen = {"/ip4/0.0.0.0/tcp/" + std::to_string(flags->port), "/ip6/::/tcp/" + std::to_string(flags->port)};
     }
+    p2p::relay::RelayServiceOptions relay_options;
+    relay_options.limits = limits_from(*flags);
+    relay_options.allowlist = allowlist;
+    // A public relay also answers AutoNAT: the peers that reserve here learn whether they are
+    // reachable (it never asks about itself: its addresses are given).
+    std::vector<p2p::autonat::Cidr> treat;
+    for (const auto& text : flags->treat_as_public) {
+      auto cidr = p2p::autonat::Cidr::parse(text);
+      if (!cidr) throw CliError("--treat-as-public " + text + ": " + cidr.error().message, 2);
+      treat.push_back(*cidr);
+    }
     boost::asio::io_context io;
-    p2p::Host host(io.get_executor(), std::move(identity));
-    auto identify = p2p::enable_standard_protocols(host);
+    RelayNode relay(io.get_executor(), std::move(identity), relay_options, p2p::autonat::AddressClassifier(std::move(treat)));
+    auto& host = relay.host;
     std::vector<std::string> failures;
     for (const auto& text : listen) {
       auto addr = Multiaddr::parse(text);
@@ -142,23 +151,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       announce.push_back(*addr);
     }
     if (!announce.empty()) host.set_external_addrs("announce", announce);
-
-    p2p::relay::RelayServiceOptions relay_options;
-    relay_options.limits = limits_from(*flags);
-    relay_options.allowlist = allowlist;
-    auto service = p2p::relay::RelayService::enable(host, relay_options);
-    // A public relay also answers AutoNAT: the peers that reserve here learn whether they are
-    // reachable (it never asks about itself: its addresses are given).
-    p2p::autonat::AutonatOptions autonat_options;
-    std::vector<p2p::autonat::Cidr> treat;
-    for (const auto& text : flags->treat_as_public) {
-      auto cidr = p2p::autonat::Cidr::parse(text);
-      if (!cidr) throw CliError("--treat-as-public " + text + ": " + cidr.error().message, 2);
-      treat.push_back(*cidr);
-    }
-    autonat_options.classifier = p2p::autonat::AddressClassifier(std::move(treat));
-    autonat_options.probe = false;
-    auto autonat = p2p::autonat::ReachabilityService::enable(host, *identify, autonat_options);
+    auto& service = relay.service;
 
     print_listening(host, flags->json);
     metrics::Registry registry;
@@ -196,9 +189,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       draining = true;
       load_timer.cancel();
       metrics_server.stop();
-      service->close();
-      autonat->close();
-      host.close();
+      relay.close();
     });
   });
 }

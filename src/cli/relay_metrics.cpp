@@ -18,6 +18,10 @@ void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelaySer
     out.counter("stargate_relay_circuits_timed_out", "Circuits ended by their duration limit")
         .add(static_cast<double>(c.circuits_timed_out));
     out.counter("stargate_relay_relayed_bytes", "Bytes relayed, both directions").add(static_cast<double>(c.bytes_relayed));
+    const auto traffic = host.traffic();
+    out.counter("stargate_transport_bytes", "Bytes received (in) and sent (out) on the relay's TCP sockets", {"transport", "direction"})
+        .add({"libp2p", "in"}, static_cast<double>(traffic.bytes_in))
+        .add({"libp2p", "out"}, static_cast<double>(traffic.bytes_out));
     auto refusals = out.counter("stargate_relay_refusals", "Requests refused, by reason and the status sent", {"reason", "status"});
     for (std::size_t i = 0; i < r::kRefusalReasons; ++i) {
       auto reason = static_cast<r::RefusalReason>(i);

@@ -101,6 +101,27 @@ std::string describe(const std::vector<std::string>& urls) {
   return out;
 }
 
+Traffic& operator+=(Traffic& total, const Traffic& more) {
+  total.bytes_in += more.bytes_in;
+  total.bytes_out += more.bytes_out;
+  total.messages_in += more.messages_in;
+  total.messages_out += more.messages_out;
+  return total;
+}
+
+// One connection's statistics (zero if nats.c cannot give them).
+Traffic traffic_of(natsConnection* nc) {
+  Traffic out;
+  natsStatistics* stats = nullptr;
+  if (natsStatistics_Create(&stats) != NATS_OK) return out;
+  if (natsConnection_GetStats(nc, stats) == NATS_OK) {
+    std::uint64_t reconnects = 0;
+    natsStatistics_GetCounts(stats, &out.messages_in, &out.bytes_in, &out.messages_out, &out.bytes_out, &reconnects);
+  }
+  natsStatistics_Destroy(stats);
+  return out;
+}
+
 std::string trim(std::string s) {
   auto not_space = [](unsigned char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
   s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
@@ -750,6 +771,7 @@ struct Client::Impl {
   asio::steady_timer revive_timer;        // on the executor
   bool revive_scheduled = false;          // on the executor
   bool reviving = false;                  // on the executor
+  Traffic retired;                        // on the executor: what replaced connections carried
   Worker worker;
 };
 
@@ -1034,7 +1056,10 @@ void Client::revive() {
     }
     auto* old = shared->nc.exchange(nc);
     ++shared->replaced;
-    if (old != nullptr) self->impl_->worker.submit([old] { natsConnection_Destroy(old); });
+    if (old != nullptr) {
+      self->impl_->retired += traffic_of(old);
+      self->impl_->worker.submit([old] { natsConnection_Destroy(old); });
+    }
 
     std::vector<std::shared_ptr<SubShared>> subscriptions;
     {
@@ -1078,6 +1103,12 @@ void Client::revive() {
 }
 
 std::uint64_t Client::connections_replaced() const { return shared_->replaced.load(); }
+
+Traffic Client::traffic() const {
+  Traffic total = impl_->retired;
+  if (auto* nc = shared_->nc.load()) total += traffic_of(nc);
+  return total;
+}
 
 void Client::publish(std::string_view subject, BytesView data, std::string_view reply) {
   auto* nc = shared_->nc.load();

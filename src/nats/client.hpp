@@ -83,6 +83,13 @@ struct Message {
                                 // keeps only the status: `subject` is then the subscription's)
 };
 
+// What a client published and received through the broker: message bytes (payload and headers,
+// as nats.c counts them), not the protocol lines around them (PUB/MSG, subjects, PING/PONG).
+struct Traffic {
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t messages_in = 0, messages_out = 0;
+};
+
 enum class ConnectionState { connected, disconnected, reconnected, closed };
 std::string_view to_string(ConnectionState state);
 
@@ -161,6 +168,9 @@ class Client : public std::enable_shared_from_this<Client> {
 
   // Times this client replaced a connection nats.c had given up on (see above).
   std::uint64_t connections_replaced() const;
+  // Since create(), over every connection this client had (nats.c's natsConnection_GetStats, a
+  // copy taken under nats.c's locks; its counters survive reconnects). Also after close().
+  Traffic traffic() const;
 
   const ClientOptions& options() const { return options_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }

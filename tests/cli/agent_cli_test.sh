@@ -70,6 +70,14 @@ run --identity-dir "$work/cli" call worker no-such-method '{}' >/dev/null 2>"$wo
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["code"]==-32601' "$work/nomethod.err" || fail "unknown method: $(cat "$work/nomethod.err")"
 pass "unknown method: -32601 on stderr, non-zero exit"
 
+# Bad pool settings stop the agent with a message naming where they came from.
+"$stargate" --identity-dir "$work/bad" connect --name bad --pool-max 0 >/dev/null 2>"$work/poolflag.err" && fail "--pool-max 0 should be refused"
+grep -q -- "--pool-max" "$work/poolflag.err" || fail "--pool-max 0: $(cat "$work/poolflag.err")"
+STARGATE_POOL_IDLE_TIMEOUT=soon "$stargate" --identity-dir "$work/bad" connect --name bad >/dev/null 2>"$work/poolenv.err" \
+  && fail "STARGATE_POOL_IDLE_TIMEOUT=soon should be refused"
+grep -q "STARGATE_POOL_IDLE_TIMEOUT='soon'" "$work/poolenv.err" || fail "pool env: $(cat "$work/poolenv.err")"
+pass "bad pool settings (--pool-max 0, STARGATE_POOL_IDLE_TIMEOUT=soon) are refused, naming the flag or variable"
+
 # --serve without --allow/--allow-any is refused; with --allow naming someone else, callers get "forbidden".
 "$stargate" --identity-dir "$work/bad" connect --name bad --serve 'x=cat' >/dev/null 2>"$work/bad.err" && fail "--serve without --allow should be refused"
 grep -q -- "--allow" "$work/bad.err" || fail "refusal should mention --allow: $(cat "$work/bad.err")"
@@ -87,7 +95,12 @@ out=$(run --identity-dir "$work/worker" call "$guarded" ping '{"via":"socket"}' 
 run --identity-dir "$work/worker" status --json >"$work/status.out" 2>"$work/status.err" || fail "status exited $?"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["agent_id"]==sys.argv[2] and s["calls_ok"]>=1 and s["nats_connected"] and s["reachability"] in ("public", "private", "unknown") and "nat_kind" in s, s' "$work/status.out" "$worker" \
   || fail "status: $(cat "$work/status.out")"
-pass "control socket (0600): call and status reuse the running agent (its calls_ok counts the call)"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["traffic"]; assert t["nats"]["bytes_in"]>0 and t["nats"]["bytes_out"]>0 and "bytes_in" in t["libp2p"], t' "$work/status.out" \
+  || fail "status traffic: $(cat "$work/status.out")"
+run --identity-dir "$work/worker" status >"$work/status.txt" 2>>"$work/status.err" || fail "human status exited $?"
+grep -Eq '^traffic: libp2p [0-9]+ B in, [0-9]+ B out; nats [1-9][0-9]* B in, [1-9][0-9]* B out$' "$work/status.txt" \
+  || fail "human status traffic: $(cat "$work/status.txt")"
+pass "control socket (0600): call and status reuse the running agent (its calls_ok counts the call; traffic per transport)"
 run --identity-dir "$work/nobody" status >/dev/null 2>"$work/nostatus.err" && fail "status without an agent should fail"
 grep -q "no agent is running" "$work/nostatus.err" || fail "status without agent: $(cat "$work/nostatus.err")"
 pass "status without a running agent says so"

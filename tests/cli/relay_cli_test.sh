@@ -93,7 +93,9 @@ out=$(http_get "http://$metrics/metrics")
 grep -q '^stargate_relay_reservations 1$' <<<"$out" || fail "/metrics shows no reservation: $out"
 grep -q '^stargate_relay_circuits_opened_total [1-9]' <<<"$out" || fail "/metrics shows no circuit: $out"
 grep -q '^stargate_relay_relayed_bytes_total [1-9]' <<<"$out" || fail "/metrics shows no relayed bytes"
-pass "/metrics exports reservations, circuits and bytes relayed"
+grep -q '^stargate_transport_bytes_total{transport="libp2p",direction="in"} [1-9]' <<<"$out" || fail "/metrics shows no bytes in"
+grep -q '^stargate_transport_bytes_total{transport="libp2p",direction="out"} [1-9]' <<<"$out" || fail "/metrics shows no bytes out"
+pass "/metrics exports reservations, circuits, bytes relayed and the relay's bytes in and out"
 
 "$stargate" --identity-dir "$work/dave" connect --name dave --no-nats >/dev/null 2>"$work/nowayin.err" \
   && fail "connect --no-nats without --listen or --relay should fail"

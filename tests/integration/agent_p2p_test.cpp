@@ -141,15 +141,48 @@ TEST_F(AgentP2pTest, CallThroughARelayToANodeThatDoesNotListen) {
   });
 }
 
+TEST_F(AgentP2pTest, ACallWhosePooledConnectionDiedGoesOnOverAFreshOne) {
+  // Bob listens nowhere and reserves on two relays; alice's connection to him goes through the
+  // first. That relay dies, and alice calls at once, before she has noticed: the call fails on the
+  // pooled connection, which is closed, and goes on through the second relay. No broker to fall
+  // back on.
+  TestNode first(io), second(io);
+  auto first_service = p2p::relay::RelayService::enable(first.host);
+  auto second_service = p2p::relay::RelayService::enable(second.host);
+  auto options = p2p_agent("bob", {});
+  options.relays = {first.full_addr().to_string(), second.full_addr().to_string()};
+  StarGateNode b(io.get_executor(), options);
+  StarGateNode a(io.get_executor(), p2p_agent("alice", {}));
+  b.handle("echo", echo_handler());
+  auto circuit_through = [&](const TestNode& relay) {
+    for (const auto& addr : b.get_status().addresses)
+      if (addr.rfind(relay.full_addr().to_string() + "/p2p-circuit/", 0) == 0) return addr;
+    return std::string();
+  };
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    bool reserved = co_await wait_until([&] { return !circuit_through(first).empty() && !circuit_through(second).empty(); }, 10s);
+    CO_ASSERT_TRUE(reserved);
+    const auto backup = circuit_through(second);
+    co_await a.call(circuit_through(first), "echo", nullptr);
+    first_service->close();
+    first.host.close();
+    json::value params = json::object{{"after", "first relay died"}};
+    auto result = co_await a.call(backup, "echo", params);
+    EXPECT_EQ(result.at("echo").at("after").as_string(), "first relay died");
+    EXPECT_EQ(a.get_status().calls_ok_relayed, 2u);
+    EXPECT_EQ(a.get_status().calls_failed, 0u);
+    EXPECT_EQ(second_service->counters().circuits_opened, 1u);
+    EXPECT_EQ(b.get_status().requests_served, 2u);
+    co_await a.stop();
+    co_await b.stop();
+  });
+}
+
 TEST_F(AgentP2pTest, AnnouncedAddressesCarryCallsOverLibp2pWithNatsForDiscovery) {
   auto server = NatsServer::start();
-  auto with_nats = [&](const std::string& name) {
-    auto options = p2p_agent(name);
-    options.use_nats = true;
-    options.nats_urls = {server.url()};
-    options.discovery_window = 200ms;
-    return options;
-  };
+  auto with_nats = [&](const std::string& name) { return p2p_agent_with_nats(name, server.url()); };
   StarGateNode a(io.get_executor(), with_nats("alice"));
   StarGateNode b(io.get_executor(), with_nats("bob"));
   b.handle("echo", echo_handler());
@@ -175,13 +208,7 @@ TEST_F(AgentP2pTest, ViaForcesEachTier) {
   auto server = NatsServer::start();
   TestNode relay(io);
   auto relay_service = p2p::relay::RelayService::enable(relay.host);
-  auto with_nats = [&](const std::string& name) {
-    auto options = p2p_agent(name);
-    options.use_nats = true;
-    options.nats_urls = {server.url()};
-    options.discovery_window = 200ms;
-    return options;
-  };
+  auto with_nats = [&](const std::string& name) { return p2p_agent_with_nats(name, server.url()); };
   auto bob_options = with_nats("bob");
   bob_options.relays = {relay.full_addr().to_string()};
   StarGateNode a(io.get_executor(), with_nats("alice"));

@@ -29,6 +29,16 @@ inline NodeOptions p2p_agent(const std::string& name, std::vector<std::string> l
   return options;
 }
 
+// The same with the broker at `nats_url` too (discovery window 200 ms).
+inline NodeOptions p2p_agent_with_nats(const std::string& name, const std::string& nats_url,
+                                       std::vector<std::string> listen = {"/ip4/127.0.0.1/tcp/0"}) {
+  auto options = p2p_agent(name, std::move(listen));
+  options.use_nats = true;
+  options.nats_urls = {nats_url};
+  options.discovery_window = std::chrono::milliseconds(200);
+  return options;
+}
+
 // Answers {"echo": params, "caller": <the caller's agent ID>}.
 inline Handler echo_handler() {
   return [](const boost::json::value& params, const CallContext& ctx) -> boost::asio::awaitable<boost::json::value> {

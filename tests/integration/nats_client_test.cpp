@@ -460,6 +460,13 @@ TEST(NatsClient, TokenRotatedOnTheServerFirstStillGoesThrough) {
     auto box = std::make_shared<Messages>(io.get_executor());
     auto sub = client->subscribe("rotate.late", collect(box));
     co_await client->flush(2s);
+    client->publish("rotate.late", as_bytes("before"));
+    CO_ASSERT_TRUE((co_await box->pop()).has_value());
+    // Message bytes: 6 out and 6 back in (our own subscription).
+    const auto first = client->traffic();
+    EXPECT_EQ(first.bytes_out, 6u);
+    EXPECT_EQ(first.bytes_in, 6u);
+    EXPECT_EQ(first.messages_out, 1u);
 
     auto rotated = server.options();
     rotated.token = "new-token";
@@ -483,6 +490,11 @@ TEST(NatsClient, TokenRotatedOnTheServerFirstStillGoesThrough) {
     auto got = co_await box->pop();
     CO_ASSERT_TRUE(got.has_value());
     EXPECT_EQ(text_of(*got), "through");
+    // The replaced connection's counts are kept: both messages, on two connections.
+    const auto both = client->traffic();
+    EXPECT_EQ(both.bytes_out, 6u + 7u);
+    EXPECT_EQ(both.bytes_in, 6u + 7u);
+    EXPECT_EQ(both.messages_in, 2u);
     // Nothing said `closed` on the way.
     while (states->size() > 0) {
       auto s = co_await states->pop(0ms);

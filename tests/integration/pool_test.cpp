@@ -182,6 +182,74 @@ TEST_F(PoolTest, RelayHoldingOurReservationIsProtectedAndRelayedConnectionsCount
   });
 }
 
+// NodeOptions' pool settings reach the node's host.
+NodeOptions pool_agent(const std::string& name, std::size_t max, std::chrono::milliseconds idle) {
+  auto options = p2p_agent(name);
+  options.pool_max_connections = max;
+  options.pool_idle_timeout = idle;
+  options.pool_grace_period = 0ms;
+  return options;
+}
+
+bool connected_to(const StarGateNode& node, const StarGateNode& peer) {
+  for (const auto& c : node.get_status().connections)
+    if (c.peer_id == peer.peer_id()) return true;
+  return false;
+}
+
+TEST_F(PoolTest, AnAgentWithACapOfTwoClosesItsLeastRecentlyUsedIdleConnection) {
+  EXPECT_EQ(NodeOptions{}.pool_max_connections, p2p::pool::PoolConfig{}.max_connections);
+  EXPECT_EQ(NodeOptions{}.pool_idle_timeout, p2p::pool::PoolConfig{}.idle_timeout);
+  EXPECT_EQ(NodeOptions{}.pool_grace_period, p2p::pool::PoolConfig{}.grace_period);
+  StarGateNode a(io.get_executor(), pool_agent("cap-a", 2, 1h));
+  StarGateNode b(io.get_executor(), p2p_agent("cap-b"));
+  StarGateNode c(io.get_executor(), p2p_agent("cap-c"));
+  StarGateNode d(io.get_executor(), p2p_agent("cap-d"));
+  for (auto* n : {&b, &c, &d}) n->handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto* n : {&a, &b, &c, &d}) co_await n->start();
+    boost::json::value params = boost::json::object{{"n", 1}};
+    co_await a.call(b.get_status().addresses.front(), "echo", params);
+    co_await a.call(c.get_status().addresses.front(), "echo", params);
+    co_await a.call(b.get_status().addresses.front(), "echo", params);  // B used again: C is the LRU
+    co_await a.call(d.get_status().addresses.front(), "echo", params);
+    CO_ASSERT_TRUE(co_await wait_until([&] { return !connected_to(a, c); }, 5s));
+    auto status = a.get_status();
+    EXPECT_EQ(status.pool_size, 2u);
+    EXPECT_EQ(status.pool_evictions.at("capacity"), 1u);
+    EXPECT_EQ(status.pool_evictions.at("idle"), 0u);
+    EXPECT_TRUE(connected_to(a, b));
+    EXPECT_TRUE(connected_to(a, d));
+    // C's side learns of the close too.
+    EXPECT_TRUE(co_await wait_until([&] { return !connected_to(c, a); }, 5s));
+    for (auto* n : {&a, &b, &c, &d}) co_await n->stop();
+  });
+}
+
+TEST_F(PoolTest, AnAgentWithAShortIdleTimeoutClosesIdleConnections) {
+  StarGateNode a(io.get_executor(), pool_agent("idle-a", 100, 300ms));
+  StarGateNode b(io.get_executor(), p2p_agent("idle-b"));
+  b.handle("echo", echo_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    auto target = b.get_status().addresses.front();
+    boost::json::value params = boost::json::object{{"n", 1}};
+    co_await a.call(target, "echo", params);
+    auto idle_since = p2p::Clock::now();
+    CO_ASSERT_TRUE(co_await wait_until([&] { return a.get_status().pool_size == 0; }, 5s));
+    EXPECT_GE(p2p::Clock::now() - idle_since, 300ms);
+    EXPECT_EQ(a.get_status().pool_evictions.at("idle"), 1u);
+    EXPECT_TRUE(co_await wait_until([&] { return !connected_to(b, a); }, 5s));
+    // B keeps the default five minutes: only A's setting closed it. The next call dials again.
+    EXPECT_EQ(b.get_status().pool_evictions.at("idle"), 0u);
+    co_await a.call(target, "echo", params);
+    EXPECT_EQ(a.get_status().pool_misses, 2u);
+    co_await a.stop();
+    co_await b.stop();
+  });
+}
+
 TEST_F(PoolTest, AThousandSequentialCallsUseOneConnection) {
   StarGateNode a(io.get_executor(), p2p_agent("pool-a"));
   StarGateNode b(io.get_executor(), p2p_agent("pool-b"));

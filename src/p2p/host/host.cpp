@@ -78,6 +78,8 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   // Hole punches in progress, by the remote endpoint they dial: a socket accepted from one of
   // these is the peer's side of the punch, upgraded with the punch's role.
   std::map<tcp::endpoint, std::weak_ptr<PunchAttempt>> punches;
+  // Bytes on every TCP socket of this host (relayed connections travel inside those).
+  std::shared_ptr<ByteCounters> traffic = std::make_shared<ByteCounters>();
   bool closed = false;
 
   // The listen endpoint to dial `remote` from (same family; not a loopback listener for a
@@ -140,7 +142,7 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade_tcp(tcp::socket 
   context.local_addr = to_multiaddr(local);
   context.remote_addr = to_multiaddr(remote);
   context.remote_ip = remote.address();
-  co_return co_await upgrade(std::make_unique<TcpStream>(std::move(socket)), std::move(context));
+  co_return co_await upgrade(std::make_unique<TcpStream>(std::move(socket), traffic), std::move(context));
 }
 
 awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<ByteStream> raw,
@@ -578,6 +580,8 @@ std::shared_ptr<MuxedConnection> Host::reuse_connection(const crypto::PeerId& pe
 
 pool::PoolStats Host::pool_stats() const { return impl_->pool->stats(); }
 
+ByteCounters Host::traffic() const { return *impl_->traffic; }
+
 void Host::protect(const crypto::PeerId& peer, const std::string& tag) { impl_->pool->protect(peer, tag); }
 
 bool Host::unprotect(const crypto::PeerId& peer, const std::string& tag) { return impl_->pool->unprotect(peer, tag); }
@@ -614,7 +618,7 @@ awaitable<Multiaddr> Host::probe_dial(const Multiaddr& addr, crypto::PeerId expe
   std::vector<std::string> muxers{yamux_protocol_id};
   try {
     co_await socket.async_connect(*endpoint, use_awaitable);
-    raw = std::make_unique<TcpStream>(std::move(socket));
+    raw = std::make_unique<TcpStream>(std::move(socket), impl->traffic);
     raw_ptr = raw.get();
     co_await select_outbound(*raw, security);
     channel = co_await secure_outbound(std::move(raw), impl->noise_key, expected);

@@ -11,6 +11,7 @@
 #include "p2p/host/peer_store.hpp"
 #include "p2p/host/resource_manager.hpp"
 #include "p2p/pool/connection_pool.hpp"
+#include "p2p/tcp/byte_counters.hpp"
 
 #include <chrono>
 #include <functional>
@@ -137,6 +138,11 @@ class Host {
   // config().pool.idle_timeout, the least recently used idle ones above max_connections. A
   // connection with streams open, or to a protected peer, is never closed by the pool.
   pool::PoolStats pool_stats() const;
+  // Bytes read from and written to this host's TCP sockets since it was created: every
+  // connection's bytes as they travel (multistream, Noise and Yamux framing included), also those
+  // of handshakes that failed and of AutoNAT dial-backs. A relayed connection's bytes travel inside
+  // the TCP connection to its relay and are counted there, once.
+  ByteCounters traffic() const;
   // Pins the connections to `peer` while any tag is set (a relay holding our reservation).
   void protect(const crypto::PeerId& peer, const std::string& tag);
   // Returns whether `peer` is still protected under another tag.

@@ -25,7 +25,8 @@ void tune_socket(tcp::socket& socket) {
   socket.set_option(tcp::no_delay(true), ignored);
 }
 
-TcpStream::TcpStream(tcp::socket socket) : socket_(std::move(socket)) {
+TcpStream::TcpStream(tcp::socket socket, std::shared_ptr<ByteCounters> counters)
+    : socket_(std::move(socket)), counters_(counters ? std::move(counters) : std::make_shared<ByteCounters>()) {
   boost::system::error_code ec;
   local_ = socket_.local_endpoint(ec);
   remote_ = socket_.remote_endpoint(ec);
@@ -36,13 +37,18 @@ awaitable<std::size_t> TcpStream::read_some_raw(MutableBytesView buffer) {
   boost::system::error_code ec;
   std::size_t n = co_await socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()),
                                                    asio::redirect_error(use_awaitable, ec));
+  counters_->bytes_in += n;
   if (ec == asio::error::eof) co_return 0;
   if (ec) throw SystemError(ec);
   co_return n;
 }
 
 awaitable<void> TcpStream::write_all(BytesView data) {
-  co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_awaitable);
+  boost::system::error_code ec;
+  std::size_t n = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()),
+                                             asio::redirect_error(use_awaitable, ec));
+  counters_->bytes_out += n;  // what the kernel took, also when the write failed midway
+  if (ec) throw SystemError(ec);
 }
 
 awaitable<void> TcpStream::close_write() {

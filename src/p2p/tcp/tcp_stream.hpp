@@ -3,14 +3,17 @@
 // later let a node dial out from its listen port (SO_REUSEADDR + SO_REUSEPORT, needed for TCP
 // hole punching).
 #include "p2p/host/byte_stream.hpp"
+#include "p2p/tcp/byte_counters.hpp"
 
+#include <memory>
 #include <optional>
 
 namespace stargate::p2p {
 
 class TcpStream final : public ByteStream {
  public:
-  explicit TcpStream(tcp::socket socket);
+  // `counters`: where this socket's bytes are added up (none: a counter of its own).
+  explicit TcpStream(tcp::socket socket, std::shared_ptr<ByteCounters> counters = nullptr);
 
   awaitable<void> write_all(BytesView data) override;
   awaitable<void> close_write() override;
@@ -20,6 +23,7 @@ class TcpStream final : public ByteStream {
   tcp::socket& socket() { return socket_; }
   const tcp::endpoint& local_endpoint() const { return local_; }
   const tcp::endpoint& remote_endpoint() const { return remote_; }
+  const ByteCounters& counters() const { return *counters_; }
 
  protected:
   awaitable<std::size_t> read_some_raw(MutableBytesView buffer) override;
@@ -28,6 +32,7 @@ class TcpStream final : public ByteStream {
   tcp::socket socket_;
   tcp::endpoint local_;
   tcp::endpoint remote_;
+  std::shared_ptr<ByteCounters> counters_;
 };
 
 // Opens a listening socket with SO_REUSEADDR and SO_REUSEPORT. Port 0 picks a free port:

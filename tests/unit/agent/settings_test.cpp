@@ -469,6 +469,43 @@ TEST(Settings, P2pEnvironment) {
   EXPECT_EQ(s.announce_addrs, std::vector<std::string>{"/dns4/agent.example.com/tcp/4001"});
 }
 
+TEST(Settings, RelayHealthAndTransportOrder) {
+  Settings s = defaults();
+  EXPECT_EQ(s.relay_health_interval, std::chrono::seconds(30));
+  EXPECT_EQ(s.relay_reservations, 2u);
+  EXPECT_EQ(s.transports, (std::vector<std::string>{"libp2p", "nats"}));
+  auto r = apply_text(s, "[p2p]\nrelay_health_interval_s = 5\nrelay_reservations = 1\n[calls]\ntransports = [\"nats\", \"libp2p\"]\n");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(s.relay_health_interval, std::chrono::seconds(5));
+  EXPECT_EQ(s.relay_reservations, 1u);
+  EXPECT_EQ(s.transports, (std::vector<std::string>{"nats", "libp2p"}));
+  EXPECT_TRUE(validate(s).has_value());
+  auto zero = apply_text(s, "[p2p]\nrelay_reservations = 0\n");
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_NE(zero.error().message.find("relay_reservations must be between 1 and 16"), std::string::npos) << zero.error().message;
+
+  Env env{{"STARGATE_RELAY_HEALTH_INTERVAL", "0.5"}, {"STARGATE_RELAY_RESERVATIONS", "3"}, {"STARGATE_TRANSPORTS", "libp2p"}};
+  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  EXPECT_EQ(s.relay_health_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(s.relay_reservations, 3u);
+  EXPECT_EQ(s.transports, std::vector<std::string>{"libp2p"});
+  EXPECT_FALSE(nats_enabled(s));  // leaving NATS out of the transports turns it off
+  Env bad{{"STARGATE_RELAY_HEALTH_INTERVAL", "soon"}};
+  auto e = apply_environment(s, env_of(bad));
+  ASSERT_FALSE(e.has_value());
+  EXPECT_NE(e.error().message.find("STARGATE_RELAY_HEALTH_INTERVAL='soon'"), std::string::npos) << e.error().message;
+
+  Settings t = defaults();
+  t.transports = {"libp2p", "carrier-pigeon"};
+  ASSERT_FALSE(validate(t).has_value());
+  EXPECT_NE(validate(t).error().message.find("unknown transport 'carrier-pigeon'"), std::string::npos);
+  t.transports = {"nats", "nats"};
+  EXPECT_NE(validate(t).error().message.find("listed twice"), std::string::npos);
+  t.transports = {"nats"};
+  t.listen_addrs = {"/ip4/0.0.0.0/tcp/4001"};
+  EXPECT_NE(validate(t).error().message.find("need the libp2p transport"), std::string::npos);
+}
+
 TEST(Settings, TreatAsPublic) {
   Settings s = defaults();
   auto r = apply_text(s, "[p2p]\ntreat_as_public = [\"198.51.100.0/24\", \"2001:db8::/32\"]\n");
@@ -521,6 +558,96 @@ TEST(Settings, ValidateP2p) {
   // With NATS off, no NATS URL is needed.
   s.nats_urls.clear();
   EXPECT_TRUE(validate(s).has_value());
+}
+
+TEST(Settings, PoolDefaultsAreThePoolsOwn) {
+  Settings s = defaults();
+  EXPECT_EQ(s.pool_max_connections, p2p::pool::PoolConfig{}.max_connections);
+  EXPECT_EQ(s.pool_max_connections, 100u);
+  EXPECT_EQ(s.pool_idle_timeout, 300s);
+}
+
+// defaults < config.toml [pool] < STARGATE_POOL_* < --pool-max / --pool-idle, field by field.
+TEST(Settings, PoolSettingsThroughTheChain) {
+  TempDir dir;
+  dir.write("config.toml", "[pool]\nmax_connections = 20\nidle_timeout = 60\n");
+  Env none;
+  auto from_file = load_settings(dir.path(), {}, env_of(none));
+  ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
+  EXPECT_EQ(from_file->pool_max_connections, 20u);
+  EXPECT_EQ(from_file->pool_idle_timeout, 60s);
+
+  Env env{{"STARGATE_POOL_MAX_CONNECTIONS", " 30 "}};
+  auto from_env = load_settings(dir.path(), {}, env_of(env));
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message;
+  EXPECT_EQ(from_env->pool_max_connections, 30u);
+  EXPECT_EQ(from_env->pool_idle_timeout, 60s);  // the file's, the environment said nothing
+
+  env["STARGATE_POOL_IDLE_TIMEOUT"] = "5";
+  SettingOverrides flags;
+  flags.pool_max_connections = 2;
+  auto from_flags = load_settings(dir.path(), flags, env_of(env));
+  ASSERT_TRUE(from_flags.has_value()) << from_flags.error().message;
+  EXPECT_EQ(from_flags->pool_max_connections, 2u);
+  EXPECT_EQ(from_flags->pool_idle_timeout, 5s);
+  flags.pool_idle_timeout = 1s;
+  auto all_flags = load_settings(dir.path(), flags, env_of(env));
+  ASSERT_TRUE(all_flags.has_value());
+  EXPECT_EQ(all_flags->pool_idle_timeout, 1s);
+}
+
+TEST(Settings, BadPoolValuesNameTheirSource) {
+  // The config file: file, line and column, the key, and what it wants.
+  struct FileCase {
+    const char* text;
+    const char* expected;
+  };
+  for (const auto& c : {FileCase{"[pool]\nmax_connections = 0\n", "test.toml:2:19: pool.max_connections must be between 1 and 10000 connections, not 0"},
+                        FileCase{"[pool]\nmax_connections = 10001\n", "pool.max_connections must be between 1 and 10000"},
+                        FileCase{"[pool]\nmax_connections = \"100\"\n", "pool.max_connections must be an integer (connections), not a string"},
+                        FileCase{"[pool]\nidle_timeout = -1\n", "pool.idle_timeout must be between 1 and 86400 seconds, not -1"},
+                        FileCase{"[pool]\nidle_timeout = 1.5\n", "pool.idle_timeout must be an integer (seconds)"},
+                        FileCase{"[pool]\nidle = 5\n", "unknown key pool.idle (known keys in [pool]: max_connections, idle_timeout)"}}) {
+    Settings s = defaults();
+    auto r = apply_text(s, c.text);
+    ASSERT_FALSE(r.has_value()) << c.text;
+    EXPECT_NE(r.error().message.find(c.expected), std::string::npos) << r.error().message;
+    EXPECT_EQ(s.pool_max_connections, 100u);  // nothing applied
+  }
+  // The environment: the variable, its value, and what it wants; nothing applied.
+  for (const char* bad : {"0", "-3", "abc", "12x", "10001", "2.5", ""}) {
+    for (const char* name : {"STARGATE_POOL_MAX_CONNECTIONS", "STARGATE_POOL_IDLE_TIMEOUT"}) {
+      Env e{{name, bad}, {"STARGATE_NAME", "not-applied"}};
+      Settings t = defaults();
+      auto r = apply_environment(t, env_of(e));
+      if (std::string_view(bad).empty()) {  // empty: unset
+        EXPECT_TRUE(r.has_value());
+        continue;
+      }
+      if (std::string_view(name) == "STARGATE_POOL_IDLE_TIMEOUT" && std::string_view(bad) == "10001") {
+        EXPECT_TRUE(r.has_value());  // 10001 s is a fine idle timeout
+        continue;
+      }
+      ASSERT_FALSE(r.has_value()) << name << "=" << bad;
+      EXPECT_NE(r.error().message.find(std::string(name) + "='" + bad + "'"), std::string::npos) << r.error().message;
+      EXPECT_NE(r.error().message.find("whole number between 1 and"), std::string::npos) << r.error().message;
+      EXPECT_EQ(t.display_name, "");
+    }
+  }
+  // The API / flags layer: validate() names the setting and where it can be set.
+  Settings s = defaults();
+  s.pool_max_connections = 0;
+  auto zero = validate(s);
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_NE(zero.error().message.find("max_connections must be between 1 and 10000, not 0"), std::string::npos)
+      << zero.error().message;
+  EXPECT_NE(zero.error().message.find("--pool-max"), std::string::npos);
+  s = defaults();
+  s.pool_idle_timeout = 0s;
+  auto no_idle = validate(s);
+  ASSERT_FALSE(no_idle.has_value());
+  EXPECT_NE(no_idle.error().message.find("idle_timeout"), std::string::npos) << no_idle.error().message;
+  EXPECT_NE(no_idle.error().message.find("--pool-idle"), std::string::npos);
 }
 
 }  // namespace

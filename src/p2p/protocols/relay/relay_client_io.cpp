@@ -78,17 +78,57 @@ void RelayClient::add_relay(const Multiaddr& relay_addr) {
   auto relay = crypto::PeerId::from_bytes(*id_bytes);
   if (!relay) throw ErrorException("bad relay peer ID in " + relay_addr.to_string());
   if (*relay == host_.peer_id()) throw ErrorException("a node cannot reserve on itself");
-  if (relays_.contains(*relay)) return;
+  if (closed_ || relays_.contains(*relay)) return;
   Entry entry;
   entry.info.relay = *relay;
   entry.info.relay_addr = relay_addr;
   entry.wake = std::make_shared<asio::steady_timer>(host_.executor());
+  entry.generation = ++next_generation_;
+  const auto generation = entry.generation;
   relays_.emplace(*relay, std::move(entry));
+  order_.push_back(*relay);
   host_.protect(*relay, kPinTag);
-  asio::co_spawn(host_.executor(), keep_reserved(*relay), asio::detached);
+  asio::co_spawn(host_.executor(), keep_reserved(*relay, generation), asio::detached);
 }
 
-awaitable<void> RelayClient::keep_reserved(crypto::PeerId relay) {
+void RelayClient::drop_relay(const crypto::PeerId& relay) {
+  auto it = relays_.find(relay);
+  if (it == relays_.end()) return;
+  it->second.wake->cancel();  // its keeper wakes, finds the entry gone (or newer) and ends
+  relays_.erase(it);
+  std::erase(order_, relay);
+  if (!destroying_) host_.unprotect(relay, kPinTag);
+  publish_addrs();
+}
+
+void RelayClient::set_order(const std::vector<crypto::PeerId>& preference) {
+  auto rank = [&](const crypto::PeerId& relay) {
+    return static_cast<std::size_t>(std::find(preference.begin(), preference.end(), relay) - preference.begin());
+  };
+  std::stable_sort(order_.begin(), order_.end(), [&](const auto& x, const auto& y) { return rank(x) < rank(y); });
+  publish_addrs();
+}
+
+void RelayClient::retry_now(const crypto::PeerId& relay) {
+  auto it = relays_.find(relay);
+  if (it != relays_.end() && !it->second.info.active) it->second.wake->cancel();
+}
+
+RelayClient::Entry* RelayClient::keeper_entry(const crypto::PeerId& relay, std::uint64_t generation) {
+  if (closed_) return nullptr;
+  auto it = relays_.find(relay);
+  return it == relays_.end() || it->second.generation != generation ? nullptr : &it->second;
+}
+
+void RelayClient::mark_lost(Entry& entry, std::string why) {
+  const bool was_active = entry.info.active;
+  entry.info.active = false;
+  entry.info.circuit_addrs.clear();
+  entry.info.last_error = std::move(why);
+  if (was_active && lost_hook_) lost_hook_(entry.info.relay);
+}
+
+awaitable<void> RelayClient::keep_reserved(crypto::PeerId relay, std::uint64_t generation) {
   std::weak_ptr<RelayClient> weak = shared_from_this();
   auto backoff = options_.retry_initial;
   const MuxedConnection* watched = nullptr;
@@ -97,18 +137,27 @@ awaitable<void> RelayClient::keep_reserved(crypto::PeerId relay) {
     std::shared_ptr<asio::steady_timer> timer;
     {
       auto self = weak.lock();
-      if (!self || self->closed_) co_return;
-      auto& entry = self->relays_.at(relay);
-      timer = entry.wake;
+      if (!self || !self->keeper_entry(relay, generation)) co_return;
+      timer = self->keeper_entry(relay, generation)->wake;
+      const auto relay_addr = self->keeper_entry(relay, generation)->info.relay_addr;
       std::string failure;
+      std::optional<ReservationInfo> granted;
+      std::shared_ptr<MuxedConnection> connection;
       try {
-        auto connection = co_await self->host_.connect(entry.info.relay_addr);
-        auto info = co_await self->reserve_on(connection, entry.info.relay_addr);
-        entry.info = std::move(info);
+        connection = co_await self->host_.connect(relay_addr);
+        granted = co_await self->reserve_on(connection, relay_addr);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      // The relay may have been dropped while we waited on it.
+      auto* entry = self->keeper_entry(relay, generation);
+      if (!entry) co_return;
+      if (granted) {
+        entry->info = std::move(*granted);
         ++self->counters_.reservations_made;
         backoff = options_.retry_initial;
         // Renew when three quarters of the reservation's time have passed.
-        auto left = entry.info.expiry - SystemClock::now();
+        auto left = entry->info.expiry - SystemClock::now();
         wait = std::max<Clock::duration>(std::chrono::duration_cast<Clock::duration>(left * 3 / 4), std::chrono::seconds(1));
         if (connection.get() != watched) {
           watched = connection.get();
@@ -118,16 +167,10 @@ awaitable<void> RelayClient::keep_reserved(crypto::PeerId relay) {
             timer->cancel();
           }, asio::detached);
         }
-      } catch (const std::exception& e) {
-        failure = e.what();
-      }
-      if (!failure.empty()) {
-        if (self->closed_) co_return;
+      } else {
         logger()->info("reservation on relay {} failed: {}", relay.to_string(), failure);
         ++self->counters_.reservations_failed;
-        entry.info.active = false;
-        entry.info.circuit_addrs.clear();
-        entry.info.last_error = failure;
+        self->mark_lost(*entry, failure);
         wait = backoff;
         backoff = std::min(backoff * 2, options_.retry_max);
         watched = nullptr;
@@ -138,13 +181,12 @@ awaitable<void> RelayClient::keep_reserved(crypto::PeerId relay) {
     timer->expires_after(wait);
     co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
     auto self = weak.lock();
-    if (!self || self->closed_) co_return;
-    auto& entry = self->relays_.at(relay);
+    if (!self) co_return;
+    auto* entry = self->keeper_entry(relay, generation);
+    if (!entry) co_return;
     if (auto c = self->host_.find_connection(relay); !c || c->info().relayed) {
       // Woken by the connection closing: the reservation is gone with it.
-      entry.info.active = false;
-      entry.info.circuit_addrs.clear();
-      entry.info.last_error = "connection to the relay closed";
+      self->mark_lost(*entry, "connection to the relay closed");
       watched = nullptr;
       self->publish_addrs();
     }
@@ -157,7 +199,10 @@ awaitable<ReservationInfo> RelayClient::reserve(const Multiaddr& relay_addr) {
   auto info = co_await reserve_on(connection, relay_addr);
   // Recorded like a kept reservation (so circuits from this relay are accepted), but not renewed.
   auto [it, inserted] = relays_.try_emplace(info.relay);
-  if (inserted) it->second.wake = std::make_shared<asio::steady_timer>(host_.executor());
+  if (inserted) {
+    it->second.wake = std::make_shared<asio::steady_timer>(host_.executor());
+    order_.push_back(info.relay);
+  }
   it->second.info = info;
   ++counters_.reservations_made;
   publish_addrs();
@@ -323,13 +368,14 @@ awaitable<std::shared_ptr<MuxedConnection>> RelayClient::dial(const Multiaddr& c
 
 std::vector<ReservationInfo> RelayClient::reservations() const {
   std::vector<ReservationInfo> out;
-  for (const auto& [relay, entry] : relays_) out.push_back(entry.info);
+  for (const auto& relay : order_) out.push_back(relays_.at(relay).info);
   return out;
 }
 
 std::vector<Multiaddr> RelayClient::circuit_addrs() const {
   std::vector<Multiaddr> out;
-  for (const auto& [relay, entry] : relays_) {
+  for (const auto& relay : order_) {
+    const auto& entry = relays_.at(relay);
     if (!entry.info.active) continue;
     out.insert(out.end(), entry.info.circuit_addrs.begin(), entry.info.circuit_addrs.end());
   }

@@ -56,9 +56,20 @@ class RelayClient : public std::enable_shared_from_this<RelayClient> {
   RelayClient(Host& host, RelayClientOptions options);
   ~RelayClient();
 
-  // Keeps a reservation on the relay at `relay_addr` (which must end in /p2p/<relay>) for as long
-  // as this client lives.
+  // Keeps a reservation on the relay at `relay_addr` (which must end in /p2p/<relay>) until
+  // drop_relay() or close(). Relays added first come first in circuit_addrs() (the order a node
+  // announces them in, so that callers try the preferred relay first).
   void add_relay(const Multiaddr& relay_addr);
+  // Stops keeping the reservation on `relay` (its circuit addresses go at once; the relay forgets
+  // the reservation when it expires) and stops accepting circuits from it.
+  void drop_relay(const crypto::PeerId& relay);
+  // Puts the relays in this order (others keep theirs, after them): circuit_addrs() follows it,
+  // so that a primary that comes back is announced first again.
+  void set_order(const std::vector<crypto::PeerId>& preference);
+  // A relay that was down is back: try to reserve now instead of at the end of the backoff.
+  void retry_now(const crypto::PeerId& relay);
+  // Called when a reservation is lost (the connection to the relay closed, or renewal failed).
+  void on_reservation_lost(std::function<void(const crypto::PeerId&)> hook) { lost_hook_ = std::move(hook); }
   // One reservation on `relay_addr` now, held until it expires or the connection closes (not
   // renewed); throws with the relay's status on refusal.
   awaitable<ReservationInfo> reserve(const Multiaddr& relay_addr);
@@ -80,9 +91,12 @@ class RelayClient : public std::enable_shared_from_this<RelayClient> {
   struct Entry {
     ReservationInfo info;
     std::shared_ptr<asio::steady_timer> wake;  // cut short when the relay connection closes
+    std::uint64_t generation = 0;  // which keeper owns the entry (a dropped relay may be added again)
   };
 
-  awaitable<void> keep_reserved(crypto::PeerId relay);
+  awaitable<void> keep_reserved(crypto::PeerId relay, std::uint64_t generation);
+  Entry* keeper_entry(const crypto::PeerId& relay, std::uint64_t generation);
+  void mark_lost(Entry& entry, std::string why);
   awaitable<ReservationInfo> reserve_on(std::shared_ptr<MuxedConnection> connection, const Multiaddr& relay_addr);
   awaitable<void> accept_circuit(std::shared_ptr<MuxedStream> stream);
   bool holds_reservation_with(const crypto::PeerId& relay) const;
@@ -91,6 +105,9 @@ class RelayClient : public std::enable_shared_from_this<RelayClient> {
   Host& host_;
   RelayClientOptions options_;
   std::map<crypto::PeerId, Entry> relays_;
+  std::vector<crypto::PeerId> order_;  // relays_ in the order they were added
+  std::uint64_t next_generation_ = 0;
+  std::function<void(const crypto::PeerId&)> lost_hook_;
   RelayClientCounters counters_;
   Signal changed_;
   bool closed_ = false;

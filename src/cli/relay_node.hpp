@@ -1,0 +1,28 @@
+#pragma once
+// A relay as `stargate relay start` runs it: a host with the standard protocols, the Circuit
+// Relay v2 hop service and an AutoNAT server (which answers, never probes: a relay's addresses
+// are given). Listening is left to the caller. Shared by `relay start` and `demo`.
+#include "p2p/host/host.hpp"
+#include "p2p/protocols/autonat/autonat_io.hpp"
+#include "p2p/protocols/identify/identify_io.hpp"
+#include "p2p/protocols/relay/relay_service_io.hpp"
+
+#include <memory>
+
+namespace stargate::cli {
+
+struct RelayNode {
+  RelayNode(p2p::asio::any_io_executor executor, crypto::Ed25519PrivateKey identity,
+            p2p::relay::RelayServiceOptions relay_options, p2p::autonat::AddressClassifier classifier = {});
+  RelayNode(const RelayNode&) = delete;
+  RelayNode& operator=(const RelayNode&) = delete;
+  // Stops serving: open circuits reset, Yamux GoAway on every connection, listeners closed.
+  void close();
+
+  p2p::Host host;
+  std::shared_ptr<p2p::identify::IdentifyService> identify;
+  std::shared_ptr<p2p::relay::RelayService> service;
+  std::shared_ptr<p2p::autonat::ReachabilityService> autonat;
+};
+
+}  // namespace stargate::cli
