@@ -96,6 +96,27 @@ TEST_F(HostTest, HundredConcurrentStreams) {
   });
 }
 
+TEST_F(HostTest, ConcurrentDialsToOnePeerShareOneConnection) {
+  // Several parts of a node (a call, the relay monitor, a reservation) dial the same peer at
+  // once: they must end up on one connection, not one each.
+  Node a(io), b(io);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    std::vector<std::shared_ptr<MuxedConnection>> results;
+    auto executor = co_await asio::this_coro::executor;
+    Signal done(executor);
+    for (int i = 0; i < 4; ++i) {
+      asio::co_spawn(executor, [&]() -> awaitable<void> {
+        results.push_back(co_await a.host.connect(b.full_addr()));
+        done.notify_all();
+      }, asio::detached);
+    }
+    while (results.size() < 4) co_await done.wait();
+    for (const auto& connection : results) EXPECT_EQ(connection, results.front());
+    EXPECT_EQ(a.host.connections().size(), 1u);
+    EXPECT_EQ(b.host.connections().size(), 1u);
+  });
+}
+
 TEST_F(HostTest, PerfMovesRequestedBytes) {
   Node a(io), b(io);
   run_with_timeout(io, [&]() -> awaitable<void> {

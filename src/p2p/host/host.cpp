@@ -46,6 +46,44 @@ struct PunchAttempt {
   }
 };
 
+// A direct dial in progress to a known peer. A second connect() to that peer waits for it instead
+// of opening a parallel connection (as go-libp2p's dial sync does): two connections from the
+// same listen port to the same address cannot both exist, so the second would leave from an
+// ephemeral port and its observed address would mislead the NAT classifier.
+struct PendingDial {
+  explicit PendingDial(asio::any_io_executor ex) : done(ex) {}
+  Signal done;
+  bool finished = false;
+};
+
+using PendingDials = std::map<crypto::PeerId, std::shared_ptr<PendingDial>>;
+
+// Registers a dial as the one others wait for (when none is registered yet) and, however the dial
+// ends (result, exception, or the coroutine destroyed), wakes them and unregisters it.
+class DialRegistration {
+ public:
+  DialRegistration(PendingDials& dials, const std::optional<crypto::PeerId>& peer, asio::any_io_executor ex)
+      : dials_(dials) {
+    if (!peer || dials.contains(*peer)) return;
+    peer_ = *peer;
+    mine_ = std::make_shared<PendingDial>(ex);
+    dials.emplace(*peer_, mine_);
+  }
+  DialRegistration(const DialRegistration&) = delete;
+  DialRegistration& operator=(const DialRegistration&) = delete;
+  ~DialRegistration() {
+    if (!mine_) return;
+    mine_->finished = true;
+    mine_->done.notify_all();
+    if (auto it = dials_.find(*peer_); it != dials_.end() && it->second == mine_) dials_.erase(it);
+  }
+
+ private:
+  PendingDials& dials_;
+  std::optional<crypto::PeerId> peer_;
+  std::shared_ptr<PendingDial> mine_;
+};
+
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   Impl(asio::any_io_executor ex, crypto::Ed25519PrivateKey key, HostConfig cfg)
       : executor(ex),
@@ -75,6 +113,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::vector<std::function<void()>> addr_hooks;
   CircuitDialer circuit_dialer;
   std::multimap<crypto::PeerId, std::weak_ptr<MuxedConnection>> connections;
+  PendingDials dials;
   // Hole punches in progress, by the remote endpoint they dial: a socket accepted from one of
   // these is the peer's side of the punch, upgraded with the punch's role.
   std::map<tcp::endpoint, std::weak_ptr<PunchAttempt>> punches;
@@ -480,11 +519,24 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const Multiaddr& addr)
       co_return existing;
     }
   }
-  impl->pool->miss();
   if (addr.is_circuit()) {
+    impl->pool->miss();
     if (!impl->circuit_dialer) throw ErrorException("cannot dial " + addr.to_string() + ": relay transport not enabled");
     co_return co_await impl->circuit_dialer(addr);
   }
+  if (expected) {
+    if (auto it = impl->dials.find(*expected); it != impl->dials.end()) {
+      auto pending = it->second;
+      while (!pending->finished) co_await pending->done.wait();
+      if (auto existing = impl->find(*expected); existing && !existing->info().relayed) {
+        impl->pool->hit(*existing);
+        co_return existing;
+      }
+      // That dial failed: this address may still work.
+    }
+  }
+  impl->pool->miss();
+  DialRegistration registration(impl->dials, expected, impl->executor);
   auto endpoints = co_await resolve_tcp(addr.without_peer_id());
   std::string errors;
   for (const auto& endpoint : endpoints) {

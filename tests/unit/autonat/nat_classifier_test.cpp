@@ -65,6 +65,21 @@ TEST(NatClassifier, EphemeralPortsAreNotComparedWithEachOther) {
   EXPECT_EQ(c.kind(), NatKind::unknown);
 }
 
+TEST(NatClassifier, ASecondConnectionFromAnEphemeralPortKeepsTheListenPortObservation) {
+  // Observer 1 sees us twice: over a connection from the listen port, then over one from an
+  // ephemeral port (the listen port's 4-tuple to it was taken). The first still counts.
+  NatClassifier c;
+  c.add(seen(1, "/ip4/5.6.7.8/tcp/4001", "/ip4/192.168.1.10/tcp/4001", true));
+  c.add(seen(2, "/ip4/5.6.7.8/tcp/4001", "/ip4/192.168.1.10/tcp/4001", true));
+  c.add(seen(1, "/ip4/5.6.7.8/tcp/31000", "/ip4/192.168.1.10/tcp/50001", false));
+  EXPECT_EQ(c.kind(), NatKind::endpoint_independent);
+  EXPECT_EQ(c.observations(), 3u);
+  // A newer listen-port observation from observer 1 still replaces its older one.
+  c.add(seen(1, "/ip4/5.6.7.8/tcp/4002", "/ip4/192.168.1.10/tcp/4001", true));
+  EXPECT_EQ(c.kind(), NatKind::symmetric);
+  EXPECT_EQ(c.observations(), 3u);
+}
+
 TEST(NatClassifier, PortPreservingMappingsOfEphemeralPortsAreEndpointIndependent) {
   NatClassifier c;
   c.add(seen(1, "/ip4/5.6.7.8/tcp/50001", "/ip4/192.168.1.10/tcp/50001", false));
@@ -84,7 +99,7 @@ TEST(NatClassifier, UnusableObservationsAreIgnoredAndStorageIsBounded) {
   EXPECT_FALSE(c.add(seen(1, "/ip4/1.2.3.4/tcp/1/p2p-circuit", "/ip4/1.2.3.4/tcp/1", false)));
   EXPECT_FALSE(c.add(seen(1, "/ip6/2001:4860::1/tcp/1", "/ip4/1.2.3.4/tcp/1", false)));
   for (int i = 1; i <= 10; ++i) EXPECT_TRUE(c.add(seen(i, "/ip4/1.2.3.4/tcp/1", "/ip4/1.2.3.4/tcp/1", false)));
-  EXPECT_EQ(c.observers(), 3u);
+  EXPECT_EQ(c.observations(), 3u);
 }
 
 }  // namespace

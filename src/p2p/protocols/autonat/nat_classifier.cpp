@@ -44,7 +44,9 @@ bool NatClassifier::add(Observation observation) {
   auto observed = endpoint_of(observation.observed);
   auto local = endpoint_of(observation.local);
   if (!observed || !local || observed->ip.v6 != local->ip.v6) return false;
-  std::erase_if(observations_, [&](const Observation& o) { return o.observer == observation.observer; });
+  std::erase_if(observations_, [&](const Observation& o) {
+    return o.observer == observation.observer && o.from_listen_port == observation.from_listen_port;
+  });
   observations_.push_back(std::move(observation));
   while (observations_.size() > config_.max_observers) observations_.pop_front();
   return true;

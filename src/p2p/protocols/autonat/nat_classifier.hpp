@@ -14,7 +14,9 @@
 //
 // The caller feeds only observations worth having: from direct (not relayed) connections, made
 // by observers at public addresses (a peer on our LAN sees our private address). Bounded: the
-// latest observation per observer, at most `max_observers` of them. Sans-IO.
+// latest observation per observer and kind of local port (listen or ephemeral: a second
+// connection to the same observer, from an ephemeral port, must not hide what the listen port's
+// mapping looked like), at most `max_observers` of them. Sans-IO.
 #include "base/multiaddr.hpp"
 #include "crypto/peer_id.hpp"
 #include "p2p/protocols/autonat/address_classifier.hpp"
@@ -46,11 +48,11 @@ class NatClassifier {
  public:
   explicit NatClassifier(NatClassifierConfig config = {}) : config_(config) {}
 
-  // Records (or replaces) `observation.observer`'s observation; false when it is not usable (not
+  // Records (or replaces) `observation.observer`'s observation of that kind of local port; false when it is not usable (not
   // IP+TCP on both ends, or mixed families). The kind is recomputed from what is kept.
   bool add(Observation observation);
   NatKind kind() const;
-  std::size_t observers() const { return observations_.size(); }
+  std::size_t observations() const { return observations_.size(); }
 
  private:
   NatClassifierConfig config_;
