@@ -498,6 +498,10 @@ void Host::set_handler(const std::string& protocol, StreamHandler handler) {
   impl_->handlers[protocol] = std::move(handler);
 }
 
+void Host::remove_handler(const std::string& protocol) {
+  if (auto it = impl_->handlers.find(protocol); it != impl_->handlers.end()) impl_->handlers.erase(it);
+}
+
 std::vector<std::string> Host::protocols() const {
   std::vector<std::string> out;
   for (const auto& [name, handler] : impl_->handlers) out.push_back(name);

@@ -90,6 +90,8 @@ class Host {
   void on_addrs_changed(std::function<void()> hook);
 
   void set_handler(const std::string& protocol, StreamHandler handler);
+  // Stops answering `protocol` (streams already open keep running).
+  void remove_handler(const std::string& protocol);
   std::vector<std::string> protocols() const;
   // Runs for every new connection, inbound or outbound, once it is upgraded.
   void on_connection(ConnectionHook hook);

@@ -1,17 +1,8 @@
 #pragma once
-// Shared by the AutoNAT unit tests: fresh PeerIds and multiaddrs from text.
-#include "base/multiaddr.hpp"
-#include "crypto/ed25519.hpp"
-#include "crypto/peer_id.hpp"
-
-#include <string_view>
+// Shared by the AutoNAT unit tests.
+#include "unit/peers.hpp"
 
 namespace stargate::p2p::autonat::test {
-
-inline crypto::PeerId some_peer() {
-  return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key());
-}
-
-inline Multiaddr addr(std::string_view text) { return Multiaddr::parse(text).value(); }
-
+using p2p::test::addr;
+using p2p::test::some_peer;
 }  // namespace stargate::p2p::autonat::test

@@ -92,6 +92,7 @@ PeerInfo IdentifyService::record(const crypto::PeerId& peer, BytesView message, 
   PeerInfo copy = *host_.peer_store().find(peer);
   known_[peer] = copy;
   identified_.notify_all();
+  for (const auto& hook : identified_hooks_) hook(copy);
   logger()->debug("identified {} ({}), {} protocols", peer.to_string(), entry.agent_version, entry.protocols.size());
   return copy;
 }

@@ -25,6 +25,10 @@ class IdentifyService : public std::enable_shared_from_this<IdentifyService> {
   // at (evidence for NAT classification, p2p/protocols/autonat).
   using ObservedHook = std::function<void(const MuxedConnection& connection, const Multiaddr& observed)>;
   void on_observed(ObservedHook hook) { observed_hooks_.push_back(std::move(hook)); }
+  // Runs each time a peer's identify message (request, answer or push) has been recorded, with
+  // what the peer store now knows (the DHT learns which peers are DHT servers from it).
+  using IdentifiedHook = std::function<void(const PeerInfo& info)>;
+  void on_identified(IdentifiedHook hook) { identified_hooks_.push_back(std::move(hook)); }
 
   explicit IdentifyService(Host& host);
 
@@ -37,6 +41,7 @@ class IdentifyService : public std::enable_shared_from_this<IdentifyService> {
   Signal identified_;
   std::unordered_map<crypto::PeerId, PeerInfo> known_;
   std::vector<ObservedHook> observed_hooks_;
+  std::vector<IdentifiedHook> identified_hooks_;
 };
 
 }  // namespace stargate::p2p::identify

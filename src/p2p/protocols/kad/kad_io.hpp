@@ -1,0 +1,118 @@
+#pragma once
+// The Kademlia DHT on a Host: the thin coroutine layer around the sans-IO routing table, lookup
+// and provider store. Serves FIND_NODE, GET_PROVIDERS and ADD_PROVIDER in server mode (client
+// mode neither answers nor advertises the protocol, so that peers behind NATs do not pollute
+// others' routing tables, as the spec requires), runs lookups with α requests in flight, and
+// keeps its table fresh: peers learn of it through identify, full buckets check their oldest
+// peer with /ipfs/ping/1.0.0, and a refresh lookup runs periodically.
+#include "p2p/host/host.hpp"
+#include "p2p/host/signal.hpp"
+#include "p2p/protocols/identify/identify_io.hpp"
+#include "p2p/protocols/kad/lookup.hpp"
+#include "p2p/protocols/kad/messages.hpp"
+#include "p2p/protocols/kad/provider_store.hpp"
+#include "p2p/protocols/kad/routing_table.hpp"
+
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+
+namespace stargate::p2p::kad {
+
+inline constexpr std::string_view kDefaultProtocol = "/stargate/kad/1.0.0";
+inline constexpr std::string_view kIpfsProtocol = "/ipfs/kad/1.0.0";
+
+enum class DhtMode { client, server };
+
+struct DhtOptions {
+  std::string protocol{kDefaultProtocol};
+  DhtMode mode = DhtMode::client;
+  std::vector<Multiaddr> bootstrap;  // each ending in /p2p/<peer>
+  RoutingTableConfig table{};
+  LookupConfig lookup{};
+  ProviderStoreConfig providers{};
+  Clock::duration rpc_timeout = std::chrono::seconds(5);
+  Clock::duration query_timeout = std::chrono::seconds(30);
+  Clock::duration refresh_interval = std::chrono::minutes(10);
+  Clock::duration republish_interval = std::chrono::hours(22);
+  // Requests served on one inbound stream before it is closed.
+  std::size_t max_requests_per_stream = 64;
+};
+
+struct DhtCounters {
+  std::uint64_t requests_served = 0;
+  std::uint64_t requests_refused = 0;  // malformed, unsupported, or provider records for someone else
+  std::uint64_t requests_sent = 0;
+  std::uint64_t requests_failed = 0;
+  std::uint64_t lookups = 0;
+  std::uint64_t providers_stored = 0;
+  std::uint64_t liveness_checks = 0;
+  std::uint64_t evicted = 0;  // peers that failed a liveness check
+};
+
+struct LookupResult {
+  std::vector<Candidate> closest;        // the k closest peers that answered
+  std::vector<PeerEntry> providers;      // GET_PROVIDERS only: distinct providers found
+  std::size_t hops = 0;
+  std::size_t requests = 0;
+  bool timed_out = false;
+};
+
+class Dht : public std::enable_shared_from_this<Dht> {
+ public:
+  // Hooks into `host` and `identify`; keep the Dht alive as long as the host and close() it first.
+  static std::shared_ptr<Dht> enable(Host& host, identify::IdentifyService& identify, DhtOptions options);
+  Dht(Host& host, DhtOptions options);
+
+  // Connects to the bootstrap peers and looks up our own key (which fills the buckets near us),
+  // then refreshes periodically. Returns the number of bootstrap peers that answered.
+  awaitable<std::size_t> bootstrap();
+  void add_bootstrap(Multiaddr addr) { options_.bootstrap.push_back(std::move(addr)); }
+
+  // Iterative lookup of the k peers closest to `key`.
+  awaitable<LookupResult> find_closest(Bytes key);
+  // Tells the k peers closest to `key` (and our own store, in server mode) that we provide it,
+  // and republishes it until stop_providing(). Returns how many peers were told.
+  awaitable<std::size_t> provide(Bytes key);
+  void stop_providing(const Bytes& key) { provided_.erase(key); }
+  // Providers of `key`: our store first, then a lookup that stops once `limit` are known.
+  awaitable<LookupResult> find_providers(Bytes key, std::size_t limit);
+
+  void set_mode(DhtMode mode);
+  DhtMode mode() const { return options_.mode; }
+  const std::string& protocol() const { return options_.protocol; }
+  const RoutingTable& routing_table() const { return table_; }
+  const ProviderStore& provider_store() const { return providers_; }
+  const DhtCounters& counters() const { return counters_; }
+  void close();
+
+ private:
+  void learn(const PeerInfo& info);
+  void add_to_table(const crypto::PeerId& peer, std::vector<Multiaddr> addrs);
+  void check_liveness(crypto::PeerId peer);
+  awaitable<void> serve(std::shared_ptr<MuxedStream> stream);
+  std::optional<Message> answer(const crypto::PeerId& from, const Message& request);
+  std::vector<PeerEntry> closer_peers(const Bytes& key, const crypto::PeerId& exclude) const;
+  // One request to `to`; the response (none for ADD_PROVIDER). Throws on failure or timeout.
+  awaitable<std::optional<Message>> request(const Candidate& to, const Message& message);
+  // Runs a lookup for `key` with requests of `type`; `on_response` sees every answer and may end
+  // the lookup early by returning true.
+  awaitable<LookupResult> run_lookup(Bytes key, MessageType type,
+                                     std::function<bool(const Candidate&, const Message&)> on_response);
+  awaitable<void> maintenance_loop();
+  PeerEntry self_entry() const;
+
+  Host& host_;
+  identify::IdentifyService* identify_ = nullptr;
+  DhtOptions options_;
+  RoutingTable table_;
+  ProviderStore providers_;
+  DhtCounters counters_;
+  std::map<Bytes, Clock::time_point> provided_;  // keys we provide -> last published
+  std::set<crypto::PeerId> checking_;  // liveness checks in flight
+  std::shared_ptr<asio::steady_timer> maintenance_timer_;
+  bool closed_ = false;
+};
+
+}  // namespace stargate::p2p::kad
