@@ -1,0 +1,155 @@
+// The Kademlia DHT between real hosts on loopback: bootstrap, lookups, provider records, client
+// mode, churn, and hostile requests.
+#include "crypto/sha256.hpp"
+#include "p2p/host/length_prefixed.hpp"
+#include "p2p/protocols/kad/kad_io.hpp"
+#include "host_test_support.hpp"
+
+namespace stargate::p2p::kad {
+namespace {
+
+using namespace std::chrono_literals;
+using stargate::testing::run_with_timeout;
+using stargate::testing::TestNode;
+using stargate::testing::wait_until;
+
+struct DhtNode {
+  DhtNode(boost::asio::io_context& io, DhtMode mode, std::vector<Multiaddr> bootstrap) : node(io) {
+    DhtOptions options;
+    options.mode = mode;
+    options.bootstrap = std::move(bootstrap);
+    options.rpc_timeout = 2s;
+    options.query_timeout = 10s;
+    dht = Dht::enable(node.host, *node.identify, options);
+  }
+  void close() {
+    dht->close();
+    node.host.close();
+  }
+  TestNode node;
+  std::shared_ptr<Dht> dht;
+};
+
+Bytes provider_key(std::string_view name) {
+  auto digest = crypto::sha256(as_bytes(name));
+  Bytes key{0x12, 0x20};
+  key.insert(key.end(), digest.begin(), digest.end());
+  return key;
+}
+
+// `n` server nodes; the first two are the others' bootstrap peers.
+std::vector<std::unique_ptr<DhtNode>> network(boost::asio::io_context& io, std::size_t n) {
+  std::vector<std::unique_ptr<DhtNode>> nodes;
+  nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, std::vector<Multiaddr>{}));
+  nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, std::vector<Multiaddr>{nodes[0]->node.full_addr()}));
+  std::vector<Multiaddr> bootstrap{nodes[0]->node.full_addr(), nodes[1]->node.full_addr()};
+  for (std::size_t i = 2; i < n; ++i) nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, bootstrap));
+  return nodes;
+}
+
+TEST(DhtTest, TwentyNodesFindAProviderAndSurviveChurn) {
+  boost::asio::io_context io;
+  auto nodes = network(io, 20);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto& n : nodes) co_await n->dht->bootstrap();
+    for (std::size_t i = 2; i < nodes.size(); ++i) EXPECT_GE(nodes[i]->dht->routing_table().size(), 2u);
+
+    const auto key = provider_key("stargate/capability/translate");
+    auto& provider = *nodes[7];
+    auto told = co_await provider.dht->provide(key);
+    EXPECT_GE(told, 5u);
+
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      auto found = co_await nodes[i]->dht->find_providers(key, 1);
+      CO_ASSERT_TRUE(found.providers.size() == 1u);
+      EXPECT_EQ(found.providers[0].id, provider.node.host.peer_id()) << "node " << i;
+      if (i != 7) {
+        EXPECT_FALSE(found.providers[0].addrs.empty());
+      }
+    }
+
+    // 20% of the nodes die (not the provider); lookups from the rest still find it.
+    for (std::size_t i : {3, 9, 12, 15}) nodes[i]->close();
+    for (std::size_t i : {2, 5, 11, 19}) {
+      auto found = co_await nodes[i]->dht->find_providers(key, 1);
+      CO_ASSERT_TRUE(found.providers.size() == 1u);
+      EXPECT_EQ(found.providers[0].id, provider.node.host.peer_id());
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (i != 3 && i != 9 && i != 12 && i != 15) nodes[i]->close();
+  }, 120s);
+}
+
+TEST(DhtTest, ClosestPeersAreFoundAndAClientIsNotInAnyTable) {
+  boost::asio::io_context io;
+  auto nodes = network(io, 8);
+  DhtNode client(io, DhtMode::client, {nodes[0]->node.full_addr()});
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto& n : nodes) co_await n->dht->bootstrap();
+    EXPECT_EQ(co_await client.dht->bootstrap(), 1u);
+    // The client can look things up...
+    auto target = nodes[5]->node.host.peer_id();
+    auto result = co_await client.dht->find_closest(target.bytes());
+    CO_ASSERT_TRUE(!result.closest.empty());
+    EXPECT_EQ(result.closest.front().peer, target);
+    EXPECT_FALSE(result.timed_out);
+    // ...but does not answer, so no server keeps it.
+    for (auto& n : nodes) EXPECT_EQ(n->dht->routing_table().find(client.node.host.peer_id()), nullptr);
+    // Switching to server mode is announced by identify push, and servers add it.
+    client.dht->set_mode(DhtMode::server);
+    bool known = co_await wait_until([&] { return nodes[0]->dht->routing_table().find(client.node.host.peer_id()); }, 10s);
+    EXPECT_TRUE(known);
+    client.close();
+    for (auto& n : nodes) n->close();
+  }, 60s);
+}
+
+TEST(DhtTest, HostileRequestsAreRefusedAndTheServerKeepsServing) {
+  boost::asio::io_context io;
+  auto nodes = network(io, 3);
+  TestNode attacker(io);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto& n : nodes) co_await n->dht->bootstrap();
+    auto& server = *nodes[0];
+    auto connection = co_await attacker.host.connect(server.node.full_addr());
+    std::vector<std::string> protocols{std::string(kDefaultProtocol)};
+
+    // A provider record in someone else's name.
+    Message forged;
+    forged.type = MessageType::add_provider;
+    forged.key = provider_key("x");
+    forged.provider_peers.push_back(PeerEntry{nodes[1]->node.host.peer_id(), {}});
+    auto stream = co_await attacker.host.open_stream(connection, protocols);
+    co_await write_length_prefixed(*stream, encode(forged));
+    co_await stream->close_write();
+    bool refused = co_await wait_until([&] { return server.dht->counters().requests_refused >= 1; }, 5s);
+    EXPECT_TRUE(refused);
+    EXPECT_EQ(server.dht->provider_store().records(), 0u);
+
+    // Garbage, and an oversized length prefix.
+    stream = co_await attacker.host.open_stream(connection, protocols);
+    const Bytes garbage{0xff, 0xff, 0xff};
+    co_await write_length_prefixed(*stream, garbage);
+    refused = co_await wait_until([&] { return server.dht->counters().requests_refused >= 2; }, 5s);
+    EXPECT_TRUE(refused);
+    stream = co_await attacker.host.open_stream(connection, protocols);
+    Bytes huge_prefix{0xff, 0xff, 0xff, 0x7f};
+    co_await stream->write_all(huge_prefix);
+    bool reset = false;
+    try {
+      Bytes buffer(16);
+      reset = co_await stream->read_some(buffer) == 0;
+    } catch (const std::exception&) {
+      reset = true;
+    }
+    EXPECT_TRUE(reset);
+
+    // Still serving a well-formed request.
+    auto found = co_await nodes[2]->dht->find_closest(nodes[0]->node.host.peer_id().bytes());
+    EXPECT_FALSE(found.closest.empty());
+    for (auto& n : nodes) n->close();
+  }, 60s);
+}
+
+}  // namespace
+}  // namespace stargate::p2p::kad
