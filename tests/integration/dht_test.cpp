@@ -104,6 +104,46 @@ TEST(DhtTest, ClosestPeersAreFoundAndAClientIsNotInAnyTable) {
   }, 60s);
 }
 
+TEST(DhtTest, RecordsAreValidatedStoredAndFound) {
+  boost::asio::io_context io;
+  auto nodes = network(io, 10);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto& n : nodes) co_await n->dht->bootstrap();
+    // A /pk/ record: node 4's public key, stored under its PeerId's hash.
+    const auto& owner = nodes[4]->node.host;
+    const auto key = public_key_record_key(owner.peer_id().bytes());
+    const auto value = crypto::encode_public_key_proto(owner.identity().public_key());
+    auto stored = co_await nodes[4]->dht->put_value(key, value);
+    EXPECT_GE(stored, 5u);
+    auto got = co_await nodes[8]->dht->get_value(key);
+    CO_ASSERT_TRUE(got.value.has_value());
+    EXPECT_EQ(*got.value, value);
+
+    // Someone else's key under node 4's name is refused by our validator, and by servers.
+    const auto wrong = crypto::encode_public_key_proto(nodes[5]->node.host.identity().public_key());
+    bool threw = false;
+    try {
+      co_await nodes[5]->dht->put_value(key, wrong);
+    } catch (const std::exception&) {
+      threw = true;
+    }
+    EXPECT_TRUE(threw);
+    // A namespace nobody validates is refused by our side too.
+    threw = false;
+    try {
+      const Bytes free_storage{'/', 'x', '/', 'y'};
+      const Bytes anything{1, 2, 3};
+      co_await nodes[5]->dht->put_value(free_storage, anything);
+    } catch (const std::exception&) {
+      threw = true;
+    }
+    EXPECT_TRUE(threw);
+    auto missing = co_await nodes[2]->dht->get_value(public_key_record_key(nodes[6]->node.host.peer_id().bytes()));
+    EXPECT_FALSE(missing.value.has_value());
+    for (auto& n : nodes) n->close();
+  }, 60s);
+}
+
 TEST(DhtTest, HostileRequestsAreRefusedAndTheServerKeepsServing) {
   boost::asio::io_context io;
   auto nodes = network(io, 3);
@@ -126,11 +166,22 @@ TEST(DhtTest, HostileRequestsAreRefusedAndTheServerKeepsServing) {
     EXPECT_TRUE(refused);
     EXPECT_EQ(server.dht->provider_store().records(), 0u);
 
+    // A record that does not validate, sent straight to a server.
+    Message bad_record;
+    bad_record.type = MessageType::put_value;
+    bad_record.key = public_key_record_key(nodes[1]->node.host.peer_id().bytes());
+    bad_record.record = Record{bad_record.key, crypto::encode_public_key_proto(attacker.host.identity().public_key())};
+    stream = co_await attacker.host.open_stream(connection, protocols);
+    co_await write_length_prefixed(*stream, encode(bad_record));
+    refused = co_await wait_until([&] { return server.dht->counters().records_refused >= 1; }, 5s);
+    EXPECT_TRUE(refused);
+    EXPECT_EQ(server.dht->record_store().size(), 0u);
+
     // Garbage, and an oversized length prefix.
     stream = co_await attacker.host.open_stream(connection, protocols);
     const Bytes garbage{0xff, 0xff, 0xff};
     co_await write_length_prefixed(*stream, garbage);
-    refused = co_await wait_until([&] { return server.dht->counters().requests_refused >= 2; }, 5s);
+    refused = co_await wait_until([&] { return server.dht->counters().requests_refused >= 3; }, 5s);
     EXPECT_TRUE(refused);
     stream = co_await attacker.host.open_stream(connection, protocols);
     Bytes huge_prefix{0xff, 0xff, 0xff, 0x7f};

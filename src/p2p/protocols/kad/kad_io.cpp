@@ -57,7 +57,8 @@ Dht::Dht(Host& host, DhtOptions options)
     : host_(host),
       options_(std::move(options)),
       table_(host.peer_id(), options_.table),
-      providers_(options_.providers) {}
+      providers_(options_.providers),
+      records_(options_.records) {}
 
 void Dht::set_mode(DhtMode mode) {
   options_.mode = mode;
@@ -150,9 +151,13 @@ awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
 std::optional<Message> Dht::answer(const crypto::PeerId& from, const Message& request) {
   const auto now = Clock::now();
   switch (request.type) {
-    case MessageType::find_node:
-    case MessageType::get_value: {  // no records stored yet: "not found", and who is closer
+    case MessageType::find_node: {
       Message response{request.type, request.key, std::nullopt, closer_peers(request.key, from), {}};
+      return response;
+    }
+    case MessageType::get_value: {
+      Message response{request.type, request.key, std::nullopt, closer_peers(request.key, from), {}};
+      if (auto value = records_.get(request.key, now)) response.record = Record{request.key, std::move(*value)};
       return response;
     }
     case MessageType::get_providers: {
@@ -179,12 +184,41 @@ std::optional<Message> Dht::answer(const crypto::PeerId& from, const Message& re
       if (stored) ++counters_.providers_stored;
       return std::nullopt;  // the spec's ADD_PROVIDER has no response
     }
-    case MessageType::put_value:
-      throw ErrorException("PUT_VALUE is not served (no record namespace accepted yet)");
+    case MessageType::put_value: {
+      if (!request.record || request.record->key != request.key) throw ErrorException("PUT_VALUE without a matching record");
+      if (auto why = store_record(*request.record); !why.empty()) throw ErrorException("PUT_VALUE refused: " + why);
+      Message echo{MessageType::put_value, request.key, request.record, {}, {}};
+      return echo;  // the spec's answer: the request, echoed
+    }
     case MessageType::ping:
       throw ErrorException("kad PING is deprecated: use /ipfs/ping/1.0.0");
   }
   throw ErrorException("unknown request");
+}
+
+std::string Dht::store_record(const Record& record) {
+  const auto now = Clock::now();
+  if (record.value.size() > records_.config().max_value_size) {
+    ++counters_.records_refused;
+    return "record of " + std::to_string(record.value.size()) + " bytes";
+  }
+  if (auto why = validators_.validate(record.key, record.value); !why.empty()) {
+    ++counters_.records_refused;
+    return why;
+  }
+  if (auto existing = records_.get(record.key, now)) {
+    std::vector<Bytes> both{std::move(*existing), record.value};
+    if (validators_.select(record.key, both) == 0 && both[0] != both[1]) {
+      ++counters_.records_refused;
+      return "a better record is stored";
+    }
+  }
+  if (!records_.put(record.key, record.value, now)) {
+    ++counters_.records_refused;
+    return "record store full";
+  }
+  ++counters_.records_stored;
+  return {};
 }
 
 std::vector<PeerEntry> Dht::closer_peers(const Bytes& key, const crypto::PeerId& exclude) const {
@@ -284,18 +318,13 @@ awaitable<LookupResult> Dht::run_lookup(Bytes key, MessageType type,
 }
 
 awaitable<LookupResult> Dht::find_closest(Bytes key) {
-  co_return co_await run_lookup(std::move(key), MessageType::find_node, nullptr);
+  std::function<bool(const Candidate&, const Message&)> none;
+  co_return co_await run_lookup(std::move(key), MessageType::find_node, std::move(none));
 }
 
-awaitable<std::size_t> Dht::provide(Bytes key) {
+awaitable<std::size_t> Dht::send_to_closest(const Bytes& key, const Message& message) {
   auto self = shared_from_this();
-  provided_[key] = Clock::now();
-  if (options_.mode == DhtMode::server) providers_.add(key, host_.peer_id(), self_entry().addrs, Clock::now());
   auto closest = co_await find_closest(key);
-  Message message;
-  message.type = MessageType::add_provider;
-  message.key = key;
-  message.provider_peers.push_back(self_entry());
   // Told in parallel: a slow peer does not hold up the others.
   struct Progress {
     explicit Progress(asio::any_io_executor ex) : done(ex) {}
@@ -310,7 +339,7 @@ awaitable<std::size_t> Dht::provide(Bytes key) {
         co_await self->request(peer, message);
         ++progress->told;
       } catch (const std::exception& e) {
-        logger()->debug("ADD_PROVIDER to {} failed: {}", peer.peer.to_string(), e.what());
+        logger()->debug("{} to {} failed: {}", to_string(message.type), peer.peer.to_string(), e.what());
       }
       --progress->pending;
       progress->done.notify_all();
@@ -318,6 +347,54 @@ awaitable<std::size_t> Dht::provide(Bytes key) {
   }
   while (progress->pending > 0) co_await progress->done.wait();
   co_return progress->told;
+}
+
+awaitable<std::size_t> Dht::provide(Bytes key) {
+  provided_[key] = Clock::now();
+  if (options_.mode == DhtMode::server) providers_.add(key, host_.peer_id(), self_entry().addrs, Clock::now());
+  Message message;
+  message.type = MessageType::add_provider;
+  message.key = key;
+  message.provider_peers.push_back(self_entry());
+  co_return co_await send_to_closest(key, message);
+}
+
+awaitable<std::size_t> Dht::put_value(Bytes key, Bytes value) {
+  if (auto why = validators_.validate(key, value); !why.empty()) throw ErrorException("cannot put the record: " + why);
+  if (options_.mode == DhtMode::server) store_record(Record{key, value});
+  Message message;
+  message.type = MessageType::put_value;
+  message.key = key;
+  message.record = Record{key, std::move(value)};
+  co_return co_await send_to_closest(key, message);
+}
+
+awaitable<LookupResult> Dht::get_value(Bytes key) {
+  struct Found {
+    std::vector<Bytes> values;
+  };
+  auto found = std::make_shared<Found>();
+  if (auto local = records_.get(key, Clock::now())) found->values.push_back(std::move(*local));
+  LookupResult result;
+  if (found->values.empty()) {
+    const RecordValidators* validators = &validators_;
+    // A named std::function, not a lambda temporary: g++ 12 destroys temporaries bound to a
+    // coroutine's by-value parameter twice.
+    std::function<bool(const Candidate&, const Message&)> keep_first_valid =
+        [found, validators, key](const Candidate& from, const Message& response) {
+          if (!response.record || response.record->key != key) return false;
+          auto why = validators->validate(key, response.record->value);
+          if (!why.empty()) {
+            logger()->debug("invalid record from {}: {}", from.peer.to_string(), why);
+            return false;
+          }
+          found->values.push_back(response.record->value);
+          return true;
+        };
+    result = co_await run_lookup(key, MessageType::get_value, std::move(keep_first_valid));
+  }
+  if (!found->values.empty()) result.value = found->values[validators_.select(key, found->values)];
+  co_return result;
 }
 
 awaitable<LookupResult> Dht::find_providers(Bytes key, std::size_t limit) {
@@ -334,14 +411,15 @@ awaitable<LookupResult> Dht::find_providers(Bytes key, std::size_t limit) {
   LookupResult result;
   if (found->providers.size() < limit) {
     auto* store = &host_.peer_store();
-    result = co_await run_lookup(key, MessageType::get_providers,
-                                 [found, limit, store](const Candidate&, const Message& response) {
-                                   for (const auto& p : response.provider_peers) {
-                                     if (!p.addrs.empty()) store->add_addrs(p.id, p.addrs);
-                                     found->add(p);
-                                   }
-                                   return found->providers.size() >= limit;
-                                 });
+    std::function<bool(const Candidate&, const Message&)> collect =
+        [found, limit, store](const Candidate&, const Message& response) {
+          for (const auto& p : response.provider_peers) {
+            if (!p.addrs.empty()) store->add_addrs(p.id, p.addrs);
+            found->add(p);
+          }
+          return found->providers.size() >= limit;
+        };
+    result = co_await run_lookup(key, MessageType::get_providers, std::move(collect));
   }
   result.providers = std::move(found->providers);
   if (result.providers.size() > limit) result.providers.resize(limit);
@@ -387,6 +465,7 @@ awaitable<void> Dht::maintenance_loop() {
     if (closed_) co_return;
     const auto now = Clock::now();
     providers_.expire(now);
+    records_.expire(now);
     try {
       if (now - last_refresh >= options_.refresh_interval) {
         last_refresh = now;

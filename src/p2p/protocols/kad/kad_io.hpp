@@ -1,6 +1,7 @@
 #pragma once
-// The Kademlia DHT on a Host: the thin coroutine layer around the sans-IO routing table, lookup
-// and provider store. Serves FIND_NODE, GET_PROVIDERS and ADD_PROVIDER in server mode (client
+// The Kademlia DHT on a Host: the thin coroutine layer around the sans-IO routing table, lookup,
+// provider and record stores. Serves FIND_NODE, GET_PROVIDERS, ADD_PROVIDER, GET_VALUE and
+// PUT_VALUE (records validated per namespace) in server mode (client
 // mode neither answers nor advertises the protocol, so that peers behind NATs do not pollute
 // others' routing tables, as the spec requires), runs lookups with α requests in flight, and
 // keeps its table fresh: peers learn of it through identify, full buckets check their oldest
@@ -11,6 +12,7 @@
 #include "p2p/protocols/kad/lookup.hpp"
 #include "p2p/protocols/kad/messages.hpp"
 #include "p2p/protocols/kad/provider_store.hpp"
+#include "p2p/protocols/kad/records.hpp"
 #include "p2p/protocols/kad/routing_table.hpp"
 
 #include <map>
@@ -32,6 +34,7 @@ struct DhtOptions {
   RoutingTableConfig table{};
   LookupConfig lookup{};
   ProviderStoreConfig providers{};
+  RecordStoreConfig records{};
   Clock::duration rpc_timeout = std::chrono::seconds(5);
   Clock::duration query_timeout = std::chrono::seconds(30);
   Clock::duration refresh_interval = std::chrono::minutes(10);
@@ -47,6 +50,8 @@ struct DhtCounters {
   std::uint64_t requests_failed = 0;
   std::uint64_t lookups = 0;
   std::uint64_t providers_stored = 0;
+  std::uint64_t records_stored = 0;
+  std::uint64_t records_refused = 0;  // invalid, or worse than the one kept
   std::uint64_t liveness_checks = 0;
   std::uint64_t evicted = 0;  // peers that failed a liveness check
 };
@@ -54,6 +59,7 @@ struct DhtCounters {
 struct LookupResult {
   std::vector<Candidate> closest;        // the k closest peers that answered
   std::vector<PeerEntry> providers;      // GET_PROVIDERS only: distinct providers found
+  std::optional<Bytes> value;           // GET_VALUE only: the best valid record found
   std::size_t hops = 0;
   std::size_t requests = 0;
   bool timed_out = false;
@@ -79,11 +85,20 @@ class Dht : public std::enable_shared_from_this<Dht> {
   // Providers of `key`: our store first, then a lookup that stops once `limit` are known.
   awaitable<LookupResult> find_providers(Bytes key, std::size_t limit);
 
+  // Stores `value` under `key` on the k peers closest to it (and locally in server mode); throws
+  // when our own validators refuse it. Returns how many peers stored it.
+  awaitable<std::size_t> put_value(Bytes key, Bytes value);
+  // The best valid record under `key`: ours, else from a lookup that stops at the first valid one.
+  awaitable<LookupResult> get_value(Bytes key);
+  // Validation for a record namespace ("stargate" for keys "/stargate/..."); /pk/ is built in.
+  void add_validator(std::string name_space, RecordValidator validator) { validators_.add(std::move(name_space), std::move(validator)); }
+
   void set_mode(DhtMode mode);
   DhtMode mode() const { return options_.mode; }
   const std::string& protocol() const { return options_.protocol; }
   const RoutingTable& routing_table() const { return table_; }
   const ProviderStore& provider_store() const { return providers_; }
+  const RecordStore& record_store() const { return records_; }
   const DhtCounters& counters() const { return counters_; }
   void close();
 
@@ -93,6 +108,9 @@ class Dht : public std::enable_shared_from_this<Dht> {
   void check_liveness(crypto::PeerId peer);
   awaitable<void> serve(std::shared_ptr<MuxedStream> stream);
   std::optional<Message> answer(const crypto::PeerId& from, const Message& request);
+  // Validates a record and keeps it unless the one we have is better; the refusal, if any.
+  std::string store_record(const Record& record);
+  awaitable<std::size_t> send_to_closest(const Bytes& key, const Message& message);
   std::vector<PeerEntry> closer_peers(const Bytes& key, const crypto::PeerId& exclude) const;
   // One request to `to`; the response (none for ADD_PROVIDER). Throws on failure or timeout.
   awaitable<std::optional<Message>> request(const Candidate& to, const Message& message);
@@ -108,6 +126,8 @@ class Dht : public std::enable_shared_from_this<Dht> {
   DhtOptions options_;
   RoutingTable table_;
   ProviderStore providers_;
+  RecordStore records_;
+  RecordValidators validators_;
   DhtCounters counters_;
   std::map<Bytes, Clock::time_point> provided_;  // keys we provide -> last published
   std::set<crypto::PeerId> checking_;  // liveness checks in flight
