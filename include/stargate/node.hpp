@@ -30,6 +30,13 @@ enum class Transport { libp2p, nats };
 std::string_view to_string(Transport transport);
 std::optional<Transport> parse_transport(std::string_view text);  // "libp2p", "nats"
 
+// The Kademlia DHT's role (docs/dht.md): auto is a server once AutoNAT finds the node publicly
+// reachable and a client until then (the spec's rule: unreachable servers poison routing tables);
+// off leaves the DHT out.
+enum class DhtMode { auto_, server, client, off };
+std::string_view to_string(DhtMode mode);
+std::optional<DhtMode> parse_dht_mode(std::string_view text);  // "auto", "server", "client", "off"
+
 struct NodeOptions {
   std::string display_name;
   std::vector<std::string> capabilities;
@@ -79,6 +86,16 @@ struct NodeOptions {
   // circuit) then NATS by default. Leaving NATS out is the same as use_nats = false; leaving
   // libp2p out keeps calls off libp2p (the node neither listens nor reserves then).
   std::vector<Transport> transports{Transport::libp2p, Transport::nats};
+  // Decentralised discovery (docs/dht.md): the DHT's mode, the peers to join it through (each
+  // ending in /p2p/<peer>; the relays are bootstrap peers too), and its protocol ID
+  // ("/ipfs/kad/1.0.0" joins the IPFS DHT instead of Stargate's own). Capabilities are published
+  // as provider records and the signed announcement as a record, so discover(capability) and
+  // call(agent_id) work with no broker.
+  DhtMode dht_mode = DhtMode::auto_;
+  std::vector<std::string> bootstrap;
+  std::string dht_protocol = "/stargate/kad/1.0.0";
+  // How often the announcement record and provider records are published again.
+  std::chrono::seconds dht_republish_interval{1800};
   // A client-only node (a one-shot CLI call) neither announces itself nor serves methods; it can
   // still discover and call, and callees still learn who called (sessions are authenticated).
   bool client_only = false;
@@ -189,6 +206,14 @@ struct NodeStatus {
   std::uint64_t requests_deduplicated = 0;
   // Handlers cancelled because the caller's deadline (sent with the request) passed.
   std::uint64_t handlers_cancelled = 0;
+  // The Kademlia DHT (docs/dht.md): mode ("server", "client", "off"), peers in the routing
+  // table, records kept for others, requests served and refused, lookups run.
+  struct Dht {
+    std::string mode = "off";
+    std::size_t routing_table_peers = 0, provider_records = 0, value_records = 0;
+    std::uint64_t requests_served = 0, requests_refused = 0, requests_sent = 0, requests_failed = 0;
+    std::uint64_t lookups = 0, records_refused = 0;
+  } dht;
 };
 
 using Handler =

@@ -289,9 +289,10 @@ VerifyResult verify_announcement(std::string_view wire, UnixMillis now, const An
 
   // Time (cheap, before the signature).
   const std::int64_t skew = policy.max_clock_skew.count();
-  if (a.timestamp < now - skew)
+  const std::int64_t max_age = policy.max_age ? policy.max_age->count() : skew;
+  if (a.timestamp < now - max_age)
     return reject(AnnouncementError::stale, "timestamp " + std::to_string(now - a.timestamp) +
-                                                " ms in the past (tolerance " + std::to_string(skew) + " ms)");
+                                                " ms in the past (tolerance " + std::to_string(max_age) + " ms)");
   if (a.timestamp > now + skew)
     return reject(AnnouncementError::from_future, "timestamp " + std::to_string(a.timestamp - now) +
                                                       " ms in the future (tolerance " + std::to_string(skew) + " ms)");

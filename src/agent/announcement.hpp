@@ -59,6 +59,10 @@ struct AnnouncementLimits {
 struct AnnouncementPolicy {
   // How far a document's timestamp may lie from the receiver's clock, either way.
   std::chrono::milliseconds max_clock_skew{120'000};
+  // How old a document may be. Unset: max_clock_skew, for live announcements (a replay of an old
+  // one is refused). Stored documents (DHT records, docs/dht.md) are accepted until their TTL
+  // lapses, so the DHT's validator sets this to max_ttl.
+  std::optional<std::chrono::milliseconds> max_age;
   std::chrono::seconds max_ttl{3600};
   AnnouncementLimits limits;
 };

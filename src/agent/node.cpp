@@ -4,6 +4,7 @@
 #include "stargate/node.hpp"
 
 #include "agent/announcement.hpp"
+#include "agent/dht_registry.hpp"
 #include "agent/jsonrpc.hpp"
 #include "agent/nats_urls.hpp"
 #include "agent/p2p_endpoint.hpp"
@@ -163,11 +164,12 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   std::string inbox;
   std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending;
   asio::steady_timer announce_timer;
+  std::shared_ptr<asio::steady_timer> dht_timer;  // the DHT republish timer, once joined
   bool started = false, stopped = false;
   NodeStatus counters;
   std::map<std::string, std::uint64_t> rejected_by_reason;
 
-  std::string signed_announcement(agent::AnnouncementKind kind) {
+  std::string signed_announcement(agent::AnnouncementKind kind, std::optional<std::chrono::seconds> ttl = std::nullopt) {
     agent::AnnouncementInfo info;
     info.kind = kind;
     info.name = options.display_name;
@@ -180,7 +182,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         info.addresses.resize(agent::AnnouncementPolicy{}.limits.max_addresses);
     }
     info.x25519_key = sessions->static_public_key();
-    info.ttl = options.announce_ttl;
+    info.ttl = ttl.value_or(options.announce_ttl);
     auto wire = agent::sign_announcement(*identity, info, unix_ms());
     if (!wire) throw std::runtime_error("cannot sign announcement: " + wire.error().message);
     return std::move(*wire);
@@ -543,6 +545,14 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       }
     }
     if (nats && directory.resolve(peer).empty()) co_await discover_once();
+    if (dht() && directory.resolve(peer).empty()) {
+      // Not announced over NATS: the DHT may hold its announcement (by agent ID or PeerId).
+      std::string wanted;
+      if (crypto::looks_like_agent_id(peer)) wanted = peer;
+      else if (auto id = crypto::PeerId::parse(peer); id && peer.size() <= 128)
+        if (auto key = id->public_key()) wanted = crypto::agent_id(*key);
+      if (!wanted.empty()) co_await dht_fetch_announcement(wanted);
+    }
     const auto& entry = resolve(peer);
     const auto callee_id = entry.announcement.peer_id;
     const auto callee_static = entry.announcement.x25519_key;
@@ -778,6 +788,89 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     if (nats->is_connected()) co_await nats->flush(std::chrono::milliseconds(options.connect_timeout));
   }
 
+  p2p::kad::Dht* dht() const { return p2p ? p2p->dht() : nullptr; }
+
+  // Our announcement as a DHT record (valid for an hour) and a provider record per capability.
+  awaitable<void> dht_publish() {
+    auto* table = dht();
+    if (!table || stopped) co_return;
+    const auto wire = signed_announcement(agent::AnnouncementKind::announce, agent::kDhtAnnouncementTtl);
+    try {
+      auto stored = co_await table->put_value(agent::announcement_record_key(agent_id), Bytes(wire.begin(), wire.end()));
+      logger()->debug("announcement stored on {} DHT peers", stored);
+      for (const auto& capability : options.capabilities) co_await table->provide(agent::capability_key(capability));
+    } catch (const std::exception& e) {
+      logger()->warn("publishing to the DHT failed: {}", e.what());
+    }
+  }
+
+  // Joins the DHT, publishes, and publishes again every dht_republish_interval (sooner when our
+  // addresses change: the stored announcement must say where we are).
+  awaitable<void> dht_loop() {
+    std::weak_ptr<Impl> weak = shared_from_this();
+    std::shared_ptr<asio::steady_timer> timer;
+    {
+      auto self = weak.lock();
+      if (!self || !self->dht()) co_return;
+      timer = self->dht_timer = std::make_shared<asio::steady_timer>(self->executor);
+      try {
+        auto answered = co_await self->dht()->bootstrap();
+        logger()->info("joined the DHT through {} bootstrap peer(s); {} peers in the routing table", answered,
+                       self->dht()->routing_table().size());
+      } catch (const std::exception& e) {
+        logger()->warn("DHT bootstrap failed: {}", e.what());
+      }
+    }
+    for (;;) {
+      {
+        auto self = weak.lock();
+        if (!self || self->stopped) co_return;
+        co_await self->dht_publish();
+        timer->expires_after(self->options.dht_republish_interval);
+      }
+      boost::system::error_code ec;
+      co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) {
+        // Our addresses changed (or the node stops): let a burst of changes settle first.
+        timer->expires_after(std::chrono::seconds(2));
+        co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+    }
+  }
+
+  // Fetches an agent's announcement from the DHT into the directory; false when none is found.
+  awaitable<bool> dht_fetch_announcement(std::string peer_agent_id) {
+    auto* table = dht();
+    if (!table || peer_agent_id == agent_id) co_return false;
+    auto found = co_await table->get_value(agent::announcement_record_key(peer_agent_id));
+    if (!found.value) co_return false;
+    std::string wire(found.value->begin(), found.value->end());
+    auto announcement = agent::verify_announcement(wire, unix_ms(), agent::stored_announcement_policy());
+    if (!announcement) co_return false;
+    auto applied = directory.apply(std::move(*announcement), unix_ms(), std::move(wire));
+    co_return applied || applied.error().reason == agent::AnnouncementError::duplicate ||
+        applied.error().reason == agent::AnnouncementError::replay;
+  }
+
+  // The agents the DHT says offer `capability`, fetched into the directory.
+  awaitable<void> dht_discover(std::string capability) {
+    auto* table = dht();
+    if (!table) co_return;
+    auto self = shared_from_this();
+    auto found = co_await table->find_providers(agent::capability_key(capability), 20);
+    for (const auto& provider : found.providers) {
+      auto key = provider.id.public_key();
+      if (!key) continue;
+      const auto provider_agent = crypto::agent_id(*key);
+      if (provider_agent == agent_id || directory.find(provider_agent)) continue;
+      try {
+        co_await dht_fetch_announcement(provider_agent);
+      } catch (const std::exception& e) {
+        logger()->debug("announcement of {} not fetched: {}", provider_agent, e.what());
+      }
+    }
+  }
+
   NodeStatus status() const {
     NodeStatus status = counters;
     status.metrics_address = metrics_address;
@@ -791,6 +884,19 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       status.nats_bytes_out = traffic.bytes_out;
     }
     status.known_peers = directory.size();
+    if (const auto* table = dht()) {
+      status.dht.mode = table->mode() == p2p::kad::DhtMode::server ? "server" : "client";
+      status.dht.routing_table_peers = table->routing_table().size();
+      status.dht.provider_records = table->provider_store().records();
+      status.dht.value_records = table->record_store().size();
+      const auto& c = table->counters();
+      status.dht.requests_served = c.requests_served;
+      status.dht.requests_refused = c.requests_refused;
+      status.dht.requests_sent = c.requests_sent;
+      status.dht.requests_failed = c.requests_failed;
+      status.dht.lookups = c.lookups;
+      status.dht.records_refused = c.records_refused;
+    }
     if (p2p) {
       if (p2p->listening()) status.addresses = p2p->addresses();
       for (const auto& r : p2p->relay_client().reservations())
@@ -885,6 +991,22 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     out.counter("stargate_holepunch_successes", "Hole punches that ended in a direct connection").add(d(s.hole_punch_successes));
     auto punch_failures = out.counter("stargate_holepunch_failures", "Failed hole-punch attempts, by reason", {"reason"});
     for (const auto& [reason, count] : s.hole_punch_failures) punch_failures.add({reason}, d(count));
+    if (s.dht.mode != "off") {
+      out.gauge("stargate_dht_server_mode", "1 when the DHT answers requests (server mode), 0 in client mode")
+          .add(s.dht.mode == "server" ? 1.0 : 0.0);
+      out.gauge("stargate_dht_routing_table_peers", "Peers in the DHT routing table").add(d(s.dht.routing_table_peers));
+      auto stored = out.gauge("stargate_dht_records", "Records kept for other peers, by kind", {"kind"});
+      stored.add({"provider"}, d(s.dht.provider_records));
+      stored.add({"value"}, d(s.dht.value_records));
+      auto requests = out.counter("stargate_dht_requests", "DHT requests, by direction and outcome", {"direction", "outcome"});
+      requests.add({"inbound", "served"}, d(s.dht.requests_served));
+      requests.add({"inbound", "refused"}, d(s.dht.requests_refused));
+      requests.add({"outbound", "ok"}, d(s.dht.requests_sent - std::min(s.dht.requests_sent, s.dht.requests_failed)));
+      requests.add({"outbound", "failed"}, d(s.dht.requests_failed));
+      out.counter("stargate_dht_lookups", "Iterative DHT lookups run").add(d(s.dht.lookups));
+      out.counter("stargate_dht_records_refused", "DHT records refused: invalid, too large, or older than the one kept")
+          .add(d(s.dht.records_refused));
+    }
     out.gauge("stargate_pool_connections", "libp2p connections open (direct and relayed)").add(d(s.pool_size));
     out.counter("stargate_pool_hits", "Connects that reused an open connection").add(d(s.pool_hits));
     out.counter("stargate_pool_misses", "Connects that had to dial").add(d(s.pool_misses));
@@ -949,6 +1071,7 @@ StarGateNode::StarGateNode(asio::any_io_executor executor, NodeOptions options)
 StarGateNode::~StarGateNode() {
   impl_->stopped = true;
   impl_->announce_timer.cancel();
+  if (impl_->dht_timer) impl_->dht_timer->cancel();
   impl_->subscriptions.clear();
   if (impl_->nats) impl_->nats->close();
   if (impl_->p2p) impl_->p2p->close();
@@ -977,7 +1100,15 @@ awaitable<void> StarGateNode::start() {
   if (!impl->uses(Transport::libp2p) && (!impl->options.listen_addrs.empty() || !impl->options.relays.empty()))
     throw std::runtime_error("listen addresses and relays need the libp2p transport, which transports leaves out");
   agent::P2pOptions p2p_options{impl->options.listen_addrs, impl->options.relays, impl->options.announce_addrs,
-                                impl->options.treat_as_public, {}, {}};
+                                impl->options.treat_as_public, {}, {}, std::nullopt};
+  if (impl->options.dht_mode != DhtMode::off && impl->uses(Transport::libp2p) && !impl->options.client_only) {
+    agent::P2pOptions::Dht dht;
+    dht.mode = impl->options.dht_mode == DhtMode::server ? p2p::kad::DhtMode::server : p2p::kad::DhtMode::client;
+    dht.follow_reachability = impl->options.dht_mode == DhtMode::auto_;
+    dht.bootstrap = impl->options.bootstrap;
+    dht.protocol = impl->options.dht_protocol;
+    p2p_options.dht = std::move(dht);
+  }
   p2p_options.relay_health.interval = impl->options.relay_health_interval;
   p2p_options.relay_health.reservations = impl->options.relay_reservations;
   p2p_options.pool = pool_config(impl->options);
@@ -991,8 +1122,14 @@ awaitable<void> StarGateNode::start() {
     });
     impl->p2p->on_addresses_changed([weak] {
       // New listen or relayed addresses: tell everyone at once rather than at the next refresh.
-      if (auto self = weak.lock(); self && self->started && !self->stopped) self->publish_announcement(agent::AnnouncementKind::announce);
+      auto self = weak.lock();
+      if (!self || !self->started || self->stopped) return;
+      self->publish_announcement(agent::AnnouncementKind::announce);
+      // The DHT's copy too, soon (several changes in a row, as reservations come in, make one).
+      if (self->dht_timer) self->dht_timer->cancel();
     });
+    if (auto* table = impl->p2p->dht())
+      table->add_validator(std::string(agent::kDhtNamespace), agent::announcement_validator([] { return unix_ms(); }));
   }
   if (impl->options.use_nats) co_await impl->start_nats();
   if (!impl->options.metrics_listen.empty()) {
@@ -1012,6 +1149,7 @@ awaitable<void> StarGateNode::start() {
   if (impl->options.client_only) co_return;
   co_await announce();
   asio::co_spawn(impl->executor, impl->announce_loop(), asio::detached);
+  if (impl->dht()) asio::co_spawn(impl->executor, impl->dht_loop(), asio::detached);
 }
 
 awaitable<void> StarGateNode::announce() {
@@ -1023,6 +1161,7 @@ awaitable<void> StarGateNode::announce() {
 awaitable<std::vector<PeerSummary>> StarGateNode::discover(std::optional<std::string> capability) {
   auto impl = impl_;
   co_await impl->discover_once();
+  if (capability) co_await impl->dht_discover(*capability);
   co_return impl->discovered(capability);
 }
 
@@ -1041,6 +1180,22 @@ awaitable<json::value> StarGateNode::call(std::string peer, std::string method, 
 }
 
 std::string_view to_string(Transport transport) { return transport == Transport::nats ? "nats" : "libp2p"; }
+
+std::string_view to_string(DhtMode mode) {
+  switch (mode) {
+    case DhtMode::auto_: return "auto";
+    case DhtMode::server: return "server";
+    case DhtMode::client: return "client";
+    case DhtMode::off: return "off";
+  }
+  return "auto";
+}
+
+std::optional<DhtMode> parse_dht_mode(std::string_view text) {
+  for (DhtMode m : {DhtMode::auto_, DhtMode::server, DhtMode::client, DhtMode::off})
+    if (text == to_string(m)) return m;
+  return std::nullopt;
+}
 
 std::optional<Transport> parse_transport(std::string_view text) {
   for (Transport t : {Transport::libp2p, Transport::nats}) {

@@ -66,6 +66,27 @@ void P2pEndpoint::start(A2aRequestHandler handle) {
   }
   if (!announce.empty()) host_.set_external_addrs("announce", std::move(announce));
   if (!relays.empty()) relay_monitor_ = p2p::relay::RelayMonitor::start(host_, relay_client_, relays, options_.relay_health);
+  if (options_.dht) enable_dht();
+}
+
+void P2pEndpoint::enable_dht() {
+  p2p::kad::DhtOptions dht_options;
+  dht_options.protocol = options_.dht->protocol;
+  dht_options.mode = options_.dht->mode;
+  dht_options.bootstrap = parse_multiaddrs(options_.dht->bootstrap, "bootstrap address").value();
+  for (auto& relay : parse_multiaddrs(options_.relays, "relay address").value()) dht_options.bootstrap.push_back(std::move(relay));
+  dht_ = p2p::kad::Dht::enable(host_, *identify_, std::move(dht_options));
+  if (!options_.dht->follow_reachability || !autonat_) return;
+  std::weak_ptr<p2p::kad::Dht> weak_dht = dht_;
+  std::weak_ptr<p2p::autonat::ReachabilityService> weak_autonat = autonat_;
+  autonat_->on_change([weak_dht, weak_autonat] {
+    auto dht = weak_dht.lock();
+    auto autonat = weak_autonat.lock();
+    if (!dht || !autonat) return;
+    const auto wanted = autonat->reachability() == p2p::autonat::Reachability::public_ ? p2p::kad::DhtMode::server
+                                                                                        : p2p::kad::DhtMode::client;
+    if (dht->mode() != wanted) dht->set_mode(wanted);
+  });
 }
 
 bool P2pEndpoint::listening() const {
@@ -167,6 +188,7 @@ p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::exchange(std::shared_ptr<p2p::M
 }
 
 void P2pEndpoint::close() {
+  if (dht_) dht_->close();
   if (relay_monitor_) relay_monitor_->close();
   if (autonat_) autonat_->close();
   relay_client_->close();

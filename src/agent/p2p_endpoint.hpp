@@ -7,6 +7,7 @@
 #include "p2p/protocols/dcutr/dcutr_io.hpp"
 #include "p2p/protocols/autonat/autonat_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
+#include "p2p/protocols/kad/kad_io.hpp"
 #include "p2p/protocols/relay/auto_relay_io.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
 #include "p2p/protocols/relay/relay_monitor_io.hpp"
@@ -26,6 +27,15 @@ struct P2pOptions {
   // Health probes of the relays and how many of them to hold reservations on (docs/relay.md).
   p2p::relay::RelayMonitorOptions relay_health;
   p2p::pool::PoolConfig pool{};              // the host's connection pool (docs/limits.md)
+  // The DHT (docs/dht.md): none when off. `follow_reachability` switches between client and
+  // server mode as AutoNAT finds the node private or public. The relays are bootstrap peers too.
+  struct Dht {
+    p2p::kad::DhtMode mode = p2p::kad::DhtMode::client;
+    bool follow_reachability = true;
+    std::vector<std::string> bootstrap;
+    std::string protocol{p2p::kad::kDefaultProtocol};
+  };
+  std::optional<Dht> dht;
 };
 
 class P2pEndpoint {
@@ -64,6 +74,8 @@ class P2pEndpoint {
   p2p::autonat::ReachabilityService* autonat() { return autonat_.get(); }
   // Health of the configured relays: null without configured relays (or before start()).
   const p2p::relay::RelayMonitor* relay_monitor() const { return relay_monitor_.get(); }
+  // The DHT: null when off (or before start()).
+  p2p::kad::Dht* dht() { return dht_.get(); }
   void close();
 
  private:
@@ -75,6 +87,8 @@ class P2pEndpoint {
   std::shared_ptr<p2p::autonat::ReachabilityService> autonat_;
   std::shared_ptr<p2p::relay::AutoRelay> auto_relay_;  // only without configured relays
   std::shared_ptr<p2p::relay::RelayMonitor> relay_monitor_;  // only with configured relays
+  std::shared_ptr<p2p::kad::Dht> dht_;
+  void enable_dht();
 
   std::vector<Multiaddr> in_order_of_preference(const std::vector<Multiaddr>& addrs) const;
   // One request and its response on `connection`.

@@ -1,0 +1,142 @@
+// Agents with no broker and no relay list: they join the DHT through two bootstrap agents, find a
+// capability through provider records, fetch the provider's signed announcement from the DHT,
+// and call it; lookups survive 20% of the network dying.
+#include "agent_test_support.hpp"
+#include "host_test_support.hpp"
+
+#include <memory>
+
+namespace stargate {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using p2p::awaitable;
+using namespace stargate::testing;
+
+NodeOptions dht_agent(const std::string& name, std::vector<std::string> bootstrap) {
+  auto options = p2p_agent(name);
+  options.dht_mode = DhtMode::server;  // loopback is never "public" to AutoNAT
+  options.bootstrap = std::move(bootstrap);
+  return options;
+}
+
+// Discovers `capability` until `expected` is among the answers (the provider publishes in the
+// background after start()); false after `timeout`.
+awaitable<bool> discovers(StarGateNode& node, const std::string& capability, const std::string& expected,
+                          std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+  while (std::chrono::steady_clock::now() < end) {
+    for (const auto& peer : co_await node.discover(capability))
+      if (peer.agent_id == expected) co_return true;
+    pause.expires_after(100ms);
+    co_await pause.async_wait(boost::asio::use_awaitable);
+  }
+  co_return false;
+}
+
+struct AgentNetwork {
+  AgentNetwork(boost::asio::io_context& io, std::size_t size) : io(io), size(size) {}
+  awaitable<void> start() {
+    nodes.push_back(std::make_unique<StarGateNode>(io.get_executor(), dht_agent("boot-0", {})));
+    co_await nodes.back()->start();
+    auto first = nodes[0]->get_status().addresses.front();
+    nodes.push_back(std::make_unique<StarGateNode>(io.get_executor(), dht_agent("boot-1", {first})));
+    co_await nodes.back()->start();
+    std::vector<std::string> bootstrap{first, nodes[1]->get_status().addresses.front()};
+    for (std::size_t i = 2; i < size; ++i) {
+      auto options = dht_agent("agent-" + std::to_string(i), bootstrap);
+      if (i == size / 2) options.capabilities = {"translate"};
+      nodes.push_back(std::make_unique<StarGateNode>(io.get_executor(), options));
+      nodes.back()->handle("echo", echo_handler());
+      co_await nodes.back()->start();
+    }
+  }
+  StarGateNode& provider() { return *nodes[size / 2]; }
+  boost::asio::io_context& io;
+  std::size_t size;
+  std::vector<std::unique_ptr<StarGateNode>> nodes;
+};
+
+TEST(AgentDhtTest, FiftyAgentsFindACapabilityAndCallItWithoutABroker) {
+  boost::asio::io_context io;
+  AgentNetwork net(io, 50);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await net.start();
+    const auto provider_id = net.provider().agent_id();
+    // Every agent finds the provider within 20 s of the network's start (the test's bound).
+    for (std::size_t i = 0; i < net.nodes.size(); ++i) {
+      if (net.nodes[i].get() == &net.provider()) continue;
+      bool found = co_await discovers(*net.nodes[i], "translate", provider_id, 20s);
+      EXPECT_TRUE(found) << "agent " << i;
+      if (!found) co_return;
+    }
+    // The discovered entry came from the DHT record: the provider's name and addresses are known.
+    auto peers = co_await net.nodes[3]->discover("translate");
+    CO_ASSERT_TRUE(peers.size() == 1u);
+    EXPECT_EQ(peers[0].name, "agent-25");
+    EXPECT_FALSE(peers[0].addresses.empty());
+    // A call by agent ID, with no broker anywhere.
+    json::value params = json::object{{"n", 1}};
+    auto result = co_await net.nodes[7]->call(provider_id, "echo", params);
+    EXPECT_EQ(result.at("caller").as_string(), net.nodes[7]->agent_id());
+    auto status = net.nodes[7]->get_status();
+    EXPECT_EQ(status.dht.mode, "server");
+    EXPECT_GE(status.dht.routing_table_peers, 10u);
+    EXPECT_GT(net.provider().get_status().dht.requests_served, 0u);
+
+    // 20% of the agents stop (neither the provider nor the bootstrap agents); the rest still find
+    // the provider and call it, by agent ID, looked up afresh by agents that never saw it.
+    for (std::size_t i = 40; i < 50; ++i) net.nodes[i].reset();
+    for (std::size_t i : {4, 11, 30, 39}) {
+      bool found = co_await discovers(*net.nodes[i], "translate", provider_id, 20s);
+      EXPECT_TRUE(found) << "agent " << i << " after churn";
+      auto after = co_await net.nodes[i]->call(provider_id, "echo", params);
+      EXPECT_EQ(after.at("echo").at("n").as_int64(), 1);
+    }
+  }, 240s);
+}
+
+TEST(AgentDhtTest, AnAgentIsCalledByAgentIdFromItsDhtRecordAlone) {
+  boost::asio::io_context io;
+  AgentNetwork net(io, 6);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await net.start();
+    auto& callee = *net.nodes[5];
+    // Wait until the callee's record is in the DHT (its status counts the puts' lookups).
+    bool published = co_await wait_until([&] { return callee.get_status().dht.lookups >= 2; }, 20000ms);
+    CO_ASSERT_TRUE(published);
+    // Another agent that never heard of it calls it by agent ID, then by PeerId.
+    json::value params = json::object{{"k", "v"}};
+    bool called = false;
+    boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+    for (int attempt = 0; attempt < 50 && !called; ++attempt) {
+      bool failed = false;
+      try {
+        auto result = co_await net.nodes[2]->call(callee.agent_id(), "echo", params);
+        called = result.at("echo").at("k").as_string() == "v";
+      } catch (const CallError&) {
+        failed = true;
+      }
+      if (failed) {
+        pause.expires_after(200ms);
+        co_await pause.async_wait(boost::asio::use_awaitable);
+      }
+    }
+    EXPECT_TRUE(called);
+    auto by_peer_id = co_await net.nodes[3]->call(callee.peer_id(), "echo", params);
+    EXPECT_EQ(by_peer_id.at("caller").as_string(), net.nodes[3]->agent_id());
+    // An unknown agent is still a clear "unreachable".
+    int code = 0;
+    try {
+      co_await net.nodes[2]->call("0123456789abcdef0123456789abcdef", "echo", params);
+    } catch (const CallError& e) {
+      code = e.code();
+    }
+    EXPECT_EQ(code, -32001);
+  }, 120s);
+}
+
+}  // namespace
+}  // namespace stargate
