@@ -817,6 +817,9 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         auto answered = co_await self->dht()->bootstrap();
         logger()->info("joined the DHT through {} bootstrap peer(s); {} peers in the routing table", answered,
                        self->dht()->routing_table().size());
+        // No relay list: find relays in the DHT, for AutoRelay to reserve on when we are private.
+        if (self->options.relays.empty())
+          co_await self->p2p->connect_relays_from_dht(agent::provider_key(agent::kRelayProviderName));
       } catch (const std::exception& e) {
         logger()->warn("DHT bootstrap failed: {}", e.what());
       }

@@ -1,8 +1,10 @@
 #include "agent/p2p_endpoint.hpp"
 
 #include "base/log.hpp"
+#include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/standard_protocols.hpp"
+#include "p2p/protocols/ping/ping_io.hpp"
 
 #include <algorithm>
 
@@ -67,6 +69,39 @@ void P2pEndpoint::start(A2aRequestHandler handle) {
   if (!announce.empty()) host_.set_external_addrs("announce", std::move(announce));
   if (!relays.empty()) relay_monitor_ = p2p::relay::RelayMonitor::start(host_, relay_client_, relays, options_.relay_health);
   if (options_.dht) enable_dht();
+}
+
+p2p::awaitable<std::size_t> P2pEndpoint::connect_relays_from_dht(Bytes relay_key, std::size_t keep) {
+  if (!dht_) co_return 0;
+  auto found = co_await dht_->find_providers(std::move(relay_key), 8);
+  struct Measured {
+    std::shared_ptr<p2p::MuxedConnection> connection;
+    p2p::Clock::duration rtt;
+  };
+  std::vector<Measured> answered;
+  for (const auto& provider : found.providers) {
+    if (provider.id == host_.peer_id()) continue;
+    try {
+      host_.peer_store().add_addrs(provider.id, provider.addrs);
+      auto connection = co_await host_.connect(provider.id);
+      if (connection->info().relayed) continue;
+      std::vector<std::string> protocols{p2p::ping::protocol_id};
+      auto stream = co_await host_.open_stream(connection, protocols);
+      p2p::MuxedStream* raw = stream.get();
+      p2p::Deadline deadline(host_.executor(), std::chrono::seconds(2), [raw] { raw->reset(); });
+      auto rtt = co_await p2p::ping::round_trip(*stream);
+      stream->close();
+      answered.push_back(Measured{connection, rtt});
+    } catch (const std::exception& e) {
+      logger()->debug("relay {} from the DHT did not answer: {}", provider.id.to_string(), e.what());
+    }
+  }
+  std::sort(answered.begin(), answered.end(), [](const Measured& a, const Measured& b) { return a.rtt < b.rtt; });
+  // The farther ones are let go, so that AutoRelay chooses among the nearest.
+  for (std::size_t i = keep; i < answered.size(); ++i)
+    if (answered[i].connection->stream_count() == 0) answered[i].connection->close();
+  logger()->info("found {} relay(s) in the DHT, {} answered", found.providers.size(), answered.size());
+  co_return answered.size();
 }
 
 void P2pEndpoint::enable_dht() {

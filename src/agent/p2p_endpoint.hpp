@@ -76,6 +76,10 @@ class P2pEndpoint {
   const p2p::relay::RelayMonitor* relay_monitor() const { return relay_monitor_.get(); }
   // The DHT: null when off (or before start()).
   p2p::kad::Dht* dht() { return dht_.get(); }
+  // For a node without configured relays: looks up the providers of `relay_key` in the DHT, pings
+  // them, and stays connected to the `keep` with the lowest RTT, which AutoRelay reserves on once
+  // AutoNAT finds the node private. Returns how many relays answered.
+  p2p::awaitable<std::size_t> connect_relays_from_dht(Bytes relay_key, std::size_t keep = 3);
   void close();
 
  private:

@@ -97,12 +97,13 @@ class TomlReader {
       else if (k == "p2p") r = section(k, node, &TomlReader::p2p_key);
       else if (k == "metrics") r = section(k, node, &TomlReader::metrics_key);
       else if (k == "pool") r = section(k, node, &TomlReader::pool_key);
+      else if (k == "dht") r = section(k, node, &TomlReader::dht_key);
       else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
       else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
       else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
       else {
         return make_error(at(key.source()) + "unknown key " + key_text(k) +
-                          " (the config file has the sections [agent], [nats], [p2p], [pool], [metrics], [calls], [announce], [log], [serve], "
+                          " (the config file has the sections [agent], [nats], [p2p], [dht], [pool], [metrics], [calls], [announce], [log], [serve], "
                           "[allow] and the top-level key allow_any; see docs/configuration.md)");
       }
       if (!r) return r;
@@ -257,6 +258,13 @@ class TomlReader {
     if (key == "relay_reservations") return count(node, key, 1, kMaxRelayReservations, out_.relay_reservations);
     return unknown(node, section_, key,
                    "listen, relays, announce, treat_as_public, relay_health_interval_s, relay_reservations");
+  }
+
+  Result<void> dht_key(std::string_view key, const toml::node& node) {
+    if (key == "mode") return string(node, key, out_.dht_mode);
+    if (key == "bootstrap") return string_list(node, key, out_.bootstrap);
+    if (key == "protocol") return string(node, key, out_.dht_protocol);
+    return unknown(node, section_, key, "mode, bootstrap, protocol");
   }
 
   Result<void> metrics_key(std::string_view key, const toml::node& node) {
@@ -498,6 +506,8 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
     next.relay_reservations = n;
   }
   if (const char* v = env_value(getenv, "STARGATE_TRANSPORTS")) next.transports = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_DHT_MODE")) next.dht_mode = trim(v);
+  if (const char* v = env_value(getenv, "STARGATE_BOOTSTRAP")) next.bootstrap = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_POOL_MAX_CONNECTIONS")) {
     auto n = env_whole_number("STARGATE_POOL_MAX_CONNECTIONS", v, kMaxPoolConnections, "a number of connections", "100");
     if (!n) return n.error();
@@ -537,6 +547,8 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.transports) settings.transports = *o.transports;
   if (o.pool_max_connections) settings.pool_max_connections = *o.pool_max_connections;
   if (o.pool_idle_timeout) settings.pool_idle_timeout = *o.pool_idle_timeout;
+  if (o.dht_mode) settings.dht_mode = *o.dht_mode;
+  if (o.bootstrap) settings.bootstrap = *o.bootstrap;
   for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
   if (o.allow_any) settings.allow_any = *o.allow_any;
   merge_serve(settings.serve, o.serve);
@@ -555,6 +567,11 @@ Result<void> validate(const Settings& s) {
         s.transports.begin() + static_cast<std::ptrdiff_t>(i))
       return make_error("transport '" + t + "' is listed twice");
   }
+  if (s.dht_mode != "auto" && s.dht_mode != "server" && s.dht_mode != "client" && s.dht_mode != "off")
+    return make_error("unknown DHT mode '" + s.dht_mode +
+                      "' (known: auto, server, client, off; set by [dht] mode, STARGATE_DHT_MODE or --dht-mode)");
+  if (s.dht_protocol.empty() || s.dht_protocol.front() != '/')
+    return make_error("the DHT protocol ID '" + s.dht_protocol + "' must start with '/' (e.g. /stargate/kad/1.0.0)");
   const bool libp2p_on = std::find(s.transports.begin(), s.transports.end(), "libp2p") != s.transports.end();
   if (!libp2p_on && (!s.listen_addrs.empty() || !s.relays.empty()))
     return make_error("listen addresses and relays need the libp2p transport, which transports leaves out");

@@ -58,6 +58,11 @@ struct Settings {
   std::size_t pool_max_connections = p2p::pool::PoolConfig{}.max_connections;
   std::chrono::seconds pool_idle_timeout =
       std::chrono::duration_cast<std::chrono::seconds>(p2p::pool::PoolConfig{}.idle_timeout);
+  // Kademlia DHT (docs/dht.md): "auto", "server", "client" or "off"; bootstrap multiaddrs (each
+  // ending in /p2p/<peer>); the protocol ID.
+  std::string dht_mode = "auto";
+  std::vector<std::string> bootstrap;
+  std::string dht_protocol = "/stargate/kad/1.0.0";
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
   std::map<std::string, std::vector<std::string>> allow;
@@ -108,6 +113,8 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_TRANSPORTS           transports (comma-separated, in order: "libp2p,nats")
 //   STARGATE_POOL_MAX_CONNECTIONS pool_max_connections (a whole number)
 //   STARGATE_POOL_IDLE_TIMEOUT    pool_idle_timeout, in whole seconds
+//   STARGATE_DHT_MODE             dht_mode (auto, server, client, off)
+//   STARGATE_BOOTSTRAP            bootstrap (comma-separated multiaddrs)
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc; the
 // message names the variable.
 Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);
@@ -129,6 +136,8 @@ struct SettingOverrides {
   std::optional<std::string> metrics_listen;
   std::optional<std::size_t> pool_max_connections;
   std::optional<std::chrono::seconds> pool_idle_timeout;
+  std::optional<std::string> dht_mode;
+  std::optional<std::vector<std::string>> bootstrap;
   // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
   // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).
   std::map<std::string, std::vector<std::string>> allow;

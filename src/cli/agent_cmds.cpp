@@ -40,6 +40,10 @@ struct AgentFlags {
   std::int64_t pool_max = 0, pool_idle = 0;
   CLI::Option* pool_max_flag = nullptr;
   CLI::Option* pool_idle_flag = nullptr;
+  std::string dht_mode;
+  std::vector<std::string> bootstrap;
+  CLI::Option* dht_mode_flag = nullptr;
+  CLI::Option* bootstrap_flag = nullptr;
   // Which flags were given: only those override config.toml and the environment.
   CLI::Option* nats_flag = nullptr;
   CLI::Option* listen_flag = nullptr;
@@ -65,7 +69,7 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
                                          "Relay to reserve a slot on: MULTIADDR ending in /p2p/<relay id> (repeatable)");
   flags.announce_flag = command->add_option("--announce-addr", flags.announce_addrs,
                                             "Extra address to announce, e.g. the public side of a 1:1 NAT (repeatable)");
-  command->add_flag("--no-nats", flags.no_nats, "Run without a NATS broker (libp2p only; needs --listen or --relay)");
+  command->add_flag("--no-nats", flags.no_nats, "Run without a NATS broker (libp2p only; needs --listen, --relay or --bootstrap)");
   flags.metrics_flag = command->add_option("--metrics-listen", flags.metrics_listen,
                                            "Serve Prometheus /metrics and /healthz at ADDR:PORT (off by default; keep it on loopback)");
   flags.transports_flag = command->add_option("--transports", flags.transports,
@@ -86,6 +90,13 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
   flags.pool_idle_flag = command->add_option("--pool-idle", flags.pool_idle,
                                              "Seconds a libp2p connection may stay idle before it is closed (default 300)")
                              ->check(CLI::Range(std::int64_t{1}, agent::kMaxPoolIdleSeconds));
+  flags.dht_mode_flag = command->add_option("--dht-mode", flags.dht_mode,
+                                            "Kademlia DHT role: auto (server once AutoNAT finds the node public; the default), "
+                                            "server, client or off")
+                            ->check(CLI::IsMember({"auto", "server", "client", "off"}));
+  flags.bootstrap_flag = command->add_option("--bootstrap", flags.bootstrap,
+                                             "Peer to join the DHT through: MULTIADDR ending in /p2p/<peer id> (repeatable; "
+                                             "relays are bootstrap peers too)");
 }
 
 void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
@@ -115,6 +126,8 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.pool_max_flag && flags.pool_max_flag->count())
     overrides.pool_max_connections = static_cast<std::size_t>(flags.pool_max);
   if (flags.pool_idle_flag && flags.pool_idle_flag->count()) overrides.pool_idle_timeout = std::chrono::seconds(flags.pool_idle);
+  if (flags.dht_mode_flag && flags.dht_mode_flag->count()) overrides.dht_mode = flags.dht_mode;
+  if (flags.bootstrap_flag && flags.bootstrap_flag->count()) overrides.bootstrap = flags.bootstrap;
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
@@ -152,6 +165,9 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   }
   options.pool_max_connections = settings.pool_max_connections;
   options.pool_idle_timeout = settings.pool_idle_timeout;
+  options.dht_mode = parse_dht_mode(settings.dht_mode).value_or(DhtMode::auto_);
+  options.bootstrap = settings.bootstrap;
+  options.dht_protocol = settings.dht_protocol;
   return options;
 }
 

@@ -23,6 +23,7 @@ auto logger() {
 struct RelayFlags {
   int port = 4001;
   std::vector<std::string> listen;
+  std::vector<std::string> bootstrap;
   std::vector<std::string> announce;
   std::vector<std::string> allow;
   std::vector<std::string> treat_as_public;
@@ -77,6 +78,9 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
                     "Address to advertise besides the listen ones (the public side of a 1:1 NAT, as on clouds)");
   start->add_flag("--private", flags->private_relay,
                   "Limits for a relay run for one's own peers: no circuit duration or byte limit, many reservations");
+  start->add_option("--bootstrap", flags->bootstrap,
+                    "Peer to join the DHT through: MULTIADDR ending in /p2p/<peer id> (repeatable; without one, "
+                    "others join through this relay)");
   start->add_option("--allow", flags->allow, "Only these PeerIds may reserve or open circuits (repeatable)");
   start->add_option("--treat-as-public", flags->treat_as_public,
                     "CIDR whose addresses count as public for AutoNAT (repeatable; default $STARGATE_TREAT_AS_PUBLIC)")
@@ -153,6 +157,14 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
     if (!announce.empty()) host.set_external_addrs("announce", announce);
     auto& service = relay.service;
 
+    std::vector<Multiaddr> bootstrap;
+    for (const auto& text : flags->bootstrap) {
+      auto addr = Multiaddr::parse(text);
+      if (!addr || !addr->peer_id_bytes())
+        throw CliError("--bootstrap: " + (addr ? text + " does not end in /p2p/<peer id>" : addr.error().message), 2);
+      bootstrap.push_back(*addr);
+    }
+    relay.join_dht(std::move(bootstrap));
     print_listening(host, flags->json);
     metrics::Registry registry;
     add_relay_collector(registry, *service, host);

@@ -1,9 +1,17 @@
 #include "cli/relay_node.hpp"
 
+#include "agent/dht_registry.hpp"
+#include "base/log.hpp"
 #include "p2p/host/standard_protocols.hpp"
 
 namespace stargate::cli {
 namespace {
+
+p2p::kad::DhtOptions dht_server() {
+  p2p::kad::DhtOptions options;
+  options.mode = p2p::kad::DhtMode::server;
+  return options;
+}
 
 p2p::autonat::AutonatOptions answer_only(p2p::autonat::AddressClassifier classifier) {
   p2p::autonat::AutonatOptions options;
@@ -19,9 +27,30 @@ RelayNode::RelayNode(p2p::asio::any_io_executor executor, crypto::Ed25519Private
     : host(executor, std::move(identity)),
       identify(p2p::enable_standard_protocols(host)),
       service(p2p::relay::RelayService::enable(host, std::move(relay_options))),
-      autonat(p2p::autonat::ReachabilityService::enable(host, *identify, answer_only(std::move(classifier)))) {}
+      autonat(p2p::autonat::ReachabilityService::enable(host, *identify, answer_only(std::move(classifier)))),
+      dht(p2p::kad::Dht::enable(host, *identify, dht_server())) {
+  // Agents store their signed announcements on the DHT servers nearest to their key: relays too.
+  dht->add_validator(std::string(agent::kDhtNamespace), agent::announcement_validator([] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }));
+}
+
+void RelayNode::join_dht(std::vector<Multiaddr> bootstrap) {
+  for (auto& addr : bootstrap) dht->add_bootstrap(std::move(addr));
+  auto table = dht;
+  p2p::asio::co_spawn(host.executor(), [table]() -> p2p::awaitable<void> {
+    try {
+      co_await table->bootstrap();
+      auto told = co_await table->provide(agent::provider_key(agent::kRelayProviderName));
+      log::get("relay")->info("advertised as a relay in the DHT ({} peers told)", told);
+    } catch (const std::exception& e) {
+      log::get("relay")->warn("joining the DHT failed: {}", e.what());
+    }
+  }, p2p::asio::detached);
+}
 
 void RelayNode::close() {
+  dht->close();
   service->close();
   autonat->close();
   host.close();

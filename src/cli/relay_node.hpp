@@ -1,10 +1,12 @@
 #pragma once
 // A relay as `stargate relay start` runs it: a host with the standard protocols, the Circuit
-// Relay v2 hop service and an AutoNAT server (which answers, never probes: a relay's addresses
-// are given). Listening is left to the caller. Shared by `relay start` and `demo`.
+// Relay v2 hop service, an AutoNAT server (which answers, never probes: a relay's addresses
+// are given) and a DHT server, where it advertises itself as a relay (docs/dht.md). Listening is
+// left to the caller. Shared by `relay start` and `demo`.
 #include "p2p/host/host.hpp"
 #include "p2p/protocols/autonat/autonat_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
+#include "p2p/protocols/kad/kad_io.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 
 #include <memory>
@@ -16,6 +18,9 @@ struct RelayNode {
             p2p::relay::RelayServiceOptions relay_options, p2p::autonat::AddressClassifier classifier = {});
   RelayNode(const RelayNode&) = delete;
   RelayNode& operator=(const RelayNode&) = delete;
+  // Joins the DHT through `bootstrap` (none: it waits for others to join through it) and
+  // advertises this relay under "stargate/relay", once listening.
+  void join_dht(std::vector<Multiaddr> bootstrap);
   // Stops serving: open circuits reset, Yamux GoAway on every connection, listeners closed.
   void close();
 
@@ -23,6 +28,7 @@ struct RelayNode {
   std::shared_ptr<p2p::identify::IdentifyService> identify;
   std::shared_ptr<p2p::relay::RelayService> service;
   std::shared_ptr<p2p::autonat::ReachabilityService> autonat;
+  std::shared_ptr<p2p::kad::Dht> dht;
 };
 
 }  // namespace stargate::cli

@@ -4,6 +4,7 @@
 #include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
+#include "p2p/tcp/tcp_address.hpp"
 
 #include <algorithm>
 #include <random>
@@ -28,6 +29,18 @@ std::vector<Multiaddr> bare(const std::vector<Multiaddr>& addrs) {
 }
 
 Candidate candidate_of(const PeerEntry& entry) { return Candidate{entry.id, entry.addrs}; }
+
+bool on_loopback(const Multiaddr& addr) {
+  auto endpoint = to_tcp_endpoint(addr);
+  return endpoint && is_loopback(endpoint->address());
+}
+
+// Loopback addresses mean something only to a requester on the same host: anyone else would
+// dial itself (as go-libp2p, we do not hand them out).
+void drop_loopback_unless(bool requester_local, std::vector<PeerEntry>& peers) {
+  if (requester_local) return;
+  for (auto& peer : peers) std::erase_if(peer.addrs, on_loopback);
+}
 
 // What one lookup shares with the requests it has in flight; those may outlive the lookup's
 // coroutine (it stops waiting once it is done), so they hold it by shared_ptr.
@@ -132,6 +145,11 @@ awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
     } else {
       try {
         response = answer(from, *request);
+        if (response) {
+          const bool local = on_loopback(stream->connection().info().remote_addr);
+          drop_loopback_unless(local, response->closer_peers);
+          drop_loopback_unless(local, response->provider_peers);
+        }
       } catch (const std::exception& e) {
         refusal = e.what();
       }
