@@ -15,6 +15,12 @@
 //     As listen, plus a Circuit Relay v2 hop server (js-libp2p defaults); prints
 //     {"event":"relay:reservation","peer_id":...} for each reservation it grants.
 //
+//   node js_peer.mjs dht [--port 0] [--provide-key NAME] [--find-key NAME] [--ignore-stdin]
+//     As listen, plus @libp2p/kad-dht on /ipfs/kad/1.0.0 in server mode, keeping loopback
+//     addresses. Once a peer is in its routing table it provides the sha2-256 CID of NAME
+//     ({"event":"provided"}); it looks for providers of the other NAME until it finds one
+//     ({"event":"found","peer_id":...}). Both retry every 500 ms, for at most a minute.
+//
 //   node js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N]
 //                                     [--timeout-ms N]
 //     Dials (a /p2p-circuit address too), waits for identify, pings N times, echoes N bytes over
@@ -48,6 +54,9 @@ const { echo } = await import('@libp2p/echo')
 const { multiaddr } = await import('@multiformats/multiaddr')
 const { circuitRelayServer, circuitRelayTransport } = await import('@libp2p/circuit-relay-v2')
 const { dcutr } = await import('@libp2p/dcutr')
+const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
+const { CID } = await import('multiformats/cid')
+const { sha256 } = await import('multiformats/hashes/sha2')
 
 const ECHO = '/echo/1.0.0'
 const PERF = '/perf/1.0.0'
@@ -63,10 +72,10 @@ function parseArgs (argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--ignore-stdin') opts.ignoreStdin = true
-    else if (a === '--relay' || a === '--listen-ip') {
+    else if (['--relay', '--listen-ip', '--provide-key', '--find-key'].includes(a)) {
       const value = argv[++i]
       if (value === undefined) throw new Error(`${a} needs a value`)
-      opts[a === '--relay' ? 'relay' : 'listenIp'] = value
+      opts[a.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value
     } else if (a.startsWith('--')) {
       const value = argv[++i]
       if (value === undefined || !/^\d+$/.test(value)) throw new Error(`${a} needs a non-negative integer`)
@@ -76,7 +85,7 @@ function parseArgs (argv) {
   return opts
 }
 
-async function createNode (listenAddrs, { relayServer = false } = {}) {
+async function createNode (listenAddrs, { relayServer = false, dht = false } = {}) {
   const services = {
     identify: identify(),
     ping: ping(STREAM_LIMITS),
@@ -86,6 +95,8 @@ async function createNode (listenAddrs, { relayServer = false } = {}) {
     dcutr: dcutr()
   }
   if (relayServer) services.relay = circuitRelayServer({ reservations: { maxReservations: 128 } })
+  // Server mode and every address kept: the tests run on loopback, which the default mapper drops.
+  if (dht) services.dht = kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper })
   const node = await createLibp2p({
     addresses: { listen: listenAddrs },
     transports: [tcp(), circuitRelayTransport()],
@@ -198,10 +209,50 @@ function identifyJson (detail) {
   }
 }
 
-async function listen (opts, { relayServer = false } = {}) {
+// The CID whose multihash is sha2-256(name): the provider key Stargate uses for the same name.
+async function cidOf (name) {
+  return CID.createV1(0x55, await sha256.digest(new TextEncoder().encode(name)))
+}
+
+// Retries `attempt` every 500 ms until it returns true, for at most a minute.
+async function retrying (what, attempt) {
+  for (let i = 0; i < 120; i++) {
+    try {
+      if (await attempt()) return
+    } catch (err) {
+      log(`${what}: ${err?.message ?? err}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  emit({ event: 'error', message: `${what}: gave up` })
+}
+
+function runDhtTasks (node, opts) {
+  if (opts.provideKey != null) {
+    retrying('provide', async () => {
+      if (node.services.dht.routingTable.size === 0) return false
+      await node.contentRouting.provide(await cidOf(opts.provideKey), { signal: AbortSignal.timeout(10000) })
+      emit({ event: 'provided', key: opts.provideKey })
+      return true
+    })
+  }
+  if (opts.findKey != null) {
+    retrying('find providers', async () => {
+      const cid = await cidOf(opts.findKey)
+      for await (const provider of node.contentRouting.findProviders(cid, { signal: AbortSignal.timeout(5000) })) {
+        emit({ event: 'found', key: opts.findKey, peer_id: provider.id.toString(), addrs: provider.multiaddrs.map(String) })
+        return true
+      }
+      return false
+    })
+  }
+}
+
+async function listen (opts, { relayServer = false, dht = false } = {}) {
   const listenAddrs = [`/ip4/${opts.listenIp ?? '127.0.0.1'}/tcp/${opts.port ?? 0}`]
   if (opts.relay != null) listenAddrs.push(`${opts.relay}/p2p-circuit`)
-  const node = await createNode(listenAddrs, { relayServer })
+  const node = await createNode(listenAddrs, { relayServer, dht })
+  if (dht) runDhtTasks(node, opts)
   node.addEventListener('peer:identify', (evt) => emit({ event: 'peer:identify', ...identifyJson(evt.detail) }))
   if (relayServer) {
     // The relay server dispatches no event per reservation: watch its reservation map instead.
@@ -321,10 +372,12 @@ try {
   const opts = parseArgs(rest)
   if (mode === 'listen') await listen(opts)
   else if (mode === 'relay-server') await listen(opts, { relayServer: true })
+  else if (mode === 'dht') await listen(opts, { dht: true })
   else if (mode === 'dial' && opts._.length === 1) await dial(opts._[0], opts)
   else {
     console.error('usage: js_peer.mjs listen [--port N] [--listen-ip IP] [--relay MULTIADDR] [--ignore-stdin]\n' +
       '       js_peer.mjs relay-server [--port N] [--listen-ip IP] [--ignore-stdin]\n' +
+      '       js_peer.mjs dht [--port N] [--provide-key NAME] [--find-key NAME] [--ignore-stdin]\n' +
       '       js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N] [--timeout-ms N]')
     process.exit(2)
   }
