@@ -83,6 +83,24 @@ TEST(Lookup, FailuresAreSkippedAndEveryoneFailingEndsIt) {
   EXPECT_TRUE(lookup.closest_answered(20).empty());
 }
 
+TEST(Lookup, AStalledPeerFreesItsSlotAndDoesNotHoldUpTheEnd) {
+  auto self = some_peer();
+  std::vector<Candidate> seeds;
+  for (int i = 0; i < 4; ++i) seeds.push_back(Candidate{some_peer(), {}});
+  Lookup lookup(key_of(some_peer()), self, seeds, LookupConfig{.alpha = 3, .k = 20, .max_candidates = 256});
+  auto first = lookup.next();
+  ASSERT_EQ(first.size(), 3u);
+  lookup.on_stalled(first[0].peer);  // a dead peer: its slot goes to the fourth seed
+  auto second = lookup.next();
+  ASSERT_EQ(second.size(), 1u);
+  for (const auto& c : {first[1], first[2], second[0]}) lookup.on_response(c.peer, {});
+  EXPECT_TRUE(lookup.finished());  // without waiting for the stalled one
+  EXPECT_EQ(lookup.closest_answered(20).size(), 3u);
+  // Its late answer still counts.
+  lookup.on_response(first[0].peer, {});
+  EXPECT_EQ(lookup.closest_answered(20).size(), 4u);
+}
+
 TEST(Lookup, IgnoresSelfDuplicatesAndStrayAnswers) {
   auto self = some_peer();
   auto a = some_peer(), stranger = some_peer();

@@ -302,13 +302,20 @@ awaitable<LookupResult> Dht::run_lookup(Bytes key, MessageType type,
   for (;;) {
     if (state->stop || state->timed_out) break;
     for (auto& next : state->lookup.next()) {
-      asio::co_spawn(host_.executor(), [self, state, next, message, on_response]() -> awaitable<void> {
+      auto stall = std::make_shared<asio::steady_timer>(host_.executor(), options_.stall_after);
+      stall->async_wait([state, peer = next.peer](boost::system::error_code ec) {
+        if (ec || state->over) return;
+        state->lookup.on_stalled(peer);
+        state->wake.notify_all();
+      });
+      asio::co_spawn(host_.executor(), [self, state, next, message, on_response, stall]() -> awaitable<void> {
         std::optional<Message> response;
         try {
           response = co_await self->request(next, message);
         } catch (const std::exception& e) {
           logger()->debug("{} to {} failed: {}", to_string(message.type), next.peer.to_string(), e.what());
         }
+        stall->cancel();
         if (state->over) co_return;
         if (!response) {
           state->lookup.on_failure(next.peer);

@@ -36,6 +36,9 @@ struct DhtOptions {
   ProviderStoreConfig providers{};
   RecordStoreConfig records{};
   Clock::duration rpc_timeout = std::chrono::seconds(5);
+  // A lookup stops waiting for a request this old (it may still answer): dead peers among the
+  // closest must not hold every lookup for the whole rpc_timeout (Lookup::on_stalled).
+  Clock::duration stall_after = std::chrono::milliseconds(1500);
   Clock::duration query_timeout = std::chrono::seconds(30);
   Clock::duration refresh_interval = std::chrono::minutes(10);
   Clock::duration republish_interval = std::chrono::hours(22);

@@ -17,7 +17,7 @@ void Lookup::insert(Candidate candidate, std::size_t hop) {
   // Over the bound: forget the farthest peer nobody is waiting on.
   while (entries_.size() > config_.max_candidates) {
     auto victim = std::find_if(entries_.rbegin(), entries_.rend(),
-                               [](const auto& kv) { return kv.second.state != State::in_flight; });
+                               [](const auto& kv) { return kv.second.state != State::in_flight && kv.second.state != State::stalled; });
     if (victim == entries_.rend()) break;
     entries_.erase(std::next(victim).base());
   }
@@ -35,7 +35,7 @@ std::vector<Candidate> Lookup::next() {
   std::size_t considered = 0;
   for (auto& [d, entry] : entries_) {
     if (in_flight_ >= config_.alpha || considered >= config_.k) break;
-    if (entry.state == State::failed) continue;
+    if (entry.state == State::failed || entry.state == State::stalled) continue;
     ++considered;
     if (entry.state != State::waiting) continue;
     entry.state = State::in_flight;
@@ -48,26 +48,33 @@ std::vector<Candidate> Lookup::next() {
 
 void Lookup::on_response(const crypto::PeerId& from, std::vector<Candidate> closer) {
   Entry* entry = entry_of(from);
-  if (!entry || entry->state != State::in_flight) return;
+  if (!entry || (entry->state != State::in_flight && entry->state != State::stalled)) return;
+  if (entry->state == State::in_flight) --in_flight_;
   entry->state = State::answered;
-  --in_flight_;
   const auto hop = entry->hop + 1;  // `entry` may move below: read it first
   for (auto& c : closer) insert(std::move(c), hop);
 }
 
 void Lookup::on_failure(const crypto::PeerId& from) {
   Entry* entry = entry_of(from);
-  if (!entry || entry->state != State::in_flight) return;
+  if (!entry || (entry->state != State::in_flight && entry->state != State::stalled)) return;
+  if (entry->state == State::in_flight) --in_flight_;
   entry->state = State::failed;
-  --in_flight_;
   ++failures_;
+}
+
+void Lookup::on_stalled(const crypto::PeerId& peer) {
+  Entry* entry = entry_of(peer);
+  if (!entry || entry->state != State::in_flight) return;
+  entry->state = State::stalled;
+  --in_flight_;
 }
 
 bool Lookup::finished() const {
   std::size_t considered = 0;
   for (const auto& [d, entry] : entries_) {
     if (considered >= config_.k) break;
-    if (entry.state == State::failed) continue;
+    if (entry.state == State::failed || entry.state == State::stalled) continue;
     ++considered;
     if (entry.state != State::answered) return false;
   }

@@ -32,6 +32,11 @@ class Lookup {
   // `from` answered with `closer` (ourselves and peers already known are skipped).
   void on_response(const crypto::PeerId& from, std::vector<Candidate> closer);
   void on_failure(const crypto::PeerId& from);
+  // `peer` has not answered within the I/O layer's patience (much shorter than its timeout): it
+  // stops holding one of the α slots and no longer holds up the end of the lookup, though a late
+  // answer still counts. Without this, a few dead peers among the closest stall every lookup for
+  // the full request timeout.
+  void on_stalled(const crypto::PeerId& peer);
 
   bool finished() const;
   std::size_t in_flight() const { return in_flight_; }
@@ -44,7 +49,7 @@ class Lookup {
   const KadKey& target() const { return target_; }
 
  private:
-  enum class State { waiting, in_flight, answered, failed };
+  enum class State { waiting, in_flight, stalled, answered, failed };
   struct Entry {
     Candidate candidate;
     State state = State::waiting;

@@ -5,8 +5,8 @@
 namespace stargate::p2p::kad {
 namespace {
 
-template <class Deque>
-auto find_peer(Deque& entries, const crypto::PeerId& peer) {
+template <class Entries>
+auto find_peer(Entries& entries, const crypto::PeerId& peer) {
   return std::find_if(entries.begin(), entries.end(), [&](const RoutingEntry& e) { return e.peer == peer; });
 }
 
@@ -43,7 +43,7 @@ RoutingTable::AddResult RoutingTable::add(const crypto::PeerId& peer, std::vecto
   // Full: remember the newcomer, and have the oldest peer checked if it has been quiet.
   if (auto it = find_peer(bucket->replacements, peer); it != bucket->replacements.end()) bucket->replacements.erase(it);
   bucket->replacements.push_back(RoutingEntry{peer, key, std::move(addrs), now});
-  if (bucket->replacements.size() > config_.replacement_cache) bucket->replacements.pop_front();
+  if (bucket->replacements.size() > config_.replacement_cache) bucket->replacements.erase(bucket->replacements.begin());
   const auto& oldest = bucket->entries.front();
   std::optional<crypto::PeerId> check;
   if (now - oldest.last_seen >= config_.check_after) check = oldest.peer;

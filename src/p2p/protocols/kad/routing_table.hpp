@@ -9,7 +9,6 @@
 
 #include <array>
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -64,8 +63,10 @@ class RoutingTable {
 
  private:
   struct Bucket {
-    std::deque<RoutingEntry> entries;       // least recently seen first
-    std::deque<RoutingEntry> replacements;  // oldest first
+    // Vectors, not deques: at most 20 entries each, and libstdc++'s deque allocates ~1 KiB even
+    // when empty, which 512 of them per table would waste.
+    std::vector<RoutingEntry> entries;       // least recently seen first
+    std::vector<RoutingEntry> replacements;  // oldest first
   };
   Bucket* bucket_for(const KadKey& key);
 
