@@ -165,6 +165,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending;
   asio::steady_timer announce_timer;
   std::shared_ptr<asio::steady_timer> dht_timer;  // the DHT republish timer, once joined
+  std::uint64_t dht_publishes = 0;
+  std::chrono::system_clock::time_point dht_last_published{};
   bool started = false, stopped = false;
   NodeStatus counters;
   std::map<std::string, std::uint64_t> rejected_by_reason;
@@ -802,6 +804,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     } catch (const std::exception& e) {
       logger()->warn("publishing to the DHT failed: {}", e.what());
     }
+    ++dht_publishes;
+    dht_last_published = std::chrono::system_clock::now();
   }
 
   // Joins the DHT, publishes, and publishes again every dht_republish_interval (sooner when our
@@ -899,6 +903,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       status.dht.requests_failed = c.requests_failed;
       status.dht.lookups = c.lookups;
       status.dht.records_refused = c.records_refused;
+      status.dht.publishes = dht_publishes;
+      status.dht.last_published = dht_last_published;
     }
     if (p2p) {
       if (p2p->listening()) status.addresses = p2p->addresses();

@@ -14,10 +14,11 @@ void Lookup::insert(Candidate candidate, std::size_t hop) {
   const auto d = distance(key_of(candidate.peer), target_);
   if (entries_.contains(d)) return;
   entries_.emplace(d, Entry{std::move(candidate), State::waiting, hop});
-  // Over the bound: forget the farthest peer nobody is waiting on.
+  // Over the bound: forget the farthest peer not asked yet. Peers already asked are kept (they
+  // number no more than the requests sent), so that none is asked twice.
   while (entries_.size() > config_.max_candidates) {
     auto victim = std::find_if(entries_.rbegin(), entries_.rend(),
-                               [](const auto& kv) { return kv.second.state != State::in_flight && kv.second.state != State::stalled; });
+                               [](const auto& kv) { return kv.second.state == State::waiting; });
     if (victim == entries_.rend()) break;
     entries_.erase(std::next(victim).base());
   }

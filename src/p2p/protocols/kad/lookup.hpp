@@ -3,7 +3,8 @@
 // to the target, α requests at a time, and ends when the k closest peers it has heard of have
 // all answered (or nobody is left to ask). The I/O layer sends the requests next() hands out,
 // times them out, and reports each as on_response() or on_failure(). Bounded: at most
-// `max_candidates` peers are remembered, the farthest idle ones forgotten first.
+// `max_candidates` peers not yet asked are remembered, the farthest forgotten first; a peer is
+// never asked twice.
 #include "base/multiaddr.hpp"
 #include "p2p/protocols/kad/kad_key.hpp"
 
