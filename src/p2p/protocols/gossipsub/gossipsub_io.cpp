@@ -221,7 +221,10 @@ void GossipsubService::flush() {
     }
     for (auto& delivery : deliveries) {
       auto handler = handlers_.find(delivery.message.topic);
-      if (handler != handlers_.end()) handler->second(delivery.message);
+      if (handler == handlers_.end()) continue;
+      // A copy: the handler may subscribe or unsubscribe, replacing the one in the table.
+      auto call = handler->second;
+      call(delivery.message);
     }
   }
   flushing_ = false;
