@@ -21,6 +21,11 @@
 //     ({"event":"provided"}); it looks for providers of the other NAME until it finds one
 //     ({"event":"found","peer_id":...}). Both retry every 500 ms, for at most a minute.
 //
+//   node js_peer.mjs gossip <multiaddr> <topic> [--ignore-stdin]
+//     Runs @libp2p/gossipsub (StrictSign), subscribes to <topic>, dials <multiaddr>, prints
+//     {"event":"dialed"}, then {"event":"message","data":...} per message received, and publishes
+//     "from-js <n>" every 200 ms once the peer is subscribed. Runs until stdin closes or SIGTERM.
+//
 //   node js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N]
 //                                     [--timeout-ms N]
 //     Dials (a /p2p-circuit address too), waits for identify, pings N times, echoes N bytes over
@@ -57,6 +62,7 @@ const { dcutr } = await import('@libp2p/dcutr')
 const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
 const { CID } = await import('multiformats/cid')
 const { sha256 } = await import('multiformats/hashes/sha2')
+const { gossipsub } = await import('@libp2p/gossipsub')
 
 const ECHO = '/echo/1.0.0'
 const PERF = '/perf/1.0.0'
@@ -85,7 +91,7 @@ function parseArgs (argv) {
   return opts
 }
 
-async function createNode (listenAddrs, { relayServer = false, dht = false } = {}) {
+async function createNode (listenAddrs, { relayServer = false, dht = false, pubsub = false } = {}) {
   const services = {
     identify: identify(),
     ping: ping(STREAM_LIMITS),
@@ -97,6 +103,7 @@ async function createNode (listenAddrs, { relayServer = false, dht = false } = {
   if (relayServer) services.relay = circuitRelayServer({ reservations: { maxReservations: 128 } })
   // Server mode and every address kept: the tests run on loopback, which the default mapper drops.
   if (dht) services.dht = kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper })
+  if (pubsub) services.pubsub = gossipsub({ allowPublishToZeroTopicPeers: true })
   const node = await createLibp2p({
     addresses: { listen: listenAddrs },
     transports: [tcp(), circuitRelayTransport()],
@@ -300,6 +307,33 @@ async function listen (opts, { relayServer = false, dht = false } = {}) {
   }
 }
 
+async function gossip (target, topic, opts) {
+  const node = await createNode(['/ip4/127.0.0.1/tcp/0'], { pubsub: true })
+  const pubsub = node.services.pubsub
+  pubsub.subscribe(topic)
+  pubsub.addEventListener('message', (evt) => {
+    const m = evt.detail
+    emit({ event: 'message', topic: m.topic, data: new TextDecoder().decode(m.data), from: m.from?.toString() })
+  })
+  await node.dial(multiaddr(target))
+  emit({ event: 'dialed', peer_id: node.peerId.toString() })
+  let n = 0
+  setInterval(() => {
+    if (pubsub.getSubscribers(topic).length === 0) return
+    pubsub.publish(topic, new TextEncoder().encode(`from-js ${n++}`)).catch((err) => log(`publish: ${err?.message ?? err}`))
+  }, 200)
+  const stop = async (why) => {
+    log(`stopping: ${why}`)
+    await node.stop()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  if (!opts.ignoreStdin) {
+    process.stdin.on('end', () => stop('stdin closed'))
+    process.stdin.resume()
+  }
+}
+
 async function dial (target, opts) {
   const timeoutMs = opts.timeoutMs ?? 60_000
   const result = { event: 'result', ok: false, identify: null, ping_rtts_ms: [], echo_sha256_ok: null, concurrent_ok: 0, errors: [] }
@@ -371,6 +405,7 @@ const [mode, ...rest] = process.argv.slice(2)
 try {
   const opts = parseArgs(rest)
   if (mode === 'listen') await listen(opts)
+  else if (mode === 'gossip' && opts._.length === 2) await gossip(opts._[0], opts._[1], opts)
   else if (mode === 'relay-server') await listen(opts, { relayServer: true })
   else if (mode === 'dht') await listen(opts, { dht: true })
   else if (mode === 'dial' && opts._.length === 1) await dial(opts._[0], opts)
