@@ -413,6 +413,7 @@ try {
     console.error('usage: js_peer.mjs listen [--port N] [--listen-ip IP] [--relay MULTIADDR] [--ignore-stdin]\n' +
       '       js_peer.mjs relay-server [--port N] [--listen-ip IP] [--ignore-stdin]\n' +
       '       js_peer.mjs dht [--port N] [--provide-key NAME] [--find-key NAME] [--ignore-stdin]\n' +
+      '       js_peer.mjs gossip <multiaddr> <topic> [--ignore-stdin]\n' +
       '       js_peer.mjs dial <multiaddr> [--echo-bytes N] [--streams N] [--ping N] [--perf N] [--timeout-ms N]')
     process.exit(2)
   }
