@@ -223,8 +223,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     ++rejected_by_reason[reason];
   }
 
-  void on_announcement(const nats::Message& message) {
-    auto change = directory.receive(as_string(message.data), unix_ms());
+  void on_announcement(const nats::Message& message) { receive_announcement(as_string(message.data)); }
+
+  // A signed announcement from NATS or gossipsub: the same document, the same checks.
+  void receive_announcement(std::string_view wire) {
+    auto change = directory.receive(wire, unix_ms());
     if (!change) {
       // A duplicate is our own echo or a repeated answer: not worth counting as hostile.
       if (change.error().reason != agent::AnnouncementError::duplicate) reject("announcement_" + change.error().to_string());
@@ -718,8 +721,22 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   bool nats_up() const { return nats && nats->is_connected(); }
 
   void publish_announcement(agent::AnnouncementKind kind) {
-    if (nats_up()) nats->publish(std::string(agent::kAnnounceSubject), as_bytes(signed_announcement(kind)));
+    if (!nats_up() && !gossip()) return;
+    const auto wire = signed_announcement(kind);
+    if (nats_up()) nats->publish(std::string(agent::kAnnounceSubject), as_bytes(wire));
+    if (auto* pubsub = gossip()) {
+      // No subscribed peer yet is not an error: the next refresh reaches those who join.
+      if (auto published = pubsub->publish(std::string(agent::kAnnounceSubject), Bytes(wire.begin(), wire.end())); !published)
+        logger()->debug("announcement not gossiped: {}", published.error().message);
+    }
   }
+
+  void publish_gossip_leave() {
+    const auto wire = signed_announcement(agent::AnnouncementKind::leave);
+    if (auto* pubsub = gossip()) (void)pubsub->publish(std::string(agent::kAnnounceSubject), Bytes(wire.begin(), wire.end()));
+  }
+
+  p2p::gossipsub::GossipsubService* gossip() const { return p2p && !options.client_only ? p2p->gossip() : nullptr; }
 
   awaitable<void> discover_once() {
     if (nats_up()) {
@@ -821,6 +838,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         auto answered = co_await self->dht()->bootstrap();
         logger()->info("joined the DHT through {} bootstrap peer(s); {} peers in the routing table", answered,
                        self->dht()->routing_table().size());
+        // Now connected to the network: announce over gossipsub to those who just met us.
+        self->publish_announcement(agent::AnnouncementKind::announce);
         // No relay list: find relays in the DHT, for AutoRelay to reserve on when we are private.
         if (self->options.relays.empty())
           co_await self->p2p->connect_relays_from_dht(agent::provider_key(agent::kRelayProviderName));
@@ -1137,6 +1156,12 @@ awaitable<void> StarGateNode::start() {
       // The DHT's copy too, soon (several changes in a row, as reservations come in, make one).
       if (self->dht_timer) self->dht_timer->cancel();
     });
+    if (auto* pubsub = impl->p2p->gossip()) {
+      pubsub->subscribe(std::string(agent::kAnnounceSubject), [weak](const p2p::gossipsub::Message& message) {
+        if (auto self = weak.lock(); self && !self->stopped)
+          self->receive_announcement(std::string_view(reinterpret_cast<const char*>(message.data.data()), message.data.size()));
+      });
+    }
     if (auto* table = impl->p2p->dht())
       table->add_validator(std::string(agent::kDhtNamespace), agent::announcement_validator([] { return unix_ms(); }));
   }
@@ -1240,6 +1265,11 @@ awaitable<void> StarGateNode::stop() {
   impl->stopped = true;
   impl->announce_timer.cancel();
   if (impl->metrics_server) impl->metrics_server->stop();
+  if (auto* pubsub = impl->gossip()) {
+    // The goodbye over gossipsub too (best effort, bounded), before the host closes.
+    impl->publish_gossip_leave();
+    co_await pubsub->drain(std::chrono::milliseconds(500));
+  }
   if (impl->p2p) impl->p2p->close();
   if (impl->nats_up() && !impl->options.client_only) {
     // Best effort: a broker that is gone cannot carry the goodbye, and stopping must not fail.

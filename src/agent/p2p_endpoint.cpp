@@ -69,6 +69,7 @@ void P2pEndpoint::start(A2aRequestHandler handle) {
   if (!announce.empty()) host_.set_external_addrs("announce", std::move(announce));
   if (!relays.empty()) relay_monitor_ = p2p::relay::RelayMonitor::start(host_, relay_client_, relays, options_.relay_health);
   if (options_.dht) enable_dht();
+  if (options_.gossip) gossip_ = p2p::gossipsub::GossipsubService::enable(host_);
 }
 
 p2p::awaitable<std::size_t> P2pEndpoint::connect_relays_from_dht(Bytes relay_key, std::size_t keep) {
@@ -223,6 +224,7 @@ p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::exchange(std::shared_ptr<p2p::M
 }
 
 void P2pEndpoint::close() {
+  if (gossip_) gossip_->close();
   if (dht_) dht_->close();
   if (relay_monitor_) relay_monitor_->close();
   if (autonat_) autonat_->close();

@@ -6,6 +6,7 @@
 #include "p2p/host/host.hpp"
 #include "p2p/protocols/dcutr/dcutr_io.hpp"
 #include "p2p/protocols/autonat/autonat_io.hpp"
+#include "p2p/protocols/gossipsub/gossipsub_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/kad/kad_io.hpp"
 #include "p2p/protocols/relay/auto_relay_io.hpp"
@@ -36,6 +37,8 @@ struct P2pOptions {
     std::string protocol{p2p::kad::kDefaultProtocol};
   };
   std::optional<Dht> dht;
+  // Gossipsub (/meshsub/1.1.0): announcements on the traylinx.announce topic (docs/dht.md).
+  bool gossip = true;
 };
 
 class P2pEndpoint {
@@ -76,6 +79,8 @@ class P2pEndpoint {
   const p2p::relay::RelayMonitor* relay_monitor() const { return relay_monitor_.get(); }
   // The DHT: null when off (or before start()).
   p2p::kad::Dht* dht() { return dht_.get(); }
+  // Gossipsub: null when off (or before start()).
+  p2p::gossipsub::GossipsubService* gossip() { return gossip_.get(); }
   // For a node without configured relays: looks up the providers of `relay_key` in the DHT, pings
   // them, and stays connected to the `keep` with the lowest RTT, which AutoRelay reserves on once
   // AutoNAT finds the node private. Returns how many relays answered.
@@ -92,6 +97,7 @@ class P2pEndpoint {
   std::shared_ptr<p2p::relay::AutoRelay> auto_relay_;  // only without configured relays
   std::shared_ptr<p2p::relay::RelayMonitor> relay_monitor_;  // only with configured relays
   std::shared_ptr<p2p::kad::Dht> dht_;
+  std::shared_ptr<p2p::gossipsub::GossipsubService> gossip_;
   void enable_dht();
 
   std::vector<Multiaddr> in_order_of_preference(const std::vector<Multiaddr>& addrs) const;

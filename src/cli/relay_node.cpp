@@ -28,7 +28,10 @@ RelayNode::RelayNode(p2p::asio::any_io_executor executor, crypto::Ed25519Private
       identify(p2p::enable_standard_protocols(host)),
       service(p2p::relay::RelayService::enable(host, std::move(relay_options))),
       autonat(p2p::autonat::ReachabilityService::enable(host, *identify, answer_only(std::move(classifier)))),
-      dht(p2p::kad::Dht::enable(host, *identify, dht_server())) {
+      dht(p2p::kad::Dht::enable(host, *identify, dht_server())),
+      gossip(p2p::gossipsub::GossipsubService::enable(host)) {
+  // Subscribed only to forward: the relay itself has no use for announcements.
+  gossip->subscribe(std::string(agent::kAnnounceSubject), [](const p2p::gossipsub::Message&) {});
   // Agents store their signed announcements on the DHT servers nearest to their key: relays too.
   dht->add_validator(std::string(agent::kDhtNamespace), agent::announcement_validator([] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -50,6 +53,7 @@ void RelayNode::join_dht(std::vector<Multiaddr> bootstrap) {
 }
 
 void RelayNode::close() {
+  gossip->close();
   dht->close();
   service->close();
   autonat->close();

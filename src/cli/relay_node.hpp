@@ -1,10 +1,12 @@
 #pragma once
 // A relay as `stargate relay start` runs it: a host with the standard protocols, the Circuit
 // Relay v2 hop service, an AutoNAT server (which answers, never probes: a relay's addresses
-// are given) and a DHT server, where it advertises itself as a relay (docs/dht.md). Listening is
-// left to the caller. Shared by `relay start` and `demo`.
+// are given), a DHT server, where it advertises itself as a relay (docs/dht.md), and gossipsub on
+// the announcement topic, so that agents that join through it reach the mesh. Listening is left
+// to the caller. Shared by `relay start` and `demo`.
 #include "p2p/host/host.hpp"
 #include "p2p/protocols/autonat/autonat_io.hpp"
+#include "p2p/protocols/gossipsub/gossipsub_io.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/kad/kad_io.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
@@ -29,6 +31,7 @@ struct RelayNode {
   std::shared_ptr<p2p::relay::RelayService> service;
   std::shared_ptr<p2p::autonat::ReachabilityService> autonat;
   std::shared_ptr<p2p::kad::Dht> dht;
+  std::shared_ptr<p2p::gossipsub::GossipsubService> gossip;
 };
 
 }  // namespace stargate::cli

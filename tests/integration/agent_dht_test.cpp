@@ -142,5 +142,57 @@ TEST(AgentDhtTest, AnAgentIsCalledByAgentIdFromItsDhtRecordAlone) {
   }, 120s);
 }
 
+TEST(AgentGossipTest, AnnouncementsTravelOverGossipsubAndALeaveRemovesTheAgentAtOnce) {
+  boost::asio::io_context io;
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    auto hub_options = dht_agent("hub", {});
+    hub_options.announce_interval = std::chrono::seconds(1);  // refreshes reach peers once meshed
+    StarGateNode hub(io.get_executor(), hub_options);
+    co_await hub.start();
+    const std::vector<std::string> bootstrap{hub.get_status().addresses.front()};
+    auto bob_options = dht_agent("bob", bootstrap);
+    bob_options.capabilities = {"summarize"};
+    bob_options.announce_interval = std::chrono::seconds(1);
+    auto bob = std::make_unique<StarGateNode>(io.get_executor(), bob_options);
+    auto carol_options = dht_agent("carol", bootstrap);
+    carol_options.announce_interval = std::chrono::seconds(1);
+    StarGateNode carol(io.get_executor(), carol_options);
+    co_await bob->start();
+    co_await carol.start();
+    const auto bob_id = bob->agent_id();
+    // Whether carol's directory holds bob's announcement (name and capability come only from it:
+    // a peer merely met over libp2p is listed without them).
+    auto carol_sees_bob = [&]() -> awaitable<bool> {
+      for (const auto& peer : co_await carol.discover())
+        if (peer.agent_id == bob_id && peer.name == "bob" && peer.capabilities == std::vector<std::string>{"summarize"})
+          co_return true;
+      co_return false;
+    };
+    boost::asio::steady_timer pause(io);
+    bool known = false;
+    for (int i = 0; i < 200 && !known; ++i) {  // bounded: 200 x 100 ms
+      known = co_await carol_sees_bob();
+      if (known) break;
+      pause.expires_after(100ms);
+      co_await pause.async_wait(boost::asio::use_awaitable);
+    }
+    CO_ASSERT_TRUE(known);
+    EXPECT_GT(carol.get_status().known_peers, 0u);
+    // bob stops: his leave message removes him from carol's directory at once, not at TTL expiry
+    // (90 s).
+    co_await bob->stop();
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {  // bounded: 100 x 100 ms
+      gone = !(co_await carol_sees_bob());
+      if (gone) break;
+      pause.expires_after(100ms);
+      co_await pause.async_wait(boost::asio::use_awaitable);
+    }
+    EXPECT_TRUE(gone);
+    co_await carol.stop();
+    co_await hub.stop();
+  }, 60s);
+}
+
 }  // namespace
 }  // namespace stargate

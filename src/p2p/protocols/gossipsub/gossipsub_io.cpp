@@ -2,7 +2,10 @@
 
 #include "base/log.hpp"
 #include "crypto/random.hpp"
+#include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
+
+#include <algorithm>
 
 namespace stargate::p2p::gossipsub {
 namespace {
@@ -30,7 +33,8 @@ GossipsubService::GossipsubService(Host& host, GossipsubOptions options)
     : host_(host),
       options_(std::move(options)),
       router_(host.identity().clone(), options_.router, random_u64(), random_u64()),
-      timer_(host.executor()) {}
+      timer_(host.executor()),
+      written_(host.executor()) {}
 
 GossipsubService::~GossipsubService() { close(); }
 
@@ -139,6 +143,7 @@ awaitable<void> GossipsubService::write_loop(crypto::PeerId peer, std::shared_pt
       Bytes body = std::move(link->queue.front());
       link->queue.pop_front();
       co_await write_length_prefixed(*link->out, body);
+      written_.notify_all();
     }
   } catch (const std::exception& e) {
     logger()->debug("pubsub stream to {} failed: {}", peer.to_string(), e.what());
@@ -146,7 +151,22 @@ awaitable<void> GossipsubService::write_loop(crypto::PeerId peer, std::shared_pt
   drop(peer, link);
 }
 
+awaitable<bool> GossipsubService::drain(Clock::duration timeout) {
+  auto self = shared_from_this();
+  Deadline deadline(host_.executor(), timeout, [self] { self->written_.notify_all(); });
+  auto pending = [&] {
+    return std::any_of(links_.begin(), links_.end(),
+                       [](const auto& kv) { return !kv.second->closed && !kv.second->queue.empty(); });
+  };
+  while (pending()) {
+    if (deadline.expired()) co_return false;
+    co_await written_.wait();
+  }
+  co_return true;
+}
+
 void GossipsubService::drop(const crypto::PeerId& peer, const std::shared_ptr<Link>& link) {
+  written_.notify_all();
   link->closed = true;
   if (link->out) link->out->reset();
   auto it = links_.find(peer);

@@ -45,6 +45,9 @@ class GossipsubService : public std::enable_shared_from_this<GossipsubService> {
   std::vector<crypto::PeerId> peers(const std::string& topic) const { return router_.peers(topic); }
   std::vector<crypto::PeerId> mesh(const std::string& topic) const { return router_.mesh(topic); }
   ServiceStats stats() const;
+  // Waits (at most `timeout`) until every queued RPC has been written to its stream: a node that
+  // stops publishes its leave message, drains, then closes. False on timeout.
+  awaitable<bool> drain(Clock::duration timeout);
   void close();
 
  private:
@@ -73,6 +76,7 @@ class GossipsubService : public std::enable_shared_from_this<GossipsubService> {
   std::unordered_map<crypto::PeerId, std::shared_ptr<Link>> links_;
   std::unordered_map<std::string, MessageHandler> handlers_;
   asio::steady_timer timer_;
+  Signal written_;  // a queued RPC was written (or a link dropped): drain() checks again
   ServiceStats stats_;
   bool flushing_ = false;
   bool closed_ = false;
