@@ -9,6 +9,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -40,6 +42,7 @@ struct AgentFlags {
   std::int64_t pool_max = 0, pool_idle = 0;
   CLI::Option* pool_max_flag = nullptr;
   CLI::Option* pool_idle_flag = nullptr;
+  std::vector<std::string> limits;  // --limit KEY=VALUE, [limits] keys
   // Which flags were given: only those override config.toml and the environment.
   CLI::Option* nats_flag = nullptr;
   CLI::Option* listen_flag = nullptr;
@@ -86,6 +89,29 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
   flags.pool_idle_flag = command->add_option("--pool-idle", flags.pool_idle,
                                              "Seconds a libp2p connection may stay idle before it is closed (default 300)")
                              ->check(CLI::Range(std::int64_t{1}, agent::kMaxPoolIdleSeconds));
+  command->add_option("--limit", flags.limits,
+                      "A rate limit as KEY=VALUE, a [limits] key of config.toml, e.g. calls_per_second=50 (repeatable; "
+                      "docs/limits.md)");
+}
+
+// --limit KEY=VALUE into the overrides; the values' bounds are checked with the other settings.
+void add_limit_overrides(const std::vector<std::string>& given, agent::SettingOverrides& overrides) {
+  for (const auto& item : given) {
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const bool known = std::any_of(std::begin(agent::kLimitKeys), std::end(agent::kLimitKeys),
+                                   [&](const auto& k) { return k.key == key; });
+    if (eq == std::string::npos || !known) throw CliError("--limit " + item + ": give KEY=VALUE with a [limits] key (docs/limits.md)", 2);
+    try {
+      std::size_t used = 0;
+      const std::string text = item.substr(eq + 1);
+      const double value = std::stod(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+      overrides.limits[key] = value;
+    } catch (const std::exception&) {
+      throw CliError("--limit " + item + ": the value is not a number", 2);
+    }
+  }
 }
 
 void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
@@ -115,6 +141,7 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.pool_max_flag && flags.pool_max_flag->count())
     overrides.pool_max_connections = static_cast<std::size_t>(flags.pool_max);
   if (flags.pool_idle_flag && flags.pool_idle_flag->count()) overrides.pool_idle_timeout = std::chrono::seconds(flags.pool_idle);
+  add_limit_overrides(flags.limits, overrides);
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
@@ -152,6 +179,15 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   }
   options.pool_max_connections = settings.pool_max_connections;
   options.pool_idle_timeout = settings.pool_idle_timeout;
+  const auto& l = settings.limits;
+  options.rate_limits.calls_per_second = l.calls_per_second;
+  options.rate_limits.calls_burst = l.calls_burst;
+  options.rate_limits.calls_per_ip_per_second = l.calls_per_ip_per_second;
+  options.rate_limits.calls_per_ip_burst = l.calls_per_ip_burst;
+  options.rate_limits.announcements_per_second = l.announcements_per_second;
+  options.rate_limits.announcements_burst = l.announcements_burst;
+  options.rate_limits.strikes_before_backoff = static_cast<std::size_t>(l.strikes_before_backoff);
+  options.rate_limits.backoff = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(l.backoff_s * 1000)));
   return options;
 }
 
