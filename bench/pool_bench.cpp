@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   auto work = asio::make_work_guard(callee_io);
   p2p::Host callee(callee_io.get_executor(), crypto::Ed25519PrivateKey::generate(), bench_config());
   auto callee_identify = p2p::enable_standard_protocols(callee);
-  agent::enable_a2a(callee, [](std::string request, crypto::PeerId) -> p2p::awaitable<std::string> {
+  agent::enable_a2a(callee, [](std::string request, p2p::ConnectionInfo) -> p2p::awaitable<std::string> {
     co_return request;  // the same bytes back: the handler's own cost is not what is measured
   });
   auto bound = callee.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());

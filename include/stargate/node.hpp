@@ -79,6 +79,22 @@ struct NodeOptions {
   std::size_t pool_max_connections = 100;
   std::chrono::milliseconds pool_idle_timeout = std::chrono::minutes(5);
   std::chrono::milliseconds pool_grace_period = std::chrono::seconds(10);
+  // Abuse prevention (docs/limits.md, "Rate limits"): token buckets for the calls this node serves,
+  // per caller (every transport) and per remote IP (direct libp2p connections), and per announcing
+  // agent for announcements. A call over its rate is answered -32007 "rate limited" with
+  // data.retry_after_ms, without running the handler. A libp2p caller refused
+  // `strikes_before_backoff` times within `strike_window` is disconnected and its connections
+  // refused for `backoff`; an agent whose announcements are dropped that often is ignored as long.
+  // Rates are events per second (> 0), bursts events (>= 1); start() throws on other values.
+  struct RateLimits {
+    double calls_per_second = 100, calls_burst = 1000;
+    double calls_per_ip_per_second = 500, calls_per_ip_burst = 5000;
+    double announcements_per_second = 1, announcements_burst = 10;
+    std::size_t strikes_before_backoff = 100;
+    std::chrono::milliseconds strike_window = std::chrono::seconds(10);
+    std::chrono::milliseconds backoff = std::chrono::seconds(60);
+  };
+  RateLimits rate_limits;
   // false: no NATS at all (calls then need libp2p addresses: a multiaddr, or a peer announced
   // before).
   bool use_nats = true;
@@ -218,6 +234,13 @@ struct NodeStatus {
     std::uint64_t publishes = 0;
     std::chrono::system_clock::time_point last_published{};
   } dht;
+  // Calls answered "rate limited" without running the handler (NodeOptions::rate_limits), in all
+  // and by the limit that refused them ("peer", "ip", "backoff").
+  std::uint64_t requests_rate_limited = 0;
+  std::map<std::string, std::uint64_t> requests_rate_limited_by;
+  // Callers (libp2p) and announcing agents put in back-off for repeated refusals; connections
+  // closed at once because their peer was in back-off.
+  std::uint64_t peers_backed_off = 0, connections_refused_backoff = 0;
 };
 
 using Handler =

@@ -57,7 +57,7 @@ void enable_a2a(p2p::Host& host, A2aRequestHandler handle, std::size_t max_in_fl
       stream->reset();
       co_return;
     }
-    auto response = co_await handle(std::move(*request), caller);
+    auto response = co_await handle(std::move(*request), stream->connection().info());
     co_await p2p::write_length_prefixed(*stream, as_bytes(response));
     co_await stream->close_write();
   });

@@ -20,9 +20,11 @@ inline constexpr const char* kA2aProtocol = "/stargate/a2a/1.0.0";
 // The agent ID of the peer, when its PeerId embeds an Ed25519 key (every Stargate node's does).
 std::optional<std::string> agent_id_of(const crypto::PeerId& peer);
 
-// Serves one call: `handle` gets the request text and the authenticated caller and returns the
-// response text (already bounded by the caller of serve_a2a's handler).
-using A2aRequestHandler = std::function<p2p::awaitable<std::string>(std::string request, crypto::PeerId caller)>;
+// Serves one call: `handle` gets the request text and the connection it came on (its remote_peer is
+// the authenticated caller; its remote_addr and `relayed` tell whether the caller's IP is known, for
+// per-IP limits) and returns the response text (already bounded by the caller of serve_a2a's handler).
+using A2aRequestHandler =
+    std::function<p2p::awaitable<std::string>(std::string request, p2p::ConnectionInfo connection)>;
 // At most `max_in_flight` requests are read or handled at once, across all peers (each may hold
 // up to 10 MB); a request beyond that is answered "rate limited" (-32007) at once, unread.
 inline constexpr std::size_t kDefaultA2aInFlight = 64;

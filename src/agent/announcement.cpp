@@ -145,6 +145,21 @@ std::string_view describe(AnnouncementError error) {
   return "unknown";
 }
 
+std::string_view to_string(AnnouncementError error) {
+  switch (error) {
+    case AnnouncementError::too_large: return "too_large";
+    case AnnouncementError::malformed: return "malformed";
+    case AnnouncementError::unsupported_version: return "unsupported_version";
+    case AnnouncementError::bad_signature: return "bad_signature";
+    case AnnouncementError::key_mismatch: return "key_mismatch";
+    case AnnouncementError::stale: return "stale";
+    case AnnouncementError::from_future: return "from_future";
+    case AnnouncementError::replay: return "replay";
+    case AnnouncementError::duplicate: return "duplicate";
+  }
+  return "unknown";
+}
+
 std::string AnnouncementRejection::to_string() const {
   std::string out = "announcement refused (" + std::string(describe(reason)) + ")";
   if (!detail.empty()) out += ": " + detail;

@@ -122,6 +122,8 @@ enum class AnnouncementError {
   duplicate,            // the very (timestamp, nonce) the directory already holds: harmless
 };
 std::string_view describe(AnnouncementError error);
+// The enumerator's name ("bad_signature", "from_future"): a bounded metric label.
+std::string_view to_string(AnnouncementError error);
 
 struct AnnouncementRejection {
   AnnouncementError reason;

@@ -101,6 +101,8 @@ json::value to_json(const NodeStatus& s) {
   for (const auto& [reason, n] : s.hole_punch_failures) punch_failures[reason] = n;
   json::object pool_evictions;
   for (const auto& [reason, n] : s.pool_evictions) pool_evictions[reason] = n;
+  json::object rate_limited_by;
+  for (const auto& [limit, n] : s.requests_rate_limited_by) rate_limited_by[limit] = n;
   return json::object{{"agent_id", s.agent_id},
                       {"peer_id", s.peer_id},
                       {"name", s.name},
@@ -147,7 +149,11 @@ json::value to_json(const NodeStatus& s) {
                       {"requests_served", s.requests_served},
                       {"requests_rejected", s.requests_rejected},
                       {"requests_deduplicated", s.requests_deduplicated},
-                      {"handlers_cancelled", s.handlers_cancelled}};
+                      {"handlers_cancelled", s.handlers_cancelled},
+                      {"requests_rate_limited", s.requests_rate_limited},
+                      {"requests_rate_limited_by", std::move(rate_limited_by)},
+                      {"peers_backed_off", s.peers_backed_off},
+                      {"connections_refused_backoff", s.connections_refused_backoff}};
 }
 
 std::filesystem::path control_socket_path(const std::filesystem::path& identity_dir) {

@@ -5,6 +5,7 @@
 
 #include "agent/announcement.hpp"
 #include "agent/dht_registry.hpp"
+#include "agent/call_limiter.hpp"
 #include "agent/jsonrpc.hpp"
 #include "agent/nats_urls.hpp"
 #include "agent/p2p_endpoint.hpp"
@@ -70,10 +71,12 @@ std::int64_t remaining_ms(std::chrono::steady_clock::time_point deadline) {
   return std::clamp<std::int64_t>(left, 1, agent::kMaxDeadlineMs);
 }
 
-// Who sent a request, as the transport authenticated it.
+// Who sent a request, as the transport authenticated it, and from which IP when the transport
+// knows (a direct libp2p connection; not a relayed one, not NATS).
 struct Caller {
   std::string agent_id;
   std::string peer_id;
+  std::optional<std::string> ip;
 };
 
 // A libp2p attempt that did not produce a response (no address worked, the stream failed): the
@@ -99,6 +102,36 @@ p2p::pool::PoolConfig pool_config(const NodeOptions& options) {
   config.idle_timeout = options.pool_idle_timeout;
   config.grace_period = options.pool_grace_period;
   return config;
+}
+
+// Throws on rates and bursts the token buckets cannot work with (settings validation catches them
+// earlier for the CLI; this guards the API).
+void check_rate_limits(const NodeOptions::RateLimits& r) {
+  auto check = [](double rate, double burst, const char* what) {
+    if (!(rate > 0) || !(burst >= 1))
+      throw std::invalid_argument(std::string("NodeOptions::rate_limits: ") + what +
+                                  " needs a rate above 0 per second and a burst of at least 1");
+  };
+  check(r.calls_per_second, r.calls_burst, "calls");
+  check(r.calls_per_ip_per_second, r.calls_per_ip_burst, "calls per IP");
+  check(r.announcements_per_second, r.announcements_burst, "announcements");
+  if (r.strikes_before_backoff == 0) throw std::invalid_argument("NodeOptions::rate_limits.strikes_before_backoff must be at least 1");
+}
+
+agent::OffenderTracker::Config offender_config(const NodeOptions::RateLimits& r) {
+  agent::OffenderTracker::Config config;
+  config.strikes = r.strikes_before_backoff;
+  config.window = r.strike_window;
+  config.backoff = r.backoff;
+  return config;
+}
+
+agent::CallLimits call_limits(const NodeOptions::RateLimits& r) {
+  agent::CallLimits limits;
+  limits.per_peer = RateLimit{r.calls_per_second, r.calls_burst};
+  limits.per_ip = RateLimit{r.calls_per_ip_per_second, r.calls_per_ip_burst};
+  limits.offenders = offender_config(r);
+  return limits;
 }
 
 }  // namespace
@@ -134,7 +167,10 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                                                  {"tier"})),
         executor(ex),
         options(std::move(opts)),
-        announce_timer(ex) {
+        announce_timer(ex),
+        call_limiter(call_limits(options.rate_limits)),
+        announce_limiter(RateLimit{options.rate_limits.announcements_per_second, options.rate_limits.announcements_burst}),
+        announce_offenders(offender_config(options.rate_limits)) {
     registry.add_collector([this](metrics::Collection& out) { collect(out); });
   }
 
@@ -170,6 +206,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   bool started = false, stopped = false;
   NodeStatus counters;
   std::map<std::string, std::uint64_t> rejected_by_reason;
+  // Abuse prevention (docs/limits.md, "Rate limits"): calls served, per caller and per IP; verified
+  // announcements, per agent; and who is in back-off for being refused too often.
+  agent::CallLimiter call_limiter;
+  RateLimiter<std::string> announce_limiter;
+  agent::OffenderTracker announce_offenders;
 
   std::string signed_announcement(agent::AnnouncementKind kind, std::optional<std::chrono::seconds> ttl = std::nullopt) {
     agent::AnnouncementInfo info;
@@ -225,14 +266,73 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
 
   void on_announcement(const nats::Message& message) { receive_announcement(as_string(message.data)); }
 
-  // A signed announcement from NATS or gossipsub: the same document, the same checks.
+  // A signed announcement from NATS or gossipsub: the same document, the same checks and limits.
   void receive_announcement(std::string_view wire) {
-    auto change = directory.receive(wire, unix_ms());
-    if (!change) {
-      // A duplicate is our own echo or a repeated answer: not worth counting as hostile.
-      if (change.error().reason != agent::AnnouncementError::duplicate) reject("announcement_" + change.error().to_string());
-      logger()->debug("announcement refused: {}", change.error().to_string());
+    const auto now = unix_ms();
+    auto verified = agent::verify_announcement(wire, now, directory.config().policy);
+    if (!verified) return refuse_announcement(verified.error());
+    // Limits apply to what the signature proves: an agent ID from an unverified document could be
+    // anyone's, and a forger must not spend another agent's tokens. Our own echo is not limited.
+    if (verified->agent_id != agent_id && !admit_announcement(*verified)) return;
+    auto change = directory.apply(std::move(*verified), now, std::string(wire));
+    if (!change) refuse_announcement(change.error());
+  }
+
+  // Counted by reason (announcement_bad_signature, announcement_from_future, …: a bounded label).
+  void refuse_announcement(const agent::AnnouncementRejection& rejection) {
+    // A duplicate is our own echo or a repeated answer: not worth counting as hostile.
+    if (rejection.reason != agent::AnnouncementError::duplicate)
+      reject("announcement_" + std::string(agent::to_string(rejection.reason)));
+    logger()->debug("{}", rejection.to_string());
+  }
+
+  // False (counted) when the agent is in back-off or over its announcement rate.
+  bool admit_announcement(const agent::Announcement& a) {
+    const auto now = std::chrono::steady_clock::now();
+    if (announce_offenders.backed_off(a.agent_id, now)) {
+      reject("announcement_backoff");
+      return false;
     }
+    if (announce_limiter.check(a.agent_id, now)) return true;
+    reject("announcement_rate_limited");
+    if (announce_offenders.strike(a.agent_id, now)) {
+      ++counters.peers_backed_off;
+      logger()->info("agent {} keeps announcing too often: ignored and disconnected for {} ms", a.agent_id,
+                     options.rate_limits.backoff.count());
+      disconnect(a.peer_id);
+    }
+    return false;
+  }
+
+  // Closes every libp2p connection to `peer`, a moment from now: the answer already on its way (a
+  // "rate limited" refusal) still reaches it first.
+  void disconnect(const crypto::PeerId& peer) {
+    if (!p2p) return;
+    auto timer = std::make_shared<asio::steady_timer>(executor, std::chrono::milliseconds(100));
+    std::weak_ptr<Impl> weak = shared_from_this();
+    timer->async_wait([weak, timer, peer](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->stopped || !self->p2p) return;
+      for (const auto& c : self->p2p->host().connections()) {
+        if (c->info().remote_peer == peer) c->close();
+      }
+    });
+  }
+
+  // A call over the caller's (or its IP's) rate: the error to answer with, counted; nothing when
+  // it may run. A caller that keeps being refused is disconnected and put in back-off.
+  std::optional<agent::RpcError> admit_call(const Caller& caller) {
+    auto admission = call_limiter.admit(caller.peer_id, caller.ip, std::chrono::steady_clock::now());
+    if (admission.allowed()) return std::nullopt;
+    ++counters.requests_rate_limited;
+    ++counters.requests_rate_limited_by[std::string(agent::to_string(admission.verdict))];
+    if (admission.disconnect) {
+      ++counters.peers_backed_off;
+      logger()->info("caller {} keeps exceeding its rate: disconnected for {} ms", caller.peer_id,
+                     options.rate_limits.backoff.count());
+      if (auto id = crypto::PeerId::parse(caller.peer_id)) disconnect(*id);
+    }
+    return agent::rate_limited_error(admission.retry_after);
   }
 
   void on_discovery_query(const nats::Message& message) {
@@ -276,6 +376,10 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       response = agent::make_error_response(
           request->id, agent::RpcError{static_cast<int>(agent::ErrorCode::forbidden),
                                        "'from' does not match the authenticated caller", nullptr});
+    } else if (auto refusal = admit_call(*caller)) {
+      // Answered before the at-most-once cache is consulted: a refusal is never stored as the
+      // request's result, so a retry after the hint runs the handler.
+      response = agent::make_error_response(request->id, *refusal);
     } else {
       response = co_await run_once(*request, *caller);
     }
@@ -329,9 +433,13 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     co_return std::move(*response);
   }
 
-  awaitable<std::string> respond_p2p(std::string text, crypto::PeerId peer) {
+  awaitable<std::string> respond_p2p(std::string text, p2p::ConnectionInfo connection) {
     std::optional<Caller> caller;
-    if (auto id = agent::agent_id_of(peer)) caller = Caller{*id, peer.to_string()};
+    const auto& peer = connection.remote_peer;
+    // A relayed connection's address is the relay's: its IP says nothing about the caller.
+    std::optional<std::string> ip;
+    if (!connection.relayed) ip = agent::ip_of_multiaddr(connection.remote_addr.to_string());
+    if (auto id = agent::agent_id_of(peer)) caller = Caller{*id, peer.to_string(), std::move(ip)};
     co_return co_await respond(text, caller);
   }
 
@@ -339,7 +447,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     auto self = shared_from_this();
     std::optional<Caller> caller;
     if (opened.peer)
-      caller = Caller{opened.peer->agent_id, crypto::PeerId::from_public_key(opened.peer->public_key).to_string()};
+      caller = Caller{opened.peer->agent_id, crypto::PeerId::from_public_key(opened.peer->public_key).to_string(), std::nullopt};
     auto response = co_await respond(as_string(opened.plaintext), caller);
     auto sealed = sessions->seal_response(opened.session, as_bytes(response), std::chrono::system_clock::now());
     if (!sealed) {
@@ -1013,6 +1121,17 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     auto d = [](auto v) { return static_cast<double>(v); };
     out.counter("stargate_libp2p_fallbacks", "libp2p attempts that failed before NATS was tried").add(d(s.libp2p_attempts_failed));
     out.counter("stargate_requests_served", "Requests this node answered").add(d(s.requests_served));
+    auto limited = out.counter("stargate_requests_rate_limited",
+                               "Calls answered 'rate limited' without running the handler, by the limit that refused "
+                               "them (peer, ip, backoff)", {"limit"});
+    for (const char* limit : {"peer", "ip", "backoff"}) {
+      auto it = s.requests_rate_limited_by.find(limit);
+      limited.add({limit}, d(it == s.requests_rate_limited_by.end() ? 0 : it->second));
+    }
+    out.counter("stargate_peers_backed_off", "Callers and announcing agents put in back-off for repeated refusals")
+        .add(d(s.peers_backed_off));
+    out.counter("stargate_connections_refused_backoff", "libp2p connections closed because their peer was in back-off")
+        .add(d(s.connections_refused_backoff));
     auto rejected = out.counter("stargate_inputs_rejected", "Messages refused, by reason", {"reason"});
     for (const auto& [reason, count] : rejected_by_reason) rejected.add({reason}, d(count));
     out.counter("stargate_holepunch_attempts", "DCUtR hole-punch attempts, both roles").add(d(s.hole_punch_attempts));
@@ -1140,13 +1259,28 @@ awaitable<void> StarGateNode::start() {
   p2p_options.relay_health.interval = impl->options.relay_health_interval;
   p2p_options.relay_health.reservations = impl->options.relay_reservations;
   p2p_options.pool = pool_config(impl->options);
+  check_rate_limits(impl->options.rate_limits);
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
   if (!impl->options.client_only) {
-    impl->p2p->start([weak](std::string request, crypto::PeerId caller) -> awaitable<std::string> {
+    impl->p2p->start([weak](std::string request, p2p::ConnectionInfo connection) -> awaitable<std::string> {
       auto self = weak.lock();
       if (!self) throw ErrorException("node is gone");
-      co_return co_await self->respond_p2p(std::move(request), std::move(caller));
+      co_return co_await self->respond_p2p(std::move(request), std::move(connection));
+    });
+    // A peer in back-off is refused: its new connections are closed as soon as they are up.
+    impl->p2p->host().on_connection([weak](const std::shared_ptr<p2p::MuxedConnection>& connection) {
+      auto self = weak.lock();
+      if (!self) return;
+      const auto& peer = connection->info().remote_peer;
+      const auto now = std::chrono::steady_clock::now();
+      if (!self->call_limiter.offenders().backed_off(peer.to_string(), now)) {
+        auto id = agent::agent_id_of(peer);
+        if (!id || !self->announce_offenders.backed_off(*id, now)) return;
+      }
+      ++self->counters.connections_refused_backoff;
+      // Closed after the other hooks (identify, DCUtR) have run on it.
+      asio::post(self->executor, [connection] { connection->close(); });
     });
     impl->p2p->on_addresses_changed([weak] {
       // New listen or relayed addresses: tell everyone at once rather than at the next refresh.

@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <sstream>
 
 namespace stargate::agent {
 namespace fs = std::filesystem;
@@ -44,6 +46,26 @@ Result<std::chrono::milliseconds> env_seconds(const char* name, const char* valu
                       ": give seconds between 0.001 and " + std::to_string(kMaxSeconds) + ", e.g. 30 or 2.5");
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+// "must be between MIN and MAX UNIT, not VALUE" when `value` is out of the key's bounds.
+Result<void> check_limit(const LimitKey& k, double value) {
+  auto text = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  if (!std::isfinite(value) || value < k.min || value > k.max || (k.whole && value != std::floor(value))) {
+    return make_error(std::string("must be ") + (k.whole ? "a whole number " : "") + "between " + text(k.min) + " and " +
+                      text(k.max) + " (" + std::string(k.unit) + "), not " + text(value));
+  }
+  return {};
+}
+
+std::string limit_env_name(const LimitKey& k) {
+  std::string name = "STARGATE_LIMITS_";
+  for (char c : k.key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
 }
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -98,12 +120,13 @@ class TomlReader {
       else if (k == "metrics") r = section(k, node, &TomlReader::metrics_key);
       else if (k == "pool") r = section(k, node, &TomlReader::pool_key);
       else if (k == "dht") r = section(k, node, &TomlReader::dht_key);
+      else if (k == "limits") r = section(k, node, &TomlReader::limits_key);
       else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
       else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
       else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
       else {
         return make_error(at(key.source()) + "unknown key " + key_text(k) +
-                          " (the config file has the sections [agent], [nats], [p2p], [dht], [pool], [metrics], [calls], [announce], [log], [serve], "
+                          " (the config file has the sections [agent], [nats], [p2p], [dht], [pool], [limits], [metrics], [calls], [announce], [log], [serve], "
                           "[allow] and the top-level key allow_any; see docs/configuration.md)");
       }
       if (!r) return r;
@@ -281,6 +304,23 @@ class TomlReader {
     }
     if (key == "idle_timeout") return duration(node, key, "seconds", kMaxPoolIdleSeconds, out_.pool_idle_timeout);
     return unknown(node, section_, key, "max_connections, idle_timeout");
+  }
+
+  // A number (integer or decimal) within the key's bounds.
+  Result<void> limits_key(std::string_view key, const toml::node& node) {
+    for (const auto& k : kLimitKeys) {
+      if (k.key != key) continue;
+      std::optional<double> value;
+      if (const auto* i = node.as_integer()) value = static_cast<double>(i->get());
+      if (const auto* f = node.as_floating_point()) value = f->get();
+      if (!value) return wrong_type(node, path(key), "a number (" + std::string(k.unit) + ")");
+      if (auto r = check_limit(k, *value); !r) return make_error(at(node) + path(key) + " " + r.error().message);
+      out_.limits.*k.field = *value;
+      return {};
+    }
+    std::string known;
+    for (const auto& k : kLimitKeys) known += (known.empty() ? "" : ", ") + std::string(k.key);
+    return unknown(node, section_, key, known);
   }
 
   Result<void> calls_key(std::string_view key, const toml::node& node) {
@@ -518,6 +558,18 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
     if (!n) return n.error();
     next.pool_idle_timeout = std::chrono::seconds(*n);
   }
+  for (const auto& k : kLimitKeys) {
+    const auto name = limit_env_name(k);
+    const char* v = env_value(getenv, name.c_str());
+    if (!v) continue;
+    const std::string_view text = trim(v);
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size())
+      return make_error(name + "='" + v + "' is not a number (" + std::string(k.unit) + ")");
+    if (auto r = check_limit(k, value); !r) return make_error(name + "='" + v + "' " + r.error().message);
+    next.limits.*k.field = value;
+  }
   settings = std::move(next);
   return {};
 }
@@ -549,6 +601,9 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.pool_idle_timeout) settings.pool_idle_timeout = *o.pool_idle_timeout;
   if (o.dht_mode) settings.dht_mode = *o.dht_mode;
   if (o.bootstrap) settings.bootstrap = *o.bootstrap;
+  for (const auto& k : kLimitKeys) {
+    if (auto it = o.limits.find(std::string(k.key)); it != o.limits.end()) settings.limits.*k.field = it->second;
+  }
   for (const auto& [method, agents] : o.allow) settings.allow[method] = agents;
   if (o.allow_any) settings.allow_any = *o.allow_any;
   merge_serve(settings.serve, o.serve);
@@ -616,6 +671,11 @@ Result<void> validate(const Settings& s) {
     return make_error("the connection pool's idle_timeout must be between 1 and " + std::to_string(kMaxPoolIdleSeconds) +
                       " seconds, not " + std::to_string(s.pool_idle_timeout.count()) +
                       " (set by [pool] idle_timeout, STARGATE_POOL_IDLE_TIMEOUT or --pool-idle)");
+  }
+  for (const auto& k : kLimitKeys) {
+    if (auto r = check_limit(k, s.limits.*k.field); !r)
+      return make_error("limits." + std::string(k.key) + " " + r.error().message + " (set by [limits] " + std::string(k.key) +
+                        ", " + limit_env_name(k) + " or --limit " + std::string(k.key) + "=N)");
   }
   for (const auto& [method, agents] : s.allow) {
     if (method.empty()) return make_error("an allow list has an empty method name");

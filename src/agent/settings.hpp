@@ -28,6 +28,38 @@ inline constexpr std::string_view kAllowAllMethods = "*";
 inline constexpr std::int64_t kMaxPoolConnections = 10'000;
 inline constexpr std::int64_t kMaxPoolIdleSeconds = 86'400;  // 24 hours
 
+// Abuse prevention (docs/limits.md, "Rate limits"): token buckets for the calls an agent serves
+// (per caller, per remote IP) and the announcements it receives (per agent), and the back-off of
+// a peer refused too often. Every field is a [limits] key of config.toml and a
+// STARGATE_LIMITS_<KEY> environment variable (kLimitKeys lists them with their bounds).
+struct RateLimitSettings {
+  double calls_per_second = 100, calls_burst = 1000;
+  double calls_per_ip_per_second = 500, calls_per_ip_burst = 5000;
+  double announcements_per_second = 1, announcements_burst = 10;
+  double strikes_before_backoff = 100;  // a whole number
+  double backoff_s = 60;
+};
+
+struct LimitKey {
+  std::string_view key;  // in [limits]; the variable is STARGATE_LIMITS_ + the key in capitals
+  double RateLimitSettings::*field;
+  double min, max;
+  bool whole;  // only whole numbers
+  std::string_view unit;
+};
+inline constexpr LimitKey kLimitKeys[] = {
+    {"calls_per_second", &RateLimitSettings::calls_per_second, 0.001, 1e6, false, "calls a second per caller"},
+    {"calls_burst", &RateLimitSettings::calls_burst, 1, 1e7, false, "calls per caller"},
+    {"calls_per_ip_per_second", &RateLimitSettings::calls_per_ip_per_second, 0.001, 1e6, false, "calls a second per IP"},
+    {"calls_per_ip_burst", &RateLimitSettings::calls_per_ip_burst, 1, 1e7, false, "calls per IP"},
+    {"announcements_per_second", &RateLimitSettings::announcements_per_second, 0.001, 1e6, false,
+     "announcements a second per agent"},
+    {"announcements_burst", &RateLimitSettings::announcements_burst, 1, 1e7, false, "announcements per agent"},
+    {"strikes_before_backoff", &RateLimitSettings::strikes_before_backoff, 1, 1e7, true,
+     "refusals within 10 s that put a peer in back-off"},
+    {"backoff_s", &RateLimitSettings::backoff_s, 0.001, 86'400, false, "seconds"},
+};
+
 struct Settings {
   std::string display_name;
   std::vector<std::string> capabilities;
@@ -63,6 +95,7 @@ struct Settings {
   std::string dht_mode = "auto";
   std::vector<std::string> bootstrap;
   std::string dht_protocol = "/stargate/kad/1.0.0";
+  RateLimitSettings limits;
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
   std::map<std::string, std::vector<std::string>> allow;
@@ -115,6 +148,7 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_POOL_IDLE_TIMEOUT    pool_idle_timeout, in whole seconds
 //   STARGATE_DHT_MODE             dht_mode (auto, server, client, off)
 //   STARGATE_BOOTSTRAP            bootstrap (comma-separated multiaddrs)
+//   STARGATE_LIMITS_<KEY>         limits.<key> for each of kLimitKeys (STARGATE_LIMITS_CALLS_PER_SECOND=50)
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc; the
 // message names the variable.
 Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);
@@ -138,6 +172,8 @@ struct SettingOverrides {
   std::optional<std::chrono::seconds> pool_idle_timeout;
   std::optional<std::string> dht_mode;
   std::optional<std::vector<std::string>> bootstrap;
+  // [limits] keys given on the command line (--limit KEY=VALUE), by key of kLimitKeys.
+  std::map<std::string, double> limits;
   // Merged per method: each listed method's list replaces the one before (`--allow A --allow B`
   // becomes {"*": {A, B}}, which leaves per-method lists of the config file in place).
   std::map<std::string, std::vector<std::string>> allow;

@@ -9,6 +9,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -44,6 +46,7 @@ struct AgentFlags {
   std::vector<std::string> bootstrap;
   CLI::Option* dht_mode_flag = nullptr;
   CLI::Option* bootstrap_flag = nullptr;
+  std::vector<std::string> limits;  // --limit KEY=VALUE, [limits] keys
   // Which flags were given: only those override config.toml and the environment.
   CLI::Option* nats_flag = nullptr;
   CLI::Option* listen_flag = nullptr;
@@ -97,6 +100,29 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
   flags.bootstrap_flag = command->add_option("--bootstrap", flags.bootstrap,
                                              "Peer to join the DHT through: MULTIADDR ending in /p2p/<peer id> (repeatable; "
                                              "relays are bootstrap peers too)");
+  command->add_option("--limit", flags.limits,
+                      "A rate limit as KEY=VALUE, a [limits] key of config.toml, e.g. calls_per_second=50 (repeatable; "
+                      "docs/limits.md)");
+}
+
+// --limit KEY=VALUE into the overrides; the values' bounds are checked with the other settings.
+void add_limit_overrides(const std::vector<std::string>& given, agent::SettingOverrides& overrides) {
+  for (const auto& item : given) {
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const bool known = std::any_of(std::begin(agent::kLimitKeys), std::end(agent::kLimitKeys),
+                                   [&](const auto& k) { return k.key == key; });
+    if (eq == std::string::npos || !known) throw CliError("--limit " + item + ": give KEY=VALUE with a [limits] key (docs/limits.md)", 2);
+    try {
+      std::size_t used = 0;
+      const std::string text = item.substr(eq + 1);
+      const double value = std::stod(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+      overrides.limits[key] = value;
+    } catch (const std::exception&) {
+      throw CliError("--limit " + item + ": the value is not a number", 2);
+    }
+  }
 }
 
 void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required) {
@@ -128,6 +154,7 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.pool_idle_flag && flags.pool_idle_flag->count()) overrides.pool_idle_timeout = std::chrono::seconds(flags.pool_idle);
   if (flags.dht_mode_flag && flags.dht_mode_flag->count()) overrides.dht_mode = flags.dht_mode;
   if (flags.bootstrap_flag && flags.bootstrap_flag->count()) overrides.bootstrap = flags.bootstrap;
+  add_limit_overrides(flags.limits, overrides);
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
@@ -168,6 +195,15 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.dht_mode = parse_dht_mode(settings.dht_mode).value_or(DhtMode::auto_);
   options.bootstrap = settings.bootstrap;
   options.dht_protocol = settings.dht_protocol;
+  const auto& l = settings.limits;
+  options.rate_limits.calls_per_second = l.calls_per_second;
+  options.rate_limits.calls_burst = l.calls_burst;
+  options.rate_limits.calls_per_ip_per_second = l.calls_per_ip_per_second;
+  options.rate_limits.calls_per_ip_burst = l.calls_per_ip_burst;
+  options.rate_limits.announcements_per_second = l.announcements_per_second;
+  options.rate_limits.announcements_burst = l.announcements_burst;
+  options.rate_limits.strikes_before_backoff = static_cast<std::size_t>(l.strikes_before_backoff);
+  options.rate_limits.backoff = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(l.backoff_s * 1000)));
   return options;
 }
 

@@ -463,7 +463,7 @@ TEST_F(AgentP2pTest, A2aRequestsBeyondTheInFlightBoundAreRateLimited) {
   p2p::Signal changed(io.get_executor());
   agent::enable_a2a(
       server.host,
-      [&](std::string request, crypto::PeerId) -> awaitable<std::string> {
+      [&](std::string request, p2p::ConnectionInfo) -> awaitable<std::string> {
         ++started;
         changed.notify_all();
         while (!release) co_await changed.wait();

@@ -652,3 +652,83 @@ TEST(Settings, BadPoolValuesNameTheirSource) {
 
 }  // namespace
 }  // namespace stargate::agent
+
+namespace stargate::agent {
+namespace {
+
+TEST(Settings, RateLimitDefaultsMatchTheNodes) {
+  Settings s = defaults();
+  EXPECT_EQ(s.limits.calls_per_second, 100);
+  EXPECT_EQ(s.limits.calls_burst, 1000);
+  EXPECT_EQ(s.limits.calls_per_ip_per_second, 500);
+  EXPECT_EQ(s.limits.calls_per_ip_burst, 5000);
+  EXPECT_EQ(s.limits.announcements_per_second, 1);
+  EXPECT_EQ(s.limits.announcements_burst, 10);
+  EXPECT_EQ(s.limits.strikes_before_backoff, 100);
+  EXPECT_EQ(s.limits.backoff_s, 60);
+  EXPECT_TRUE(validate(s).has_value());
+}
+
+// defaults < config.toml [limits] < STARGATE_LIMITS_* < --limit, field by field.
+TEST(Settings, RateLimitsThroughTheChain) {
+  TempDir dir;
+  dir.write("config.toml", "[limits]\ncalls_per_second = 20\ncalls_burst = 40.5\nannouncements_per_second = 0.5\n");
+  Env none;
+  auto from_file = load_settings(dir.path(), {}, env_of(none));
+  ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
+  EXPECT_EQ(from_file->limits.calls_per_second, 20);
+  EXPECT_EQ(from_file->limits.calls_burst, 40.5);
+  EXPECT_EQ(from_file->limits.announcements_per_second, 0.5);
+  EXPECT_EQ(from_file->limits.calls_per_ip_burst, 5000);  // the default
+
+  Env env{{"STARGATE_LIMITS_CALLS_PER_SECOND", " 30 "}, {"STARGATE_LIMITS_BACKOFF_S", "2.5"}};
+  auto from_env = load_settings(dir.path(), {}, env_of(env));
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message;
+  EXPECT_EQ(from_env->limits.calls_per_second, 30);
+  EXPECT_EQ(from_env->limits.calls_burst, 40.5);  // the file's
+  EXPECT_EQ(from_env->limits.backoff_s, 2.5);
+
+  SettingOverrides flags;
+  flags.limits["calls_per_second"] = 7;
+  auto from_flags = load_settings(dir.path(), flags, env_of(env));
+  ASSERT_TRUE(from_flags.has_value()) << from_flags.error().message;
+  EXPECT_EQ(from_flags->limits.calls_per_second, 7);
+  EXPECT_EQ(from_flags->limits.backoff_s, 2.5);
+}
+
+TEST(Settings, BadRateLimitsNameTheirSource) {
+  struct FileCase {
+    const char* text;
+    const char* expected;
+  };
+  for (const auto& c : {FileCase{"[limits]\ncalls_per_second = 0\n",
+                                 "test.toml:2:20: limits.calls_per_second must be between 0.001 and 1e+06"},
+                        FileCase{"[limits]\ncalls_burst = 0.5\n", "limits.calls_burst must be between 1 and"},
+                        FileCase{"[limits]\nstrikes_before_backoff = 2.5\n", "must be a whole number between 1 and"},
+                        FileCase{"[limits]\ncalls_burst = \"9\"\n", "limits.calls_burst must be a number (calls per caller), not a string"},
+                        FileCase{"[limits]\ncalls = 5\n", "unknown key limits.calls (known keys in [limits]: calls_per_second, calls_burst"}}) {
+    Settings s = defaults();
+    auto r = apply_text(s, c.text);
+    ASSERT_FALSE(r.has_value()) << c.text;
+    EXPECT_NE(r.error().message.find(c.expected), std::string::npos) << r.error().message;
+    EXPECT_EQ(s.limits.calls_per_second, 100);  // nothing applied
+  }
+  for (const char* bad : {"0", "-3", "abc", "12x", "2e7"}) {
+    Env e{{"STARGATE_LIMITS_CALLS_BURST", bad}, {"STARGATE_NAME", "not-applied"}};
+    Settings t = defaults();
+    auto r = apply_environment(t, env_of(e));
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find(std::string("STARGATE_LIMITS_CALLS_BURST='") + bad + "'"), std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(t.display_name, "");
+  }
+  Settings s = defaults();
+  s.limits.announcements_burst = 0;
+  auto r = validate(s);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("limits.announcements_burst"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("STARGATE_LIMITS_ANNOUNCEMENTS_BURST"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace stargate::agent
