@@ -134,6 +134,7 @@ json::value to_json(const NodeStatus& s) {
                                            {"requests_failed", s.dht.requests_failed},
                                            {"lookups", s.dht.lookups},
                                            {"records_refused", s.dht.records_refused},
+                                           {"requests_rate_limited", s.dht.requests_rate_limited},
                                            {"publishes", s.dht.publishes}}},
                       {"reachability", s.reachability},
                       {"nat_kind", s.nat_kind},

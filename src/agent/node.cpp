@@ -1030,6 +1030,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       status.dht.requests_failed = c.requests_failed;
       status.dht.lookups = c.lookups;
       status.dht.records_refused = c.records_refused;
+      status.dht.requests_rate_limited = c.requests_rate_limited;
       status.dht.publishes = dht_publishes;
       status.dht.last_published = dht_last_published;
     }
@@ -1147,7 +1148,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       stored.add({"value"}, d(s.dht.value_records));
       auto requests = out.counter("stargate_dht_requests", "DHT requests, by direction and outcome", {"direction", "outcome"});
       requests.add({"inbound", "served"}, d(s.dht.requests_served));
-      requests.add({"inbound", "refused"}, d(s.dht.requests_refused));
+      requests.add({"inbound", "refused"}, d(s.dht.requests_refused - std::min(s.dht.requests_refused, s.dht.requests_rate_limited)));
+      requests.add({"inbound", "rate_limited"}, d(s.dht.requests_rate_limited));
       requests.add({"outbound", "ok"}, d(s.dht.requests_sent - std::min(s.dht.requests_sent, s.dht.requests_failed)));
       requests.add({"outbound", "failed"}, d(s.dht.requests_failed));
       out.counter("stargate_dht_lookups", "Iterative DHT lookups run").add(d(s.dht.lookups));

@@ -100,7 +100,7 @@ p2p::awaitable<std::size_t> P2pEndpoint::connect_relays_from_dht(Bytes relay_key
   std::sort(answered.begin(), answered.end(), [](const Measured& a, const Measured& b) { return a.rtt < b.rtt; });
   // The farther ones are let go, so that AutoRelay chooses among the nearest.
   for (std::size_t i = keep; i < answered.size(); ++i)
-    if (answered[i].connection->stream_count() == 0) answered[i].connection->close();
+    if (answered[i].connection->busy_stream_count() == 0) answered[i].connection->close();
   logger()->info("found {} relay(s) in the DHT, {} answered", found.providers.size(), answered.size());
   co_return answered.size();
 }

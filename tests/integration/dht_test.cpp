@@ -144,6 +144,45 @@ TEST(DhtTest, RecordsAreValidatedStoredAndFound) {
   }, 60s);
 }
 
+TEST(DhtTest, AFloodingPeerIsRateLimitedWhileOthersKeepTheirService) {
+  boost::asio::io_context io;
+  TestNode server_node(io);
+  DhtOptions options;
+  options.mode = DhtMode::server;
+  options.requests_per_peer = RateLimit{1, 5};  // 5 at once, then one a second
+  auto server = Dht::enable(server_node.host, *server_node.identify, options);
+  DhtNode honest(io, DhtMode::server, {server_node.full_addr()});
+  TestNode flooder(io);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    auto connection = co_await flooder.host.connect(server_node.full_addr());
+    std::vector<std::string> protocols{std::string(kDefaultProtocol)};
+    Message ask;
+    ask.type = MessageType::find_node;
+    ask.key = flooder.host.peer_id().bytes();
+    std::size_t answered = 0, refused = 0;
+    for (int i = 0; i < 20; ++i) {
+      auto stream = co_await flooder.host.open_stream(connection, protocols);
+      co_await write_length_prefixed(*stream, encode(ask));
+      bool ok = true;
+      try {
+        auto reply = co_await read_length_prefixed(*stream, kMaxMessageSize);
+        ok = decode(reply).has_value();
+      } catch (const std::exception&) {
+        ok = false;
+      }
+      (ok ? answered : refused) += 1;
+    }
+    EXPECT_GE(answered, 5u);
+    EXPECT_LE(answered, 7u);  // the burst, plus what refilled while the loop ran
+    EXPECT_GE(refused, 13u);
+    EXPECT_EQ(server->counters().requests_rate_limited, refused);
+    // The honest peer still gets answers.
+    EXPECT_EQ(co_await honest.dht->bootstrap(), 1u);
+    server->close();
+    honest.close();
+  }, 60s);
+}
+
 TEST(DhtTest, HostileRequestsAreRefusedAndTheServerKeepsServing) {
   boost::asio::io_context io;
   auto nodes = network(io, 3);

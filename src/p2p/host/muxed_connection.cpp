@@ -27,7 +27,14 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 MuxedStream::MuxedStream(std::shared_ptr<MuxedConnection> connection, yamux::StreamId id)
     : connection_(std::move(connection)), id_(id), signal_(connection_->timer_.get_executor()) {
   connection_->streams_[id_] = this;
-  if (connection_->streams_callback_) connection_->streams_callback_(connection_->streams_.size());
+  if (connection_->streams_callback_) connection_->streams_callback_(connection_->busy_stream_count());
+}
+
+void MuxedStream::set_background() {
+  if (background_) return;
+  background_ = true;
+  ++connection_->background_streams_;
+  if (connection_->streams_callback_) connection_->streams_callback_(connection_->busy_stream_count());
 }
 
 MuxedStream::~MuxedStream() {
@@ -37,7 +44,8 @@ MuxedStream::~MuxedStream() {
     connection_->after_session_change();
   }
   connection_->forget(id_);
-  if (connection_->streams_callback_) connection_->streams_callback_(connection_->streams_.size());
+  if (background_) --connection_->background_streams_;
+  if (connection_->streams_callback_) connection_->streams_callback_(connection_->busy_stream_count());
 }
 
 void MuxedStream::on_data(Bytes data) {

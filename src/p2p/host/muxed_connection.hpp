@@ -33,6 +33,9 @@ class MuxedStream final : public ByteStream {
   // The protocol negotiated on this stream (set by the host after multistream-select).
   const std::string& protocol() const { return protocol_; }
   void set_protocol(std::string protocol) { protocol_ = std::move(protocol); }
+  // A long-lived stream that does not make its connection busy (gossipsub's): the pool may close
+  // a connection idle but for such streams, as it would one with none.
+  void set_background();
 
  protected:
   awaitable<std::size_t> read_some_raw(MutableBytesView buffer) override;
@@ -46,6 +49,7 @@ class MuxedStream final : public ByteStream {
 
   std::shared_ptr<MuxedConnection> connection_;
   yamux::StreamId id_;
+  bool background_ = false;
   std::string protocol_;
   Signal signal_;
   Bytes received_;
@@ -94,9 +98,12 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   // Completes when the connection is closed, from either side.
   awaitable<void> wait_closed();
   std::size_t stream_count() const { return streams_.size(); }
+  // Streams that keep the connection busy: all but the background ones.
+  std::size_t busy_stream_count() const { return streams_.size() - background_streams_; }
   // Called whenever the connection closes (for the host's bookkeeping).
   void on_closed(std::function<void()> callback) { closed_callback_ = std::move(callback); }
-  // Called with stream_count() whenever a stream opens (either side) or goes (for the pool).
+  // Called with busy_stream_count() whenever a stream opens (either side), goes, or turns
+  // background (for the pool).
   void on_streams_changed(std::function<void(std::size_t)> callback) { streams_callback_ = std::move(callback); }
 
  private:
@@ -125,6 +132,7 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   std::string close_reason_;
   std::function<void()> closed_callback_;
   std::function<void(std::size_t)> streams_callback_;
+  std::size_t background_streams_ = 0;
 };
 
 }  // namespace stargate::p2p

@@ -262,7 +262,7 @@ void DcutrService::retire(std::shared_ptr<MuxedConnection> relayed) {
   asio::co_spawn(host_.executor(), [relayed]() -> awaitable<void> {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     auto end = Clock::now() + kRetireGrace;
-    while (!relayed->is_closed() && relayed->stream_count() > 0 && Clock::now() < end) {
+    while (!relayed->is_closed() && relayed->busy_stream_count() > 0 && Clock::now() < end) {
       timer.expires_after(std::chrono::milliseconds(100));
       co_await timer.async_wait(use_awaitable);
     }

@@ -126,6 +126,7 @@ awaitable<void> GossipsubService::open_outbound(std::shared_ptr<MuxedConnection>
     }
     co_return;
   }
+  stream->set_background();  // open as long as the connection: it must not keep it from idling out
   link->out = stream;
   router_.add_peer(peer, *kind, outbound, Clock::now());
   flush();
@@ -181,6 +182,7 @@ void GossipsubService::drop(const crypto::PeerId& peer, const std::shared_ptr<Li
 
 awaitable<void> GossipsubService::serve_inbound(std::shared_ptr<MuxedStream> stream) {
   auto self = shared_from_this();
+  stream->set_background();
   auto connection = stream->connection().shared_from_this();
   const auto peer = connection->info().remote_peer;
   connected(connection);  // our side of the exchange, if not yet open

@@ -71,7 +71,21 @@ Dht::Dht(Host& host, DhtOptions options)
       options_(std::move(options)),
       table_(host.peer_id(), options_.table),
       providers_(options_.providers),
-      records_(options_.records) {}
+      records_(options_.records),
+      peer_limiter_(options_.requests_per_peer),
+      ip_limiter_(options_.requests_per_ip) {}
+
+bool Dht::admit(const crypto::PeerId& from, const Multiaddr& remote_addr) {
+  const auto now = std::chrono::steady_clock::now();
+  bool allowed = true;
+  // Loopback is exempt from the IP limit (every local peer shares it), as from the per-IP
+  // connection limit; a relayed connection has no IP of its own.
+  if (auto endpoint = to_tcp_endpoint(remote_addr); endpoint && !is_loopback(endpoint->address()))
+    allowed = static_cast<bool>(ip_limiter_.check(endpoint->address().to_string(), now));
+  if (allowed) allowed = static_cast<bool>(peer_limiter_.check(from, now));
+  if (!allowed) ++counters_.requests_rate_limited;
+  return allowed;
+}
 
 void Dht::set_mode(DhtMode mode) {
   options_.mode = mode;
@@ -140,7 +154,9 @@ awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
     auto request = decode(*body);
     std::optional<Message> response;
     std::string refusal;
-    if (!request) {
+    if (!admit(from, stream->connection().info().remote_addr)) {
+      refusal = "over its request rate";
+    } else if (!request) {
       refusal = request.error().message;
     } else {
       try {

@@ -6,6 +6,7 @@
 // others' routing tables, as the spec requires), runs lookups with α requests in flight, and
 // keeps its table fresh: peers learn of it through identify, full buckets check their oldest
 // peer with /ipfs/ping/1.0.0, and a refresh lookup runs periodically.
+#include "base/token_bucket.hpp"
 #include "p2p/host/host.hpp"
 #include "p2p/host/signal.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
@@ -44,11 +45,16 @@ struct DhtOptions {
   Clock::duration republish_interval = std::chrono::hours(22);
   // Requests served on one inbound stream before it is closed.
   std::size_t max_requests_per_stream = 64;
+  // Requests a server answers per peer, and per remote IP (direct connections off loopback), as
+  // token buckets (docs/limits.md, "Rate limits"); beyond, the stream is reset and counted.
+  RateLimit requests_per_peer{50, 200};
+  RateLimit requests_per_ip{200, 1000};
 };
 
 struct DhtCounters {
   std::uint64_t requests_served = 0;
   std::uint64_t requests_refused = 0;  // malformed, unsupported, or provider records for someone else
+  std::uint64_t requests_rate_limited = 0;  // over the per-peer or per-IP rate (also in requests_refused)
   std::uint64_t requests_sent = 0;
   std::uint64_t requests_failed = 0;
   std::uint64_t lookups = 0;
@@ -134,6 +140,10 @@ class Dht : public std::enable_shared_from_this<Dht> {
   DhtCounters counters_;
   std::map<Bytes, Clock::time_point> provided_;  // keys we provide -> last published
   std::set<crypto::PeerId> checking_;  // liveness checks in flight
+  RateLimiter<crypto::PeerId> peer_limiter_;
+  RateLimiter<std::string> ip_limiter_;
+  // False (counted) when the requester or its IP is over its rate.
+  bool admit(const crypto::PeerId& from, const Multiaddr& remote_addr);
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
   bool closed_ = false;
 };
