@@ -12,16 +12,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace stargate::testing;
 
-class DhtWithJs : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (auto why = js_packages_missing()) {
-      if (running_in_ci()) FAIL() << *why << " (CI=true, so this is not skipped)";
-      GTEST_SKIP() << *why;
-    }
-  }
-  boost::asio::io_context io_;
-};
+class DhtWithJs : public JsInteropTest {};
 
 Bytes sha256_multihash(std::string_view name) {
   const auto digest = crypto::sha256(as_bytes(name));

@@ -10,12 +10,10 @@ namespace {
 using namespace std::chrono_literals;
 using namespace stargate::testing;
 
-TEST(GossipsubWithJs, MessagesTravelBothWays) {
-  if (auto why = js_packages_missing()) {
-    if (running_in_ci()) FAIL() << *why << " (CI=true, so this is not skipped)";
-    GTEST_SKIP() << *why;
-  }
-  boost::asio::io_context io;
+class GossipsubWithJs : public JsInteropTest {};
+
+TEST_F(GossipsubWithJs, MessagesTravelBothWays) {
+  auto& io = io_;
   TestNode node(io);
   GossipsubOptions options;
   options.router.heartbeat_interval = 200ms;

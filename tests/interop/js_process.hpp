@@ -2,7 +2,9 @@
 // js_peer.mjs as a child process for interop tests: its JSON event lines on stdout, waited for
 // with timeouts, and its exit. Also whether the npm packages are installed (tests skip without
 // them, or fail when CI=true).
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -52,6 +54,18 @@ inline bool running_in_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";
 }
+
+// A test that needs the npm packages: skipped without them, failed without them when CI=true.
+class JsInteropTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = js_packages_missing()) {
+      if (running_in_ci()) FAIL() << *why << " (CI=true, so this is not skipped)";
+      GTEST_SKIP() << *why;
+    }
+  }
+  boost::asio::io_context io_;
+};
 
 // Lines from one pipe, collected by a thread; waits are bounded.
 class LineReader {

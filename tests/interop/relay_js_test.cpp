@@ -13,16 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace stargate::testing;
 
-class RelayWithJs : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (auto why = js_packages_missing()) {
-      if (running_in_ci()) FAIL() << *why << " (CI=true, so this is not skipped)";
-      GTEST_SKIP() << *why;
-    }
-  }
-  boost::asio::io_context io_;
-};
+class RelayWithJs : public JsInteropTest {};
 
 std::optional<Multiaddr> first_starting_with(const std::vector<std::string>& addrs, const std::string& prefix) {
   for (const auto& text : addrs) {
