@@ -948,9 +948,6 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                        self->dht()->routing_table().size());
         // Now connected to the network: announce over gossipsub to those who just met us.
         self->publish_announcement(agent::AnnouncementKind::announce);
-        // No relay list: find relays in the DHT, for AutoRelay to reserve on when we are private.
-        if (self->options.relays.empty())
-          co_await self->p2p->connect_relays_from_dht(agent::provider_key(agent::kRelayProviderName));
       } catch (const std::exception& e) {
         logger()->warn("DHT bootstrap failed: {}", e.what());
       }
@@ -960,6 +957,16 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
         auto self = weak.lock();
         if (!self || self->stopped) co_return;
         co_await self->dht_publish();
+        // No relay list: find relays in the DHT, for AutoRelay to reserve on when we are private.
+        // After publishing, not before: dialing dead relays (10 s each) must not delay that; a
+        // reservation made afterwards changes our addresses, which republishes within seconds.
+        if (self->options.relays.empty() && !self->stopped) {
+          try {
+            co_await self->p2p->connect_relays_from_dht(agent::provider_key(agent::kRelayProviderName));
+          } catch (const std::exception& e) {
+            logger()->debug("looking for relays in the DHT failed: {}", e.what());
+          }
+        }
         timer->expires_after(self->options.dht_republish_interval);
       }
       boost::system::error_code ec;

@@ -7,6 +7,7 @@
 #include "p2p/protocols/ping/ping_io.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace stargate::agent {
 namespace {
@@ -74,6 +75,10 @@ void P2pEndpoint::start(A2aRequestHandler handle) {
 
 p2p::awaitable<std::size_t> P2pEndpoint::connect_relays_from_dht(Bytes relay_key, std::size_t keep) {
   if (!dht_) co_return 0;
+  std::set<crypto::PeerId> reserved;
+  for (const auto& r : relay_client_->reservations())
+    if (r.active) reserved.insert(r.relay);
+  if (reserved.size() >= 2) co_return 0;  // AutoRelay's two are held: nothing to look for
   auto found = co_await dht_->find_providers(std::move(relay_key), 8);
   struct Measured {
     std::shared_ptr<p2p::MuxedConnection> connection;
@@ -99,8 +104,10 @@ p2p::awaitable<std::size_t> P2pEndpoint::connect_relays_from_dht(Bytes relay_key
   }
   std::sort(answered.begin(), answered.end(), [](const Measured& a, const Measured& b) { return a.rtt < b.rtt; });
   // The farther ones are let go, so that AutoRelay chooses among the nearest.
-  for (std::size_t i = keep; i < answered.size(); ++i)
-    if (answered[i].connection->busy_stream_count() == 0) answered[i].connection->close();
+  for (std::size_t i = keep; i < answered.size(); ++i) {
+    const auto& c = *answered[i].connection;
+    if (c.busy_stream_count() == 0 && !reserved.contains(c.info().remote_peer)) answered[i].connection->close();
+  }
   logger()->info("found {} relay(s) in the DHT, {} answered", found.providers.size(), answered.size());
   co_return answered.size();
 }
