@@ -11,6 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
+#include "stargate/resource_limits.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -79,6 +80,10 @@ struct NodeOptions {
   std::size_t pool_max_connections = 100;
   std::chrono::milliseconds pool_idle_timeout = std::chrono::minutes(5);
   std::chrono::milliseconds pool_grace_period = std::chrono::seconds(10);
+  // libp2p resource manager (docs/limits.md, "Resource manager"): connections, streams and memory
+  // per scope (system, transient, peer, IP, connection, protocol, service), checked before work
+  // is accepted. NodeStatus::resources shows the usage against them.
+  ResourceLimits resources;
   // Abuse prevention (docs/limits.md, "Rate limits"): token buckets for the calls this node serves,
   // per caller (every transport) and per remote IP (direct libp2p connections), and per announcing
   // agent for announcements. A call over its rate is answered -32007 "rate limited" with
@@ -241,6 +246,21 @@ struct NodeStatus {
   // Callers (libp2p) and announcing agents put in back-off for repeated refusals; connections
   // closed at once because their peer was in back-off.
   std::uint64_t peers_backed_off = 0, connections_refused_backoff = 0;
+  // The libp2p resource manager (docs/limits.md, "Resource manager"): usage against every limit,
+  // scope by scope (system, transient, the busiest peer, IP and connection, each protocol and
+  // service), and what was refused since start, by "scope resource" ("service streams").
+  struct Resources {
+    struct Gauge {
+      std::string scope;     // system, transient, peer, ip, connection, protocol, service
+      std::string name;      // a protocol ID or service name; "busiest" for peer, ip, connection
+      std::string resource;  // connections, streams, streams_per_peer, memory (bytes), handshakes
+      std::size_t used = 0;
+      std::optional<std::size_t> limit;  // none: unlimited
+    };
+    std::vector<Gauge> gauges;
+    std::map<std::string, std::uint64_t> refused;
+    std::size_t peers = 0;
+  } resources;
 };
 
 using Handler =

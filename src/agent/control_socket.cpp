@@ -1,6 +1,7 @@
 #include "agent/control_socket.hpp"
 
 #include "agent/jsonrpc.hpp"
+#include "agent/resource_report.hpp"
 #include "base/log.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -153,6 +154,7 @@ json::value to_json(const NodeStatus& s) {
                       {"handlers_cancelled", s.handlers_cancelled},
                       {"requests_rate_limited", s.requests_rate_limited},
                       {"requests_rate_limited_by", std::move(rate_limited_by)},
+                      {"resources", to_json(s.resources)},
                       {"peers_backed_off", s.peers_backed_off},
                       {"connections_refused_backoff", s.connections_refused_backoff}};
 }

@@ -9,6 +9,7 @@
 #include "agent/jsonrpc.hpp"
 #include "agent/nats_urls.hpp"
 #include "agent/p2p_endpoint.hpp"
+#include "agent/resource_report.hpp"
 #include "agent/result_cache.hpp"
 #include "http/metrics_server.hpp"
 #include "metrics/registry.hpp"
@@ -1076,6 +1077,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       status.pool_misses = pool.misses;
       status.pool_cap_overruns = pool.cap_overruns;
       status.pool_evictions = {{"idle", pool.evictions_idle}, {"capacity", pool.evictions_capacity}};
+      status.resources = agent::to_status(p2p->host().resource_usage());
       const auto& punches = p2p->dcutr().counters();
       status.hole_punch_attempts = punches.attempts;
       status.hole_punch_successes = punches.successes;
@@ -1163,6 +1165,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       out.counter("stargate_dht_records_refused", "DHT records refused: invalid, too large, or older than the one kept")
           .add(d(s.dht.records_refused));
     }
+    if (p2p) agent::collect_resource_metrics(out, s.resources);
     out.gauge("stargate_pool_connections", "libp2p connections open (direct and relayed)").add(d(s.pool_size));
     out.counter("stargate_pool_hits", "Connects that reused an open connection").add(d(s.pool_hits));
     out.counter("stargate_pool_misses", "Connects that had to dial").add(d(s.pool_misses));
@@ -1268,6 +1271,7 @@ awaitable<void> StarGateNode::start() {
   p2p_options.relay_health.interval = impl->options.relay_health_interval;
   p2p_options.relay_health.reservations = impl->options.relay_reservations;
   p2p_options.pool = pool_config(impl->options);
+  p2p_options.resources = impl->options.resources;
   check_rate_limits(impl->options.rate_limits);
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;

@@ -31,6 +31,7 @@ p2p::autonat::AutonatOptions autonat_options(const P2pOptions& options) {
 p2p::HostConfig host_config(const P2pOptions& options) {
   p2p::HostConfig config;
   config.pool = options.pool;
+  config.limits = options.resources;
   return config;
 }
 

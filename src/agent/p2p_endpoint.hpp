@@ -39,6 +39,7 @@ struct P2pOptions {
   std::optional<Dht> dht;
   // Gossipsub (/meshsub/1.1.0): announcements on the traylinx.announce topic (docs/dht.md).
   bool gossip = true;
+  p2p::ResourceLimits resources{};  // the host's resource manager (docs/limits.md)
 };
 
 class P2pEndpoint {

@@ -121,12 +121,13 @@ class TomlReader {
       else if (k == "pool") r = section(k, node, &TomlReader::pool_key);
       else if (k == "dht") r = section(k, node, &TomlReader::dht_key);
       else if (k == "limits") r = section(k, node, &TomlReader::limits_key);
+      else if (k == "resources") r = section(k, node, &TomlReader::resources_key);
       else if (k == "serve") r = section(k, node, &TomlReader::serve_key);
       else if (k == "allow") r = section(k, node, &TomlReader::allow_key);
       else if (k == "allow_any") r = boolean(node, "allow_any", out_.allow_any);
       else {
         return make_error(at(key.source()) + "unknown key " + key_text(k) +
-                          " (the config file has the sections [agent], [nats], [p2p], [dht], [pool], [limits], [metrics], [calls], [announce], [log], [serve], "
+                          " (the config file has the sections [agent], [nats], [p2p], [dht], [pool], [limits], [resources], [metrics], [calls], [announce], [log], [serve], "
                           "[allow] and the top-level key allow_any; see docs/configuration.md)");
       }
       if (!r) return r;
@@ -321,6 +322,46 @@ class TomlReader {
     std::string known;
     for (const auto& k : kLimitKeys) known += (known.empty() ? "" : ", ") + std::string(k.key);
     return unknown(node, section_, key, known);
+  }
+
+  // [resources]: whole numbers; [resources.service.<name>] and [resources.protocol."<id>"] tables.
+  Result<void> resources_key(std::string_view key, const toml::node& node) {
+    if (key == "service" || key == "protocol") {
+      const auto* scopes = node.as_table();
+      if (!scopes) return wrong_type(node, path(key), "a table of tables ([resources." + std::string(key) + ".NAME])");
+      auto& target = key == "service" ? out_.resources.services : out_.resources.protocols;
+      const auto defaults = key == "service" ? out_.resources.service_default : out_.resources.protocol_default;
+      for (auto&& [name, table] : *scopes) {
+        const auto scope_path = path(key) + "." + key_text(name.str());
+        const auto* fields = table.as_table();
+        if (!fields) return wrong_type(table, scope_path, "a table");
+        auto [it, inserted] = target.try_emplace(std::string(name.str()), defaults);
+        for (auto&& [field, value] : *fields) {
+          const auto* k = std::find_if(std::begin(kScopeKeys), std::end(kScopeKeys),
+                                       [&](const ScopeKey& s) { return s.key == field.str(); });
+          if (k == std::end(kScopeKeys)) {
+            return make_error(at(field.source()) + "unknown key " + scope_path + "." + key_text(field.str()) +
+                              " (known keys: streams, streams_per_peer, memory_mb)");
+          }
+          std::int64_t n = 0;
+          if (auto r = positive(value, std::string(key) + "." + std::string(name.str()) + "." + std::string(field.str()), k->unit,
+                                kMaxResourceCount, n); !r)
+            return r;
+          it->second.*(k->field) = static_cast<std::size_t>(n) * k->scale;
+        }
+      }
+      return {};
+    }
+    for (const auto& k : kResourceKeys) {
+      if (k.key != key) continue;
+      std::int64_t n = 0;
+      if (auto r = positive(node, key, k.unit, kMaxResourceCount, n); !r) return r;
+      out_.resources.*k.field = static_cast<std::size_t>(n) * k.scale;
+      return {};
+    }
+    std::string known;
+    for (const auto& k : kResourceKeys) known += std::string(k.key) + ", ";
+    return unknown(node, section_, key, known + "service, protocol");
   }
 
   Result<void> calls_key(std::string_view key, const toml::node& node) {
@@ -569,6 +610,15 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
       return make_error(name + "='" + v + "' is not a number (" + std::string(k.unit) + ")");
     if (auto r = check_limit(k, value); !r) return make_error(name + "='" + v + "' " + r.error().message);
     next.limits.*k.field = value;
+  }
+  for (const auto& k : kResourceKeys) {
+    std::string name = "STARGATE_RESOURCES_";
+    for (char c : k.key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const char* v = env_value(getenv, name.c_str());
+    if (!v) continue;
+    auto n = env_whole_number(name.c_str(), v, kMaxResourceCount, "a number of " + std::string(k.unit), "1024");
+    if (!n) return n.error();
+    next.resources.*k.field = static_cast<std::size_t>(*n) * k.scale;
   }
   settings = std::move(next);
   return {};

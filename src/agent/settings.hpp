@@ -7,6 +7,7 @@
 // The TOML parser (toml++) is used only in settings.cpp; this header does not expose it.
 #include "base/result.hpp"
 #include "p2p/pool/connection_pool.hpp"
+#include "stargate/resource_limits.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -60,6 +61,42 @@ inline constexpr LimitKey kLimitKeys[] = {
     {"backoff_s", &RateLimitSettings::backoff_s, 0.001, 86'400, false, "seconds"},
 };
 
+// The libp2p resource manager (docs/limits.md, "Resource manager"): each key of [resources] (and
+// STARGATE_RESOURCES_<KEY>) sets one field of stargate::ResourceLimits, a whole number of `unit`
+// (memory keys in MiB). [resources.service.<name>] and [resources.protocol."<id>"] tables set a
+// service's or protocol's ScopeLimits with the keys of kScopeKeys.
+struct ResourceKey {
+  std::string_view key;
+  std::size_t ResourceLimits::*field;
+  std::size_t scale;  // bytes per unit for memory keys, else 1
+  std::string_view unit;
+};
+inline constexpr std::int64_t kMaxResourceCount = 1'000'000'000;
+inline constexpr ResourceKey kResourceKeys[] = {
+    {"max_connections", &ResourceLimits::max_connections, 1, "connections"},
+    {"max_streams", &ResourceLimits::max_streams, 1, "streams"},
+    {"max_memory_mb", &ResourceLimits::max_memory, kMiB, "MiB"},
+    {"max_pending_handshakes", &ResourceLimits::max_pending_handshakes, 1, "handshakes"},
+    {"max_negotiating_streams", &ResourceLimits::max_negotiating_streams, 1, "streams"},
+    {"max_connections_per_peer", &ResourceLimits::max_connections_per_peer, 1, "connections"},
+    {"max_streams_per_peer", &ResourceLimits::max_streams_per_peer, 1, "streams"},
+    {"max_memory_per_peer_mb", &ResourceLimits::max_memory_per_peer, kMiB, "MiB"},
+    {"max_connections_per_ip", &ResourceLimits::max_connections_per_ip, 1, "connections"},
+    {"max_streams_per_connection", &ResourceLimits::max_streams_per_connection, 1, "streams"},
+    {"max_memory_per_connection_mb", &ResourceLimits::max_memory_per_connection, kMiB, "MiB"},
+};
+struct ScopeKey {
+  std::string_view key;
+  std::size_t ScopeLimits::*field;
+  std::size_t scale;
+  std::string_view unit;
+};
+inline constexpr ScopeKey kScopeKeys[] = {
+    {"streams", &ScopeLimits::streams, 1, "streams"},
+    {"streams_per_peer", &ScopeLimits::streams_per_peer, 1, "streams"},
+    {"memory_mb", &ScopeLimits::memory, kMiB, "MiB"},
+};
+
 struct Settings {
   std::string display_name;
   std::vector<std::string> capabilities;
@@ -96,6 +133,7 @@ struct Settings {
   std::vector<std::string> bootstrap;
   std::string dht_protocol = "/stargate/kad/1.0.0";
   RateLimitSettings limits;
+  ResourceLimits resources;
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
   // every --serve method. A caller may call M if allow_any, or it is listed under M or under "*".
   std::map<std::string, std::vector<std::string>> allow;
@@ -149,6 +187,7 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_DHT_MODE             dht_mode (auto, server, client, off)
 //   STARGATE_BOOTSTRAP            bootstrap (comma-separated multiaddrs)
 //   STARGATE_LIMITS_<KEY>         limits.<key> for each of kLimitKeys (STARGATE_LIMITS_CALLS_PER_SECOND=50)
+//   STARGATE_RESOURCES_<KEY>      resources.<key> for each of kResourceKeys (STARGATE_RESOURCES_MAX_STREAMS=4096)
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc; the
 // message names the variable.
 Result<void> apply_environment(Settings& settings, const GetEnv& getenv = ::getenv);

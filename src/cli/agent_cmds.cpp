@@ -1,5 +1,6 @@
 // Agent commands over NATS: connect (run an agent), discover, call, announce.
 #include "agent/control_socket.hpp"
+#include "agent/resource_report.hpp"
 #include "agent/settings.hpp"
 #include "cli/command_runner.hpp"
 #include "crypto/key_file.hpp"
@@ -192,6 +193,7 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   }
   options.pool_max_connections = settings.pool_max_connections;
   options.pool_idle_timeout = settings.pool_idle_timeout;
+  options.resources = settings.resources;
   options.dht_mode = parse_dht_mode(settings.dht_mode).value_or(DhtMode::auto_);
   options.bootstrap = settings.bootstrap;
   options.dht_protocol = settings.dht_protocol;
@@ -463,6 +465,10 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
       for (const auto& [key, value] : via_agent->as_object()) {
         if (key == "traffic" && value.is_object()) {
           std::cout << "traffic: " << traffic_line(value.as_object()) << "\n";
+          continue;
+        }
+        if (key == "resources" && value.is_object()) {
+          std::cout << agent::format_resources(value.as_object());
           continue;
         }
         std::cout << std::string(key) << ": " << (value.is_string() ? std::string(value.as_string()) : json::serialize(value)) << "\n";

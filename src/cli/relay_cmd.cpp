@@ -34,6 +34,7 @@ struct RelayFlags {
   // Limits: unset ones keep the defaults (go-libp2p's, or the private relay's with --private).
   std::optional<std::size_t> max_reservations, max_reservations_per_peer, max_reservations_per_ip,
       max_circuits_per_peer;
+  std::size_t max_circuits = 1024;  // the relay service's resource scope (docs/limits.md)
   std::optional<long> reservation_ttl, circuit_duration;
   std::optional<std::uint64_t> circuit_bytes;
 };
@@ -90,6 +91,9 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
   start->add_option("--max-reservations-per-peer", flags->max_reservations_per_peer, "Per peer (default 1)");
   start->add_option("--max-reservations-per-ip", flags->max_reservations_per_ip, "Per IP address (default 8)");
   start->add_option("--max-circuits-per-peer", flags->max_circuits_per_peer, "Circuits a peer may be an end of (default 16)");
+  start->add_option("--max-circuits", flags->max_circuits, "Circuits open at once, in total")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
   start->add_option("--reservation-ttl", flags->reservation_ttl, "Seconds a reservation lasts (default 3600)")
       ->check(CLI::PositiveNumber);
   start->add_option("--circuit-duration", flags->circuit_duration, "Seconds a circuit may last, 0 = no limit (default 120)")
@@ -129,7 +133,8 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       treat.push_back(*cidr);
     }
     boost::asio::io_context io;
-    RelayNode relay(io.get_executor(), std::move(identity), relay_options, p2p::autonat::AddressClassifier(std::move(treat)));
+    RelayNode relay(io.get_executor(), std::move(identity), relay_options, p2p::autonat::AddressClassifier(std::move(treat)),
+                    relay_resource_limits(flags->max_circuits, relay_options.limits.max_circuits_per_peer));
     auto& host = relay.host;
     std::vector<std::string> failures;
     for (const auto& text : listen) {

@@ -13,6 +13,12 @@ p2p::kad::DhtOptions dht_server() {
   return options;
 }
 
+p2p::HostConfig host_config(p2p::ResourceLimits resources) {
+  p2p::HostConfig config;
+  config.limits = std::move(resources);
+  return config;
+}
+
 p2p::autonat::AutonatOptions answer_only(p2p::autonat::AddressClassifier classifier) {
   p2p::autonat::AutonatOptions options;
   options.classifier = std::move(classifier);
@@ -22,9 +28,22 @@ p2p::autonat::AutonatOptions answer_only(p2p::autonat::AddressClassifier classif
 
 }  // namespace
 
+p2p::ResourceLimits relay_resource_limits(std::size_t max_circuits, std::size_t max_circuits_per_peer) {
+  p2p::ResourceLimits limits;
+  p2p::ScopeLimits relay;
+  // A circuit is two streams (the source's hop stream, the stop stream to the destination) and
+  // two splice buffers; a few more streams per peer for reservation requests.
+  relay.streams = 2 * max_circuits;
+  relay.streams_per_peer = max_circuits_per_peer + 4;
+  relay.memory = max_circuits * p2p::relay::kCircuitBufferBytes;
+  limits.services["relay"] = relay;
+  return limits;
+}
+
 RelayNode::RelayNode(p2p::asio::any_io_executor executor, crypto::Ed25519PrivateKey identity,
-                     p2p::relay::RelayServiceOptions relay_options, p2p::autonat::AddressClassifier classifier)
-    : host(executor, std::move(identity)),
+                     p2p::relay::RelayServiceOptions relay_options, p2p::autonat::AddressClassifier classifier,
+                     p2p::ResourceLimits resources)
+    : host(executor, std::move(identity), host_config(std::move(resources))),
       identify(p2p::enable_standard_protocols(host)),
       service(p2p::relay::RelayService::enable(host, std::move(relay_options))),
       autonat(p2p::autonat::ReachabilityService::enable(host, *identify, answer_only(std::move(classifier)))),

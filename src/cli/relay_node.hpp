@@ -15,9 +15,14 @@
 
 namespace stargate::cli {
 
+// The resource limits of a relay that carries at most `max_circuits` circuits at once: the relay
+// service's scope holds both streams of each circuit and its splice buffers.
+p2p::ResourceLimits relay_resource_limits(std::size_t max_circuits, std::size_t max_circuits_per_peer);
+
 struct RelayNode {
   RelayNode(p2p::asio::any_io_executor executor, crypto::Ed25519PrivateKey identity,
-            p2p::relay::RelayServiceOptions relay_options, p2p::autonat::AddressClassifier classifier = {});
+            p2p::relay::RelayServiceOptions relay_options, p2p::autonat::AddressClassifier classifier = {},
+            p2p::ResourceLimits resources = {});
   RelayNode(const RelayNode&) = delete;
   RelayNode& operator=(const RelayNode&) = delete;
   // Joins the DHT through `bootstrap` (none: it waits for others to join through it) and

@@ -68,6 +68,13 @@ TEST(AgentDhtTest, FiftyAgentsFindACapabilityAndCallItWithoutABroker) {
     // The provider's first publishing round (a lookup and stores for its announcement, then for
     // its capability) runs in the background after start(): wait until it has ended...
     bool published = co_await wait_until([&] { return net.provider().get_status().dht.publishes >= 1; }, 60000ms);
+    if (!published) {
+      for (const auto& node : net.nodes) {
+        auto s = node->get_status();
+        for (const auto& [what, n] : s.resources.refused) ADD_FAILURE() << s.name << " refused " << what << ": " << n;
+        ADD_FAILURE() << s.name << " dht sent " << s.dht.requests_sent << " failed " << s.dht.requests_failed << " served " << s.dht.requests_served << " refused " << s.dht.requests_refused;
+      }
+    }
     CO_ASSERT_TRUE(published);
     // ...then every agent finds it within 20 s (the test's bound).
     for (std::size_t i = 0; i < net.nodes.size(); ++i) {

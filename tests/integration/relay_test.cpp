@@ -28,8 +28,8 @@ struct RelayTest : ::testing::Test {
 
 // A (no listener) reaches B (no listener) only through R.
 struct Trio {
-  explicit Trio(boost::asio::io_context& io, RelayLimits limits = {})
-      : relay(io), a(io, {}, std::nullopt, ""), b(io, {}, std::nullopt, "") {
+  explicit Trio(boost::asio::io_context& io, RelayLimits limits = {}, HostConfig relay_config = {})
+      : relay(io, std::move(relay_config)), a(io, {}, std::nullopt, ""), b(io, {}, std::nullopt, "") {
     RelayServiceOptions options;
     options.limits = limits;
     service = RelayService::enable(relay.host, options);
@@ -108,6 +108,37 @@ TEST_F(RelayTest, CircuitOverItsByteLimitIsClosedOnBothEnds) {
     auto fresh = co_await t.a.host.connect(circuit_to(t.relay, t.b.host.peer_id()));
     auto small = pseudo_random(100, 6);
     EXPECT_EQ(co_await echo_round_trip(t.a.host, fresh, small), small);
+  });
+}
+
+TEST_F(RelayTest, CircuitWithoutRoomForItsBuffersIsRefusedWithResourceLimitExceeded) {
+  // The relay service's scope has room for one circuit's splice buffers.
+  HostConfig relay_config;
+  relay_config.limits.services["relay"] = ScopeLimits{kUnlimited, kUnlimited, kCircuitBufferBytes};
+  Trio t(io, {}, relay_config);
+  TestNode c(io, {}, std::nullopt, "");
+  auto c_client = RelayClient::enable(c.host);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    t.b_client->add_relay(t.relay.full_addr());
+    co_await t.b_client->wait_reserved(1, 10s);
+    auto first = co_await t.a.host.connect(circuit_to(t.relay, t.b.host.peer_id()));
+    auto small = pseudo_random(100, 7);
+    EXPECT_EQ(co_await echo_round_trip(t.a.host, first, small), small);
+    std::string error;
+    try {
+      co_await c.host.connect(circuit_to(t.relay, t.b.host.peer_id()));
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    EXPECT_NE(error.find("RESOURCE_LIMIT_EXCEEDED"), std::string::npos) << error;
+    EXPECT_EQ(t.service->counters().refusals_for(RefusalReason::node_resources), 1u);
+    EXPECT_EQ(t.relay.host.resource_usage().refusals["service memory"], 1u);
+    // The first circuit ends: its buffers' memory comes back and the next circuit opens.
+    first->close();
+    EXPECT_TRUE(co_await wait_until([&] { return t.service->circuit_count() == 0; }, 5s));
+    EXPECT_EQ(t.relay.host.resources().memory(), 0u);
+    auto second = co_await c.host.connect(circuit_to(t.relay, t.b.host.peer_id()));
+    EXPECT_EQ(co_await echo_round_trip(c.host, second, small), small);
   });
 }
 

@@ -20,6 +20,17 @@ auto logger() {
   return l;
 }
 
+// Moves an outbound stream into its protocol's scope; resets it when that scope is full.
+void admit_protocol(MuxedStream& stream, const std::string& protocol) {
+  std::string why;
+  // A stream reset while it negotiated has left its scopes already; its next read says so.
+  if (stream.resources() && !stream.resources().set_protocol(protocol, why)) {
+    stream.reset();
+    throw ResourceLimitExceeded(why);
+  }
+  stream.set_protocol(protocol);
+}
+
 }  // namespace
 
 // One hole punch in progress: the dials (and accepted sockets) racing to connect to the peer.
@@ -95,6 +106,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
         pool(std::make_shared<PoolKeeper>(ex, config.pool)) {
     config.mux.yamux.max_streams = config.limits.max_streams_per_connection;
     config.mux.yamux.max_window = static_cast<std::uint32_t>(config.limits.max_stream_buffer);
+    config.mux.yamux.max_connection_window_growth = config.limits.max_memory_per_connection;
   }
 
   asio::any_io_executor executor;
@@ -232,6 +244,7 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<
                       context.outbound,      context.relayed,               context.data_limit,
                       context.duration_limit, Clock::now()};
   auto connection = std::make_shared<MuxedConnection>(executor, std::move(channel.stream), info, config.mux);
+  connection->set_memory_budget(resources->connection_memory(info.remote_peer.to_string()));
   register_connection(connection, std::move(grant));
   co_return connection;
 }
@@ -263,6 +276,15 @@ void Host::Impl::register_connection(const std::shared_ptr<MuxedConnection>& con
 }
 
 void Host::Impl::dispatch_inbound(std::shared_ptr<MuxedStream> stream) {
+  // Admitted before any work is spent on it: a refused stream is reset at once.
+  std::string why;
+  auto scope = resources->open_stream(stream->connection().info().remote_peer.to_string(), why);
+  if (!scope) {
+    logger()->debug("inbound stream from {} refused: {}", stream->connection().info().remote_peer.to_string(), why);
+    stream->reset();
+    return;
+  }
+  stream->set_resources(std::move(scope));
   asio::co_spawn(executor, serve_stream(std::move(stream)), asio::detached);
 }
 
@@ -281,8 +303,10 @@ awaitable<void> Host::Impl::serve_stream(std::shared_ptr<MuxedStream> stream) {
     auto protocol = co_await select_inbound(*stream, supported, listed);
     deadline.cancel();
     if (auto it = handlers.find(protocol); it != handlers.end()) {
-      handler = it->second;
-      stream->set_protocol(protocol);
+      if (stream->resources().set_protocol(protocol, failure)) {
+        handler = it->second;
+        stream->set_protocol(protocol);
+      }
     }
   } catch (const std::exception& e) {
     failure = e.what();
@@ -450,6 +474,18 @@ PeerStore& Host::peer_store() { return impl_->peer_store; }
 const PeerStore& Host::peer_store() const { return impl_->peer_store; }
 ResourceManager& Host::resources() { return *impl_->resources; }
 
+ResourceUsage Host::resource_usage() const {
+  auto usage = impl_->resources->usage();
+  std::size_t busiest = 0;
+  for (const auto& connection : connections()) busiest = std::max(busiest, connection->stream_count());
+  for (auto& scope : usage.scopes) {
+    if (scope.scope == "connection")
+      scope.gauges.insert(scope.gauges.begin(),
+                          ResourceGauge{"streams", busiest, impl_->config.limits.max_streams_per_connection});
+  }
+  return usage;
+}
+
 Multiaddr Host::listen(const Multiaddr& addr) {
   auto endpoint = to_tcp_endpoint(addr);
   if (!endpoint) throw ErrorException("cannot listen on " + addr.to_string() + ": " + endpoint.error().message);
@@ -596,10 +632,14 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const crypto::PeerId& 
 
 awaitable<std::shared_ptr<MuxedStream>> Host::open_stream(const std::shared_ptr<MuxedConnection>& connection,
                                                           std::vector<std::string> protocols, bool confirmed) {
+  std::string why;
+  auto scope = impl_->resources->open_stream(connection->info().remote_peer.to_string(), why);
+  if (!scope) throw ResourceLimitExceeded(why);
   auto stream = connection->open_stream();
+  stream->set_resources(std::move(scope));
   if (protocols.size() == 1 && !confirmed) {
     // One candidate: no need to wait for the answer before writing (saves a round trip).
-    stream->set_protocol(protocols.front());
+    admit_protocol(*stream, protocols.front());
     co_await select_outbound_optimistic(*stream, protocols.front());
     co_return stream;
   }
@@ -607,7 +647,7 @@ awaitable<std::shared_ptr<MuxedStream>> Host::open_stream(const std::shared_ptr<
   Deadline deadline(impl_->executor, impl_->config.negotiation_timeout, [raw] { raw->reset(); });
   try {
     auto protocol = co_await select_outbound(*stream, std::move(protocols));
-    stream->set_protocol(protocol);
+    admit_protocol(*stream, protocol);
   } catch (...) {
     if (deadline.expired()) throw ErrorException("protocol negotiation timed out");
     throw;

@@ -152,6 +152,9 @@ class Host {
   PeerStore& peer_store();
   const PeerStore& peer_store() const;
   ResourceManager& resources();
+  // The resource manager's usage against every limit, with the connection scope's stream count
+  // (kept by Yamux) filled in.
+  ResourceUsage resource_usage() const;
 
   // Stops listening and closes every connection.
   void close();

@@ -12,6 +12,12 @@ MessageTooLarge::MessageTooLarge(std::uint64_t size_, std::size_t limit_)
       limit(limit_) {}
 
 awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, std::size_t max_size) {
+  const BeforeBody nothing;
+  co_return co_await read_length_prefixed_or_eof(stream, max_size, nothing);
+}
+
+awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, std::size_t max_size,
+                                                            const BeforeBody& before_body) {
   // The prefix is read a byte at a time so that nothing past it is consumed.
   Bytes prefix;
   for (;;) {
@@ -29,6 +35,7 @@ awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, 
     // Grown as bytes arrive, not allocated from the prefix: a peer that announces a large message
     // on many streams and sends nothing must not make us reserve the memory.
     const auto size = static_cast<std::size_t>((*decoded)->value);
+    if (before_body) before_body(size);
     constexpr std::size_t kChunk = 64 * 1024;
     Bytes message;
     message.reserve(std::min(size, kChunk));
@@ -42,7 +49,12 @@ awaitable<std::optional<Bytes>> read_length_prefixed_or_eof(ByteStream& stream, 
 }
 
 awaitable<Bytes> read_length_prefixed(ByteStream& stream, std::size_t max_size) {
-  auto message = co_await read_length_prefixed_or_eof(stream, max_size);
+  const BeforeBody nothing;
+  co_return co_await read_length_prefixed(stream, max_size, nothing);
+}
+
+awaitable<Bytes> read_length_prefixed(ByteStream& stream, std::size_t max_size, const BeforeBody& before_body) {
+  auto message = co_await read_length_prefixed_or_eof(stream, max_size, before_body);
   if (!message) throw ErrorException("stream ended before a message");
   co_return std::move(*message);
 }

@@ -65,6 +65,9 @@ void MuxedStream::on_remote_closed() {
 
 void MuxedStream::on_reset() {
   reset_ = true;
+  // Gone from the session: its place in the resource scopes is free now, not when the last
+  // holder of this object lets go.
+  scope_.release();
   wake();
 }
 
@@ -111,6 +114,7 @@ void MuxedStream::reset() {
     connection_->session_.reset(id_);
     connection_->after_session_change();
   }
+  scope_.release();
   wake();
 }
 
@@ -129,6 +133,11 @@ MuxedConnection::MuxedConnection(asio::any_io_executor executor, std::unique_ptr
       timer_(executor, Clock::time_point::max()) {}
 
 MuxedConnection::~MuxedConnection() = default;
+
+void MuxedConnection::set_memory_budget(std::unique_ptr<yamux::MemoryBudget> budget) {
+  memory_budget_ = std::move(budget);
+  session_.set_memory_budget(memory_budget_.get());
+}
 
 void MuxedConnection::start(InboundHandler on_inbound) {
   on_inbound_ = std::move(on_inbound);

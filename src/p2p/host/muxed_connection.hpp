@@ -5,6 +5,7 @@
 #include "base/multiaddr.hpp"
 #include "crypto/peer_id.hpp"
 #include "p2p/host/byte_stream.hpp"
+#include "p2p/host/resource_manager.hpp"
 #include "p2p/host/signal.hpp"
 #include "p2p/yamux/session.hpp"
 
@@ -36,6 +37,10 @@ class MuxedStream final : public ByteStream {
   // A long-lived stream that does not make its connection busy (gossipsub's): the pool may close
   // a connection idle but for such streams, as it would one with none.
   void set_background();
+  // The stream's place in the resource manager's scopes (set by the host when it admits the
+  // stream): services reserve the memory for what they buffer through it.
+  StreamScope& resources() { return scope_; }
+  void set_resources(StreamScope scope) { scope_ = std::move(scope); }
 
  protected:
   awaitable<std::size_t> read_some_raw(MutableBytesView buffer) override;
@@ -57,6 +62,8 @@ class MuxedStream final : public ByteStream {
   bool remote_closed_ = false;
   bool local_closed_ = false;
   bool reset_ = false;
+  // Last: released after everything else of the stream is gone.
+  StreamScope scope_;
 };
 
 struct MuxedConnectionConfig {
@@ -89,6 +96,8 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   // Starts the reader, writer and timer; `on_inbound` receives every stream the peer opens.
   void start(InboundHandler on_inbound);
   std::shared_ptr<MuxedStream> open_stream();
+  // Window growth then also takes memory from `budget` (the node's limits); before start().
+  void set_memory_budget(std::unique_ptr<yamux::MemoryBudget> budget);
   // Sends GoAway, then closes the socket once pending output is written.
   void close();
   bool is_closed() const { return closed_; }
@@ -119,6 +128,7 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
 
   std::unique_ptr<ByteStream> secure_;
   ConnectionInfo info_;
+  std::unique_ptr<yamux::MemoryBudget> memory_budget_;  // declared before session_: outlives it
   yamux::Session session_;
   MuxedConnectionConfig config_;
   InboundHandler on_inbound_;

@@ -107,16 +107,21 @@ void Session::consumed(StreamId id, std::size_t n, TimePoint now) {
   StreamState& s = it->second;
   const std::uint32_t before = s.recv.size();
   const std::uint64_t budget = config_.max_connection_window_growth;
-  const std::uint64_t room = window_growth_ < budget ? budget - window_growth_ : 0;
+  std::uint64_t room = window_growth_ < budget ? budget - window_growth_ : 0;
+  if (memory_) room = std::min<std::uint64_t>(room, memory_->room());
   const std::uint32_t delta = s.recv.on_consumed(n, now, rtt_, config_.max_window, room);
-  window_growth_ += s.recv.size() - before;
+  const std::uint32_t grown = s.recv.size() - before;
+  window_growth_ += grown;
+  if (memory_ && grown > 0) memory_->take(grown);
   // After the peer's FIN it sends nothing more, so credit would be wasted on it.
   if (delta > 0 && !s.remote_closed) send_header(FrameType::window_update, 0, id, delta);
 }
 
 void Session::erase_stream(StreamMap::iterator it) {
   StreamState& s = it->second;
-  window_growth_ -= s.recv.size() - config_.initial_window;
+  const std::uint64_t grown = s.recv.size() - config_.initial_window;
+  window_growth_ -= grown;
+  if (memory_ && grown > 0) memory_->give_back(grown);
   (s.outbound ? outbound_streams_ : inbound_streams_) -= 1;
   streams_.erase(it);
 }
@@ -198,6 +203,7 @@ void Session::fail(std::string reason, std::uint32_t code) {
   send_header(FrameType::go_away, 0, 0, code);
   streams_.clear();
   inbound_streams_ = outbound_streams_ = 0;
+  if (memory_ && window_growth_ > 0) memory_->give_back(window_growth_);
   window_growth_ = 0;
   blocked_.clear();
   reset_ids_.clear();

@@ -12,6 +12,7 @@
 #include "p2p/yamux/events.hpp"
 #include "p2p/yamux/frame.hpp"
 #include "p2p/yamux/id_tracker.hpp"
+#include "p2p/yamux/memory_budget.hpp"
 #include "p2p/yamux/reset_memory.hpp"
 #include "p2p/yamux/stream_state.hpp"
 
@@ -48,6 +49,10 @@ class Session {
   void reset(StreamId id);        // RST; the stream is gone at once
   // The app has used n bytes of StreamData of this stream: hands credit back to the peer.
   void consumed(StreamId id, std::size_t n, TimePoint now);
+
+  // Window growth also takes memory from `budget` (not owned; it must outlive the session), so it
+  // stops when the node's memory limits are reached, not only this session's budget.
+  void set_memory_budget(MemoryBudget* budget) { memory_ = budget; }
 
   void ping(TimePoint now);  // no-op while a ping is outstanding
   void go_away(std::uint32_t code = go_away_code::normal);
@@ -105,6 +110,7 @@ class Session {
   std::size_t outbound_streams_ = 0;
   std::size_t pending_accept_ = 0;       // StreamOpened events not yet polled
   std::uint64_t window_growth_ = 0;      // sum over streams of (window - initial_window)
+  MemoryBudget* memory_ = nullptr;       // window_growth_ is taken from it too
   std::uint64_t next_id_;                // next outbound ID; 64-bit so exhaustion is visible
   IdTracker remote_ids_;
   ResetMemory reset_ids_;

@@ -1,5 +1,6 @@
 // The [dht] settings through the chain: config file, environment, flags, validation.
 #include "agent/settings.hpp"
+#include "env_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,14 +10,8 @@
 namespace stargate::agent {
 namespace {
 
-using Env = std::map<std::string, std::string>;
-
-GetEnv getenv_from(const Env& env) {
-  return [&env](const char* name) -> const char* {
-    auto it = env.find(name);
-    return it == env.end() ? nullptr : it->second.c_str();
-  };
-}
+using testing::Env;
+using testing::getenv_from;
 
 TEST(DhtSettings, DefaultsFileEnvironmentAndOverrides) {
   auto s = defaults();

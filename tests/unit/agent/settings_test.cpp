@@ -1,4 +1,5 @@
 #include "agent/settings.hpp"
+#include "env_support.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,14 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using Env = std::map<std::string, std::string>;
-
-GetEnv env_of(const Env& env) {
-  return [&env](const char* name) -> const char* {
-    auto it = env.find(name);
-    return it == env.end() ? nullptr : it->second.c_str();
-  };
-}
+using testing::Env;
+constexpr auto env_of = testing::getenv_from;
 
 // A fresh directory under the system temp dir, removed at the end of the test.
 class TempDir {

@@ -149,5 +149,40 @@ TEST(YamuxFlowControl, ConsumedAfterRemoteFinSendsNoUpdate) {
   EXPECT_TRUE(r.output_frames().empty());
 }
 
+
+// The node's share of memory, as the resource manager would give it.
+struct FixedBudget : MemoryBudget {
+  std::size_t limit = 0, taken = 0;
+  std::size_t room() const override { return limit - taken; }
+  void take(std::size_t n) override { taken += n; }
+  void give_back(std::size_t n) override { taken -= n; }
+};
+
+TEST(YamuxFlowControl, GrowthTakesMemoryFromTheNodesBudgetAndGivesItBack) {
+  Config cfg;
+  cfg.max_window = 4 * 1024 * 1024;
+  Pair p(cfg, cfg);
+  FixedBudget budget;
+  budget.limit = 512 * 1024;
+  p.server.s.set_memory_budget(&budget);
+  p.one_way = 10ms;
+  p.pump();
+  const StreamId a = p.open(p.client);
+  const Bytes chunk = pattern(4 * 1024 * 1024);
+  for (int i = 0; i < 40; ++i) {
+    p.client.s.write(a, chunk);
+    p.pump();
+  }
+  const std::uint64_t growth = p.server.s.receive_window(a) - kDefaultWindow;
+  // Without the budget this stream would grow to max_window (GrowthIsBoundedBySessionBudget).
+  EXPECT_GT(growth, 0u);
+  EXPECT_LE(growth, budget.limit);
+  EXPECT_EQ(budget.taken, growth);
+  // A stream that goes gives its growth back.
+  p.client.s.reset(a);
+  p.pump();
+  EXPECT_EQ(budget.taken, 0u);
+}
+
 }  // namespace
 }  // namespace stargate::p2p::yamux::test

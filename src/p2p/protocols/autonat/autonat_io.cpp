@@ -54,6 +54,7 @@ std::shared_ptr<ReachabilityService> ReachabilityService::enable(Host& host, ide
                                                                  AutonatOptions options) {
   auto service = std::make_shared<ReachabilityService>(host, std::move(options));
   std::weak_ptr<ReachabilityService> weak = service;
+  host.resources().set_service(std::string(kProtocol), "autonat");
   if (service->options_.serve) {
     host.set_handler(std::string(kProtocol), [weak](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
       if (auto self = weak.lock()) co_await self->serve(std::move(stream));

@@ -55,6 +55,7 @@ DcutrService::DcutrService(Host& host, DcutrOptions options) : host_(host), opti
 std::shared_ptr<DcutrService> DcutrService::enable(Host& host, DcutrOptions options) {
   auto service = std::make_shared<DcutrService>(host, options);
   std::weak_ptr<DcutrService> weak = service;
+  host.resources().set_service(std::string(kProtocol), "dcutr");
   host.set_handler(std::string(kProtocol), [weak](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     if (auto self = weak.lock()) co_await self->answer(std::move(stream));
   });

@@ -3,6 +3,7 @@
 namespace stargate::p2p::echo {
 
 void enable(Host& host) {
+  host.resources().set_service(protocol_id, "echo");
   host.set_handler(protocol_id, [](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     Bytes buffer(64 * 1024);
     for (;;) {

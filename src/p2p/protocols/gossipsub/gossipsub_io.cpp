@@ -42,6 +42,7 @@ std::shared_ptr<GossipsubService> GossipsubService::enable(Host& host, Gossipsub
   auto service = std::make_shared<GossipsubService>(host, std::move(options));
   std::weak_ptr<GossipsubService> weak = service;
   for (const auto& protocol : protocol_ids()) {
+    host.resources().set_service(protocol, "gossipsub");
     host.set_handler(protocol, [weak](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
       if (auto self = weak.lock()) co_await self->serve_inbound(std::move(stream));
     });

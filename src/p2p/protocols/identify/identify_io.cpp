@@ -21,6 +21,8 @@ IdentifyService::IdentifyService(Host& host) : host_(host), identified_(host.exe
 std::shared_ptr<IdentifyService> IdentifyService::enable(Host& host) {
   auto service = std::make_shared<IdentifyService>(host);
   std::weak_ptr<IdentifyService> weak = service;
+  host.resources().set_service(protocol_id, "identify");
+  host.resources().set_service(push_protocol_id, "identify");
   host.set_handler(protocol_id, [weak](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     auto self = weak.lock();
     if (!self) co_return;

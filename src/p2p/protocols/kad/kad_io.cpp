@@ -57,6 +57,7 @@ struct LookupState {
 
 std::shared_ptr<Dht> Dht::enable(Host& host, identify::IdentifyService& identify, DhtOptions options) {
   auto dht = std::make_shared<Dht>(host, std::move(options));
+  host.resources().set_service(dht->options_.protocol, "kad");
   dht->identify_ = &identify;
   std::weak_ptr<Dht> weak = dht;
   identify.on_identified([weak](const PeerInfo& info) {

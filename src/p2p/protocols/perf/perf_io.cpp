@@ -29,6 +29,7 @@ awaitable<std::uint64_t> drain(ByteStream& stream) {
 }  // namespace
 
 void enable(Host& host) {
+  host.resources().set_service(protocol_id, "perf");
   host.set_handler(protocol_id, [](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     std::uint8_t header[8];
     co_await stream->read_exact(MutableBytesView(header, sizeof header));

@@ -11,6 +11,7 @@ constexpr std::size_t payload_size = 32;
 }
 
 void enable(Host& host) {
+  host.resources().set_service(protocol_id, "ping");
   host.set_handler(protocol_id, [](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     std::array<std::uint8_t, payload_size> buffer;
     for (;;) {

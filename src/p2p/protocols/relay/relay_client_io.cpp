@@ -52,6 +52,8 @@ RelayClient::~RelayClient() {
 std::shared_ptr<RelayClient> RelayClient::enable(Host& host, RelayClientOptions options) {
   auto client = std::make_shared<RelayClient>(host, options);
   std::weak_ptr<RelayClient> weak = client;
+  host.resources().set_service(std::string(kStopProtocol), "relay-client");
+  host.resources().set_service(std::string(kHopProtocol), "relay-client");
   host.set_handler(std::string(kStopProtocol), [weak](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     if (auto self = weak.lock()) co_await self->accept_circuit(std::move(stream));
   });

@@ -15,7 +15,7 @@ auto logger() {
 
 // A circuit moves this much per read: large enough for throughput, small enough that the byte
 // limit is enforced close to the byte.
-constexpr std::size_t kSpliceChunk = 64 * 1024;
+constexpr std::size_t kSpliceChunk = kCircuitBufferBytes / 2;  // one buffer per direction
 
 std::string remote_ip(const ConnectionInfo& info) {
   auto endpoint = to_tcp_endpoint(info.remote_addr);
@@ -35,6 +35,10 @@ RelayService::RelayService(Host& host, RelayServiceOptions options)
 std::shared_ptr<RelayService> RelayService::enable(Host& host, RelayServiceOptions options) {
   auto service = std::make_shared<RelayService>(host, std::move(options));
   std::weak_ptr<RelayService> weak = service;
+  // Both halves of a circuit count against the relay service: the hop stream from the source
+  // and the stop stream to the destination.
+  host.resources().set_service(std::string(kHopProtocol), "relay");
+  host.resources().set_service(std::string(kStopProtocol), "relay");
   host.set_handler(std::string(kHopProtocol), [weak](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     if (auto self = weak.lock()) co_await self->serve(std::move(stream));
   });
@@ -117,6 +121,14 @@ awaitable<void> RelayService::connect(std::shared_ptr<MuxedStream> source_stream
     co_return;
   }
   const CircuitGrant grant = *decision;
+  // The splice's two buffers, reserved in the relay service's scope before the circuit opens.
+  std::string why;
+  auto memory = std::make_shared<MemoryGrant>(source_stream->resources().reserve_memory(kCircuitBufferBytes, why));
+  if (!*memory && !why.empty()) {
+    logger()->debug("circuit {} -> {} refused: {}", source.to_string(), destination.to_string(), why);
+    co_await refuse_granted(*source_stream, grant.id, RefusalReason::node_resources);
+    co_return;
+  }
   std::shared_ptr<MuxedStream> destination_stream;
   std::string failure;
   try {
@@ -126,11 +138,7 @@ awaitable<void> RelayService::connect(std::shared_ptr<MuxedStream> source_stream
   }
   if (!destination_stream) {
     logger()->debug("circuit {} -> {} failed: {}", source.to_string(), destination.to_string(), failure);
-    state_.close_circuit(grant.id);
-    state_.count_refusal(RefusalReason::connection_failed);
-    auto answer = hop_status(Status::connection_failed);
-    co_await write_message(*source_stream, answer);
-    co_await source_stream->close_write();
+    co_await refuse_granted(*source_stream, grant.id, RefusalReason::connection_failed);
     co_return;
   }
   HopMessage answer = hop_status(Status::ok);
@@ -143,8 +151,16 @@ awaitable<void> RelayService::connect(std::shared_ptr<MuxedStream> source_stream
     throw;
   }
   logger()->debug("circuit {} -> {} open", source.to_string(), destination.to_string());
-  splice(grant.id, std::move(source_stream), std::move(destination_stream));
+  splice(grant.id, std::move(source_stream), std::move(destination_stream), std::move(memory));
   schedule_expiry();
+}
+
+awaitable<void> RelayService::refuse_granted(MuxedStream& source, CircuitId id, RefusalReason reason) {
+  state_.close_circuit(id);
+  state_.count_refusal(reason);
+  auto answer = hop_status(status_for(reason));
+  co_await write_message(source, answer);
+  co_await source.close_write();
 }
 
 awaitable<std::shared_ptr<MuxedStream>> RelayService::open_stop(const crypto::PeerId& destination,
@@ -168,13 +184,15 @@ awaitable<std::shared_ptr<MuxedStream>> RelayService::open_stop(const crypto::Pe
   co_return stream;
 }
 
-void RelayService::splice(CircuitId id, std::shared_ptr<MuxedStream> source, std::shared_ptr<MuxedStream> destination) {
+void RelayService::splice(CircuitId id, std::shared_ptr<MuxedStream> source, std::shared_ptr<MuxedStream> destination,
+                          std::shared_ptr<MemoryGrant> memory) {
   active_[id] = ActiveCircuit{source, destination};
   // The circuit ends when both directions have ended (each pump resets both streams on failure).
   auto remaining = std::make_shared<int>(2);
   std::weak_ptr<RelayService> weak = shared_from_this();
-  auto done = [weak, id, remaining](std::exception_ptr) {
+  auto done = [weak, id, remaining, memory](std::exception_ptr) {
     if (--*remaining > 0) return;
+    memory->release();
     if (auto self = weak.lock()) self->end_circuit(id);
   };
   asio::co_spawn(host_.executor(), pump(id, Direction::source_to_destination, source, destination), done);

@@ -18,6 +18,9 @@
 
 namespace stargate::p2p::relay {
 
+// Memory a circuit reserves in the relay service's scope before it opens: its two splice buffers.
+inline constexpr std::size_t kCircuitBufferBytes = 128 * 1024;
+
 struct RelayServiceOptions {
   RelayLimits limits;
   // Only these peers may reserve or open circuits; none: anyone.
@@ -53,7 +56,11 @@ class RelayService : public std::enable_shared_from_this<RelayService> {
                                                     const CircuitGrant& grant);
   awaitable<void> pump(CircuitId id, Direction direction, std::shared_ptr<MuxedStream> from,
                        std::shared_ptr<MuxedStream> to);
-  void splice(CircuitId id, std::shared_ptr<MuxedStream> source, std::shared_ptr<MuxedStream> destination);
+  // Gives back a circuit granted by the state, counts why, and tells the source.
+  awaitable<void> refuse_granted(MuxedStream& source, CircuitId id, RefusalReason reason);
+  // `memory` holds the splice buffers' reservation until both directions have ended.
+  void splice(CircuitId id, std::shared_ptr<MuxedStream> source, std::shared_ptr<MuxedStream> destination,
+              std::shared_ptr<MemoryGrant> memory);
   void watch(std::shared_ptr<MuxedConnection> connection);
   void schedule_expiry();
   void end_circuit(CircuitId id);

@@ -50,6 +50,7 @@ std::string_view to_string(RefusalReason reason) {
     case RefusalReason::connection_failed: return "connection_failed";
     case RefusalReason::malformed_message: return "malformed_message";
     case RefusalReason::unexpected_message: return "unexpected_message";
+    case RefusalReason::node_resources: return "node_resources";
   }
   return "unknown";
 }
@@ -62,7 +63,8 @@ Status status_for(RefusalReason reason) {
     case RefusalReason::too_many_reservations_for_ip: return Status::reservation_refused;
     case RefusalReason::no_reservation: return Status::no_reservation;
     case RefusalReason::too_many_circuits_for_source:
-    case RefusalReason::too_many_circuits_for_destination: return Status::resource_limit_exceeded;
+    case RefusalReason::too_many_circuits_for_destination:
+    case RefusalReason::node_resources: return Status::resource_limit_exceeded;
     case RefusalReason::connection_failed: return Status::connection_failed;
     case RefusalReason::malformed_message: return Status::malformed_message;
     case RefusalReason::unexpected_message: return Status::unexpected_message;

@@ -65,8 +65,9 @@ enum class RefusalReason : std::uint8_t {
   connection_failed,                  // CONNECTION_FAILED: the stop exchange failed (I/O layer)
   malformed_message,                  // MALFORMED_MESSAGE (I/O layer, from a decode error)
   unexpected_message,                 // UNEXPECTED_MESSAGE (I/O layer)
+  node_resources,                     // RESOURCE_LIMIT_EXCEEDED: the node's resource manager (I/O layer)
 };
-inline constexpr std::size_t kRefusalReasons = 10;
+inline constexpr std::size_t kRefusalReasons = 11;
 // snake_case names, e.g. "too_many_reservations_for_ip", fit for a metrics label.
 std::string_view to_string(RefusalReason reason);
 Status status_for(RefusalReason reason);
