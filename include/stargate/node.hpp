@@ -229,6 +229,9 @@ struct NodeStatus {
     std::size_t routing_table_peers = 0, provider_records = 0, value_records = 0;
     std::uint64_t requests_served = 0, requests_refused = 0, requests_sent = 0, requests_failed = 0;
     std::uint64_t lookups = 0, records_refused = 0, requests_rate_limited = 0;
+    // Peers the DHT put in back-off for repeated refusals (rate, invalid records), and their
+    // inbound connections it closed as they came up (docs/limits.md, "Disconnect and back-off").
+    std::uint64_t peers_backed_off = 0, connections_refused_backoff = 0;
     // Rounds in which this agent published its announcement and capabilities (at start, then
     // every dht_republish_interval and after address changes), and when the last one ended.
     std::uint64_t publishes = 0;

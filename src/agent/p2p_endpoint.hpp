@@ -35,6 +35,8 @@ struct P2pOptions {
     bool follow_reachability = true;
     std::vector<std::string> bootstrap;
     std::string protocol{p2p::kad::kDefaultProtocol};
+    // When a peer that keeps sending refused DHT requests is backed off ([limits] strikes).
+    OffenderTracker::Config offenders{};
   };
   std::optional<Dht> dht;
   // Gossipsub (/meshsub/1.1.0): announcements on the traylinx.announce topic (docs/dht.md).
