@@ -110,6 +110,9 @@ struct NodeOptions {
   DhtMode dht_mode = DhtMode::auto_;
   std::vector<std::string> bootstrap;
   std::string dht_protocol = "/stargate/kad/1.0.0";
+  // Disjoint lookup paths (S/Kademlia): with d > 1 a lookup follows d paths that share no peer,
+  // so peers that lie lead only their own path astray, at the cost of more requests (docs/dht.md).
+  std::size_t dht_disjoint_paths = 1;
   // How often the announcement record and provider records are published again.
   std::chrono::seconds dht_republish_interval{1800};
   // A client-only node (a one-shot CLI call) neither announces itself nor serves methods; it can

@@ -1270,6 +1270,7 @@ awaitable<void> StarGateNode::start() {
     dht.bootstrap = impl->options.bootstrap;
     dht.protocol = impl->options.dht_protocol;
     dht.offenders = offender_config(impl->options.rate_limits);
+    dht.disjoint_paths = impl->options.dht_disjoint_paths;
     p2p_options.dht = std::move(dht);
   }
   p2p_options.relay_health.interval = impl->options.relay_health_interval;

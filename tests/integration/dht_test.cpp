@@ -14,9 +14,11 @@ using stargate::testing::TestNode;
 using stargate::testing::wait_until;
 
 struct DhtNode {
-  DhtNode(boost::asio::io_context& io, DhtMode mode, std::vector<Multiaddr> bootstrap) : node(io) {
+  DhtNode(boost::asio::io_context& io, DhtMode mode, std::vector<Multiaddr> bootstrap, std::size_t disjoint_paths = 1)
+      : node(io) {
     DhtOptions options;
     options.mode = mode;
+    options.lookup.disjoint_paths = disjoint_paths;
     options.bootstrap = std::move(bootstrap);
     options.rpc_timeout = 2s;
     options.query_timeout = 10s;
@@ -54,12 +56,14 @@ awaitable<bool> ask(Host& host, std::shared_ptr<MuxedConnection> connection, Mes
 }
 
 // `n` server nodes; the first two are the others' bootstrap peers.
-std::vector<std::unique_ptr<DhtNode>> network(boost::asio::io_context& io, std::size_t n) {
+std::vector<std::unique_ptr<DhtNode>> network(boost::asio::io_context& io, std::size_t n, std::size_t disjoint_paths = 1) {
   std::vector<std::unique_ptr<DhtNode>> nodes;
-  nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, std::vector<Multiaddr>{}));
-  nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, std::vector<Multiaddr>{nodes[0]->node.full_addr()}));
+  nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, std::vector<Multiaddr>{}, disjoint_paths));
+  nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, std::vector<Multiaddr>{nodes[0]->node.full_addr()},
+                                            disjoint_paths));
   std::vector<Multiaddr> bootstrap{nodes[0]->node.full_addr(), nodes[1]->node.full_addr()};
-  for (std::size_t i = 2; i < n; ++i) nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, bootstrap));
+  for (std::size_t i = 2; i < n; ++i)
+    nodes.push_back(std::make_unique<DhtNode>(io, DhtMode::server, bootstrap, disjoint_paths));
   return nodes;
 }
 
@@ -94,6 +98,31 @@ TEST(DhtTest, TwentyNodesFindAProviderAndSurviveChurn) {
     for (std::size_t i = 0; i < nodes.size(); ++i)
       if (i != 3 && i != 9 && i != 12 && i != 15) nodes[i]->close();
   }, 120s);
+}
+
+TEST(DhtTest, LookupsWithFourDisjointPathsFindProvidersAndRecords) {
+  boost::asio::io_context io;
+  auto nodes = network(io, 12, 4);
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    for (auto& n : nodes) co_await n->dht->bootstrap();
+    const auto key = provider_key("stargate/capability/summarise");
+    EXPECT_GE(co_await nodes[5]->dht->provide(key), 5u);
+    const auto record_key = public_key_record_key(nodes[6]->node.host.peer_id().bytes());
+    const auto value = crypto::encode_public_key_proto(nodes[6]->node.host.identity().public_key());
+    EXPECT_GE(co_await nodes[6]->dht->put_value(record_key, value), 5u);
+    for (std::size_t i : {0, 3, 9, 11}) {
+      auto found = co_await nodes[i]->dht->find_providers(key, 1);
+      CO_ASSERT_TRUE(found.providers.size() == 1u);
+      EXPECT_EQ(found.providers[0].id, nodes[5]->node.host.peer_id());
+      auto got = co_await nodes[i]->dht->get_value(record_key);
+      CO_ASSERT_TRUE(got.value.has_value());
+      EXPECT_EQ(*got.value, value);
+      auto closest = co_await nodes[i]->dht->find_closest(nodes[8]->node.host.peer_id().bytes());
+      CO_ASSERT_TRUE(!closest.closest.empty());
+      EXPECT_EQ(closest.closest.front().peer, nodes[8]->node.host.peer_id());
+    }
+    for (auto& n : nodes) n->close();
+  }, 60s);
 }
 
 TEST(DhtTest, ClosestPeersAreFoundAndAClientIsNotInAnyTable) {
