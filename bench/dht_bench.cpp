@@ -1,7 +1,8 @@
 // Kademlia lookups in simulated networks of 50, 200 and 1,000 nodes, by driving the sans-IO
 // routing tables and lookups directly with a simulated clock (each request takes a uniformly
 // drawn 20-80 ms round trip; a request to a dead node fails after the 5 s per-request timeout, and
-// stops holding up the lookup after 1.5 s, as kad_io's stall timer makes it),
+// stops holding up the lookup after 1.5 s, as kad_io's stall timer makes it), with one lookup
+// path and with four disjoint ones,
 // and the memory a routing-table entry and a provider record take (glibc's allocator statistics).
 // Prints Markdown for docs/benchmarks.md (scripts/bench.sh --dht-only).
 #include "crypto/ed25519.hpp"
@@ -53,10 +54,11 @@ struct Outcome {
   bool found_closest = false;
 };
 
-Outcome simulate(const Network& net, const crypto::PeerId& origin, const KadKey& target, std::mt19937_64& rng) {
+Outcome simulate(const Network& net, const crypto::PeerId& origin, const KadKey& target, std::mt19937_64& rng,
+                 std::size_t paths) {
   std::vector<Candidate> seeds;
   for (const auto& e : net.tables.at(origin).closest(target, 20)) seeds.push_back(Candidate{e.peer, {}});
-  Lookup lookup(target, origin, seeds);
+  Lookup lookup(target, origin, seeds, LookupConfig{.alpha = 3, .k = 20, .max_candidates = 256, .disjoint_paths = paths});
   std::uniform_real_distribution<Millis> rtt(20, 80);
   // (time, is a stall check, peer): answers and failures, and the I/O layer's 1.5 s stall timer.
   using Event = std::tuple<Millis, bool, crypto::PeerId>;
@@ -96,7 +98,7 @@ Millis percentile(std::vector<Millis> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-void run(std::size_t n, double dead_fraction, std::size_t lookups) {
+void run(std::size_t n, double dead_fraction, std::size_t lookups, std::size_t paths = 1) {
   auto net = build(n);
   std::mt19937_64 rng(n * 7919 + static_cast<std::size_t>(dead_fraction * 100));
   std::vector<crypto::PeerId> shuffled = net.ids;
@@ -112,14 +114,14 @@ void run(std::size_t n, double dead_fraction, std::size_t lookups) {
     while (net.dead.contains(origin));
     KadKey target;
     for (auto& b : target.bytes) b = static_cast<std::uint8_t>(rng());
-    auto o = simulate(net, origin, target, rng);
+    auto o = simulate(net, origin, target, rng, paths);
     latencies.push_back(o.latency);
     hops += static_cast<double>(o.hops);
     requests += static_cast<double>(o.requests);
     found += o.found_closest ? 1 : 0;
   }
   const double count = static_cast<double>(lookups);
-  std::printf("| %zu | %.0f%% | %.0f ms | %.0f ms | %.1f | %.1f | %.1f%% |\n", n, dead_fraction * 100,
+  std::printf("| %zu | %.0f%% | %zu | %.0f ms | %.0f ms | %.1f | %.1f | %.1f%% |\n", n, dead_fraction * 100, paths,
               percentile(latencies, 0.5), percentile(latencies, 0.95), hops / count, requests / count,
               100.0 * static_cast<double>(found) / count);
 }
@@ -136,9 +138,13 @@ int main(int argc, char** argv) {
               "5 s for a request to a dead node, which the lookup stops waiting for after 1.5 s. *Found* is the share of lookups whose closest answer is "
               "the live node truly closest to the key.\n\n",
               lookups);
-  std::printf("| nodes | dead | p50 latency | p95 latency | hops | requests | found |\n|---|---|---|---|---|---|---|\n");
+  std::printf("| nodes | dead | disjoint paths | p50 latency | p95 latency | hops | requests | found |\n"
+              "|---|---|---|---|---|---|---|---|\n");
   for (std::size_t n : {50, 200, 1000}) run(n, 0.0, lookups);
   for (std::size_t n : {200, 1000}) run(n, 0.2, lookups);
+  // What S/Kademlia's disjoint paths cost where nobody lies (LookupConfig::disjoint_paths).
+  run(1000, 0.0, lookups, 4);
+  run(1000, 0.2, lookups, 4);
 
   // Memory: one routing table filled from 2,000 peers, and 100,000 provider records.
   std::vector<crypto::PeerId> peers;

@@ -115,6 +115,9 @@ struct NodeOptions {
   DhtMode dht_mode = DhtMode::auto_;
   std::vector<std::string> bootstrap;
   std::string dht_protocol = "/stargate/kad/1.0.0";
+  // Disjoint lookup paths (S/Kademlia): with d > 1 a lookup follows d paths that share no peer,
+  // so peers that lie lead only their own path astray, at the cost of more requests (docs/dht.md).
+  std::size_t dht_disjoint_paths = 1;
   // How often the announcement record and provider records are published again.
   std::chrono::seconds dht_republish_interval{1800};
   // A client-only node (a one-shot CLI call) neither announces itself nor serves methods; it can
@@ -234,6 +237,9 @@ struct NodeStatus {
     std::size_t routing_table_peers = 0, provider_records = 0, value_records = 0;
     std::uint64_t requests_served = 0, requests_refused = 0, requests_sent = 0, requests_failed = 0;
     std::uint64_t lookups = 0, records_refused = 0, requests_rate_limited = 0;
+    // Peers the DHT put in back-off for repeated refusals (rate, invalid records), and their
+    // inbound connections it closed as they came up (docs/limits.md, "Disconnect and back-off").
+    std::uint64_t peers_backed_off = 0, connections_refused_backoff = 0;
     // Rounds in which this agent published its announcement and capabilities (at start, then
     // every dht_republish_interval and after address changes), and when the last one ended.
     std::uint64_t publishes = 0;

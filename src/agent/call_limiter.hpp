@@ -4,7 +4,7 @@
 // keeps being refused into a disconnect and a back-off. Over libp2p a direct connection gives
 // both keys; a relayed one only the caller (the relay's IP says nothing about the caller); NATS
 // carries no IP, so only the caller.
-#include "agent/offenders.hpp"
+#include "base/offenders.hpp"
 #include "base/token_bucket.hpp"
 
 #include <chrono>

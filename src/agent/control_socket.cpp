@@ -136,6 +136,8 @@ json::value to_json(const NodeStatus& s) {
                                            {"lookups", s.dht.lookups},
                                            {"records_refused", s.dht.records_refused},
                                            {"requests_rate_limited", s.dht.requests_rate_limited},
+                                           {"peers_backed_off", s.dht.peers_backed_off},
+                                           {"connections_refused_backoff", s.dht.connections_refused_backoff},
                                            {"publishes", s.dht.publishes}}},
                       {"reachability", s.reachability},
                       {"nat_kind", s.nat_kind},

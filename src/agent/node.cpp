@@ -119,8 +119,8 @@ void check_rate_limits(const NodeOptions::RateLimits& r) {
   if (r.strikes_before_backoff == 0) throw std::invalid_argument("NodeOptions::rate_limits.strikes_before_backoff must be at least 1");
 }
 
-agent::OffenderTracker::Config offender_config(const NodeOptions::RateLimits& r) {
-  agent::OffenderTracker::Config config;
+OffenderTracker::Config offender_config(const NodeOptions::RateLimits& r) {
+  OffenderTracker::Config config;
   config.strikes = r.strikes_before_backoff;
   config.window = r.strike_window;
   config.backoff = r.backoff;
@@ -211,7 +211,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   // announcements, per agent; and who is in back-off for being refused too often.
   agent::CallLimiter call_limiter;
   RateLimiter<std::string> announce_limiter;
-  agent::OffenderTracker announce_offenders;
+  OffenderTracker announce_offenders;
 
   std::string signed_announcement(agent::AnnouncementKind kind, std::optional<std::chrono::seconds> ttl = std::nullopt) {
     agent::AnnouncementInfo info;
@@ -1039,6 +1039,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       status.dht.lookups = c.lookups;
       status.dht.records_refused = c.records_refused;
       status.dht.requests_rate_limited = c.requests_rate_limited;
+      status.dht.peers_backed_off = c.peers_backed_off;
+      status.dht.connections_refused_backoff = c.connections_refused_backoff;
       status.dht.publishes = dht_publishes;
       status.dht.last_published = dht_last_published;
     }
@@ -1164,6 +1166,10 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       out.counter("stargate_dht_lookups", "Iterative DHT lookups run").add(d(s.dht.lookups));
       out.counter("stargate_dht_records_refused", "DHT records refused: invalid, too large, or older than the one kept")
           .add(d(s.dht.records_refused));
+      out.counter("stargate_dht_peers_backed_off", "Peers the DHT disconnected and backed off for repeated refused requests")
+          .add(d(s.dht.peers_backed_off));
+      out.counter("stargate_dht_connections_refused_backoff", "Inbound connections the DHT closed: their peer was backed off")
+          .add(d(s.dht.connections_refused_backoff));
     }
     if (p2p) agent::collect_resource_metrics(out, s.resources);
     out.gauge("stargate_pool_connections", "libp2p connections open (direct and relayed)").add(d(s.pool_size));
@@ -1266,6 +1272,8 @@ awaitable<void> StarGateNode::start() {
     dht.follow_reachability = impl->options.dht_mode == DhtMode::auto_;
     dht.bootstrap = impl->options.bootstrap;
     dht.protocol = impl->options.dht_protocol;
+    dht.offenders = offender_config(impl->options.rate_limits);
+    dht.disjoint_paths = impl->options.dht_disjoint_paths;
     p2p_options.dht = std::move(dht);
   }
   p2p_options.relay_health.interval = impl->options.relay_health_interval;

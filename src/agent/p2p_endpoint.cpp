@@ -117,6 +117,8 @@ void P2pEndpoint::enable_dht() {
   p2p::kad::DhtOptions dht_options;
   dht_options.protocol = options_.dht->protocol;
   dht_options.mode = options_.dht->mode;
+  dht_options.offenders = options_.dht->offenders;
+  dht_options.lookup.disjoint_paths = options_.dht->disjoint_paths;
   dht_options.bootstrap = parse_multiaddrs(options_.dht->bootstrap, "bootstrap address").value();
   for (auto& relay : parse_multiaddrs(options_.relays, "relay address").value()) dht_options.bootstrap.push_back(std::move(relay));
   dht_ = p2p::kad::Dht::enable(host_, *identify_, std::move(dht_options));

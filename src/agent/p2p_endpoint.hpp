@@ -35,6 +35,9 @@ struct P2pOptions {
     bool follow_reachability = true;
     std::vector<std::string> bootstrap;
     std::string protocol{p2p::kad::kDefaultProtocol};
+    // When a peer that keeps sending refused DHT requests is backed off ([limits] strikes).
+    OffenderTracker::Config offenders{};
+    std::size_t disjoint_paths = 1;  // lookups' disjoint paths (LookupConfig::disjoint_paths)
   };
   std::optional<Dht> dht;
   // Gossipsub (/meshsub/1.1.0): announcements on the traylinx.announce topic (docs/dht.md).

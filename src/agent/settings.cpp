@@ -31,6 +31,8 @@ constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::int64_t kMaxMillis = 86'400'000;  // 24 hours
 constexpr std::int64_t kMaxSeconds = 86'400;     // 24 hours
 constexpr std::int64_t kMaxRelayReservations = 16;
+// Each path asks α peers at once: more than a few paths is a flood of requests, not safety.
+constexpr std::int64_t kMaxDhtDisjointPaths = 8;
 
 // A duration in seconds from an environment variable ("30", "2.5"), between 1 ms and 24 hours.
 Result<std::chrono::milliseconds> env_seconds(const char* name, const char* value, std::string_view what) {
@@ -288,7 +290,8 @@ class TomlReader {
     if (key == "mode") return string(node, key, out_.dht_mode);
     if (key == "bootstrap") return string_list(node, key, out_.bootstrap);
     if (key == "protocol") return string(node, key, out_.dht_protocol);
-    return unknown(node, section_, key, "mode, bootstrap, protocol");
+    if (key == "disjoint_paths") return count(node, key, 1, kMaxDhtDisjointPaths, out_.dht_disjoint_paths);
+    return unknown(node, section_, key, "mode, bootstrap, protocol, disjoint_paths");
   }
 
   Result<void> metrics_key(std::string_view key, const toml::node& node) {
@@ -589,6 +592,11 @@ Result<void> apply_environment(Settings& settings, const GetEnv& getenv) {
   if (const char* v = env_value(getenv, "STARGATE_TRANSPORTS")) next.transports = split_list(v);
   if (const char* v = env_value(getenv, "STARGATE_DHT_MODE")) next.dht_mode = trim(v);
   if (const char* v = env_value(getenv, "STARGATE_BOOTSTRAP")) next.bootstrap = split_list(v);
+  if (const char* v = env_value(getenv, "STARGATE_DHT_DISJOINT_PATHS")) {
+    auto n = env_whole_number("STARGATE_DHT_DISJOINT_PATHS", v, kMaxDhtDisjointPaths, "a number of lookup paths", "4");
+    if (!n) return n.error();
+    next.dht_disjoint_paths = static_cast<std::size_t>(*n);
+  }
   if (const char* v = env_value(getenv, "STARGATE_POOL_MAX_CONNECTIONS")) {
     auto n = env_whole_number("STARGATE_POOL_MAX_CONNECTIONS", v, kMaxPoolConnections, "a number of connections", "100");
     if (!n) return n.error();
@@ -680,6 +688,8 @@ Result<void> validate(const Settings& s) {
   const bool libp2p_on = std::find(s.transports.begin(), s.transports.end(), "libp2p") != s.transports.end();
   if (!libp2p_on && (!s.listen_addrs.empty() || !s.relays.empty()))
     return make_error("listen addresses and relays need the libp2p transport, which transports leaves out");
+  if (s.dht_disjoint_paths < 1 || s.dht_disjoint_paths > static_cast<std::size_t>(kMaxDhtDisjointPaths))
+    return make_error("dht disjoint_paths must be between 1 and " + std::to_string(kMaxDhtDisjointPaths));
   if (s.relay_reservations < 1 || s.relay_reservations > static_cast<std::size_t>(kMaxRelayReservations))
     return make_error("relay_reservations must be between 1 and " + std::to_string(kMaxRelayReservations));
   if (s.relay_health_interval.count() < 1) return make_error("relay_health_interval must be positive");

@@ -128,10 +128,11 @@ struct Settings {
   std::chrono::seconds pool_idle_timeout =
       std::chrono::duration_cast<std::chrono::seconds>(p2p::pool::PoolConfig{}.idle_timeout);
   // Kademlia DHT (docs/dht.md): "auto", "server", "client" or "off"; bootstrap multiaddrs (each
-  // ending in /p2p/<peer>); the protocol ID.
+  // ending in /p2p/<peer>); the protocol ID; disjoint lookup paths (1..kMaxDhtDisjointPaths).
   std::string dht_mode = "auto";
   std::vector<std::string> bootstrap;
   std::string dht_protocol = "/stargate/kad/1.0.0";
+  std::size_t dht_disjoint_paths = 1;
   RateLimitSettings limits;
   ResourceLimits resources;
   // method -> agents allowed to call it (agent ID, PeerId or display name); the "*" key applies to
@@ -186,6 +187,7 @@ using GetEnv = std::function<const char*(const char*)>;
 //   STARGATE_POOL_IDLE_TIMEOUT    pool_idle_timeout, in whole seconds
 //   STARGATE_DHT_MODE             dht_mode (auto, server, client, off)
 //   STARGATE_BOOTSTRAP            bootstrap (comma-separated multiaddrs)
+//   STARGATE_DHT_DISJOINT_PATHS   dht_disjoint_paths (a whole number)
 //   STARGATE_LIMITS_<KEY>         limits.<key> for each of kLimitKeys (STARGATE_LIMITS_CALLS_PER_SECOND=50)
 //   STARGATE_RESOURCES_<KEY>      resources.<key> for each of kResourceKeys (STARGATE_RESOURCES_MAX_STREAMS=4096)
 // Error (nothing is applied then): a value that cannot be used, e.g. STARGATE_CALL_TIMEOUT=abc; the

@@ -197,6 +197,7 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.dht_mode = parse_dht_mode(settings.dht_mode).value_or(DhtMode::auto_);
   options.bootstrap = settings.bootstrap;
   options.dht_protocol = settings.dht_protocol;
+  options.dht_disjoint_paths = settings.dht_disjoint_paths;
   const auto& l = settings.limits;
   options.rate_limits.calls_per_second = l.calls_per_second;
   options.rate_limits.calls_burst = l.calls_burst;

@@ -96,6 +96,8 @@ TEST(AgentDhtTest, FiftyAgentsFindACapabilityAndCallItWithoutABroker) {
     EXPECT_EQ(status.dht.mode, "server");
     EXPECT_GE(status.dht.routing_table_peers, 10u);
     EXPECT_GT(net.provider().get_status().dht.requests_served, 0u);
+    // Honest agents, however busy, never back each other off.
+    for (const auto& node : net.nodes) EXPECT_EQ(node->get_status().dht.peers_backed_off, 0u);
 
     // 20% of the agents stop (neither the provider nor the bootstrap agents); the rest still find
     // the provider and call it, by agent ID, looked up afresh by agents that never saw it.

@@ -69,28 +69,6 @@ TEST(CallLimiter, ACallerRefusedTooOftenIsDisconnectedOnceAndBackedOff) {
   EXPECT_TRUE(limiter.admit("b", std::nullopt, t0 + 2s).allowed());
 }
 
-TEST(OffenderTracker, StrikesOutsideTheWindowDoNotAddUp) {
-  OffenderTracker tracker({3, 1s, 5s, 100});
-  const auto t0 = Clock::time_point{} + 1h;
-  for (int i = 0; i < 10; ++i) {
-    EXPECT_FALSE(tracker.strike("slow", t0 + i * 600ms));  // two per window at most
-  }
-  EXPECT_FALSE(tracker.backed_off("slow", t0 + 6s));
-}
-
-TEST(OffenderTracker, StaysWithinItsBound) {
-  OffenderTracker tracker({3, 1s, 5s, 50});
-  const auto t0 = Clock::time_point{} + 1h;
-  for (int i = 0; i < 3; ++i) tracker.strike("bad", t0);
-  ASSERT_TRUE(tracker.backed_off("bad", t0));
-  for (int i = 0; i < 1000; ++i) {
-    tracker.strike("k" + std::to_string(i), t0 + std::chrono::milliseconds(i));
-    ASSERT_LE(tracker.size(), 50u);
-  }
-  // The one in back-off is the last to go: it is still remembered.
-  EXPECT_TRUE(tracker.backed_off("bad", t0 + 1s));
-}
-
 TEST(IpOfMultiaddr, TakesTheIpOfDirectAddressesOnly) {
   EXPECT_EQ(ip_of_multiaddr("/ip4/192.0.2.1/tcp/4001"), "192.0.2.1");
   EXPECT_EQ(ip_of_multiaddr("/ip6/::1/tcp/4001"), "::1");

@@ -57,5 +57,25 @@ TEST(DhtSettings, BadValuesAreClearErrors) {
   EXPECT_NE(unknown.error().message.find("mode, bootstrap, protocol"), std::string::npos) << unknown.error().message;
 }
 
+TEST(DhtSettings, DisjointPathsFromFileAndEnvironment) {
+  auto s = defaults();
+  EXPECT_EQ(s.dht_disjoint_paths, 1u);
+  ASSERT_TRUE(apply_toml_text(s, "[dht]\ndisjoint_paths = 4\n", "test.toml"));
+  EXPECT_EQ(s.dht_disjoint_paths, 4u);
+  Env env{{"STARGATE_DHT_DISJOINT_PATHS", "2"}};
+  ASSERT_TRUE(apply_environment(s, getenv_from(env)));
+  EXPECT_EQ(s.dht_disjoint_paths, 2u);
+  EXPECT_TRUE(validate(s));
+
+  auto file = defaults();
+  auto too_many = apply_toml_text(file, "[dht]\ndisjoint_paths = 9\n", "test.toml");
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().message.find("between 1 and 8"), std::string::npos) << too_many.error().message;
+  Env bad{{"STARGATE_DHT_DISJOINT_PATHS", "0"}};
+  auto zero = apply_environment(file, getenv_from(bad));
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("STARGATE_DHT_DISJOINT_PATHS"), std::string::npos) << zero.error().message;
+}
+
 }  // namespace
 }  // namespace stargate::agent

@@ -42,6 +42,11 @@ void drop_loopback_unless(bool requester_local, std::vector<PeerEntry>& peers) {
   for (auto& peer : peers) std::erase_if(peer.addrs, on_loopback);
 }
 
+// A refusal that is the requester's own doing: a strike toward its back-off (DhtOptions::offenders).
+struct Offence : ErrorException {
+  using ErrorException::ErrorException;
+};
+
 // What one lookup shares with the requests it has in flight; those may outlive the lookup's
 // coroutine (it stops waiting once it is done), so they hold it by shared_ptr.
 struct LookupState {
@@ -63,6 +68,10 @@ std::shared_ptr<Dht> Dht::enable(Host& host, identify::IdentifyService& identify
   identify.on_identified([weak](const PeerInfo& info) {
     if (auto self = weak.lock(); self && !self->closed_) self->learn(info);
   });
+  // Here, in the DHT, rather than in the agent: relays run a DHT too.
+  host.on_connection([weak](const std::shared_ptr<MuxedConnection>& connection) {
+    if (auto self = weak.lock(); self && !self->closed_) self->refuse_backed_off(connection);
+  });
   dht->set_mode(dht->options_.mode);
   return dht;
 }
@@ -74,18 +83,47 @@ Dht::Dht(Host& host, DhtOptions options)
       providers_(options_.providers),
       records_(options_.records),
       peer_limiter_(options_.requests_per_peer),
-      ip_limiter_(options_.requests_per_ip) {}
+      ip_limiter_(options_.requests_per_ip),
+      offenders_(options_.offenders) {}
 
-bool Dht::admit(const crypto::PeerId& from, const Multiaddr& remote_addr) {
+Dht::Admission Dht::admit(const crypto::PeerId& from, const Multiaddr& remote_addr) {
   const auto now = std::chrono::steady_clock::now();
-  bool allowed = true;
+  auto verdict = Admission::allowed;
   // Loopback is exempt from the IP limit (every local peer shares it), as from the per-IP
   // connection limit; a relayed connection has no IP of its own.
   if (auto endpoint = to_tcp_endpoint(remote_addr); endpoint && !is_loopback(endpoint->address()))
-    allowed = static_cast<bool>(ip_limiter_.check(endpoint->address().to_string(), now));
-  if (allowed) allowed = static_cast<bool>(peer_limiter_.check(from, now));
-  if (!allowed) ++counters_.requests_rate_limited;
-  return allowed;
+    if (!ip_limiter_.check(endpoint->address().to_string(), now)) verdict = Admission::ip_limited;
+  if (verdict == Admission::allowed && !peer_limiter_.check(from, now)) verdict = Admission::peer_limited;
+  if (verdict != Admission::allowed) ++counters_.requests_rate_limited;
+  return verdict;
+}
+
+bool Dht::backed_off(const crypto::PeerId& peer) const {
+  return offenders_.backed_off(peer.to_string(), std::chrono::steady_clock::now());
+}
+
+void Dht::strike(const crypto::PeerId& peer) {
+  if (!offenders_.strike(peer.to_string(), std::chrono::steady_clock::now())) return;
+  ++counters_.peers_backed_off;
+  logger()->info("{} keeps sending refused DHT requests: disconnected and backed off for {} ms", peer.to_string(),
+                 options_.offenders.backoff.count());
+  if (table_.find(peer)) table_.failed(peer);
+  // Posted: the refusal's reset goes out first, and the stream being served is not closed under
+  // its own coroutine.
+  std::vector<std::shared_ptr<MuxedConnection>> doomed;
+  for (const auto& c : host_.connections())
+    if (c->info().remote_peer == peer) doomed.push_back(c);
+  asio::post(host_.executor(), [doomed] {
+    for (const auto& c : doomed) c->close();
+  });
+}
+
+void Dht::refuse_backed_off(const std::shared_ptr<MuxedConnection>& connection) {
+  // Our own dials are ours to make (request() does not dial a peer in back-off; the agent may).
+  if (connection->info().outbound || !backed_off(connection->info().remote_peer)) return;
+  ++counters_.connections_refused_backoff;
+  // Closed after the other hooks (identify, the agent's) have run on it.
+  asio::post(host_.executor(), [connection] { connection->close(); });
 }
 
 void Dht::set_mode(DhtMode mode) {
@@ -115,6 +153,7 @@ void Dht::learn(const PeerInfo& info) {
 }
 
 void Dht::add_to_table(const crypto::PeerId& peer, std::vector<Multiaddr> addrs) {
+  if (backed_off(peer)) return;
   auto result = table_.add(peer, bare(addrs), Clock::now());
   if (result.check) check_liveness(*result.check);
 }
@@ -150,15 +189,24 @@ void Dht::check_liveness(crypto::PeerId peer) {
 awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
   const auto from = stream->connection().info().remote_peer;
   for (std::size_t served = 0; served < options_.max_requests_per_stream; ++served) {
+    if (backed_off(from)) {
+      // Refused unread: a peer in back-off gets no work out of us.
+      ++counters_.requests_refused;
+      stream->reset();
+      co_return;
+    }
     auto body = co_await read_length_prefixed_or_eof(*stream, kMaxMessageSize);
     if (!body) break;
     auto request = decode(*body);
     std::optional<Message> response;
     std::string refusal;
-    if (!admit(from, stream->connection().info().remote_addr)) {
+    bool offence = false;
+    if (auto admission = admit(from, stream->connection().info().remote_addr); admission != Admission::allowed) {
       refusal = "over its request rate";
+      offence = admission == Admission::peer_limited;  // an IP's refusals may be a neighbour's
     } else if (!request) {
       refusal = request.error().message;
+      offence = true;
     } else {
       try {
         response = answer(from, *request);
@@ -167,6 +215,9 @@ awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
           drop_loopback_unless(local, response->closer_peers);
           drop_loopback_unless(local, response->provider_peers);
         }
+      } catch (const Offence& e) {
+        refusal = e.what();
+        offence = true;
       } catch (const std::exception& e) {
         refusal = e.what();
       }
@@ -175,6 +226,7 @@ awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
       ++counters_.requests_refused;
       logger()->debug("refused a DHT request from {}: {}", from.to_string(), refusal);
       stream->reset();
+      if (offence) strike(from);
       co_return;
     }
     ++counters_.requests_served;
@@ -209,7 +261,7 @@ std::optional<Message> Dht::answer(const crypto::PeerId& from, const Message& re
       // Only the sender may say it provides something: a record naming another peer is refused.
       bool stored = false;
       for (const auto& provider : request.provider_peers) {
-        if (provider.id != from) throw ErrorException("ADD_PROVIDER for another peer");
+        if (provider.id != from) throw Offence("ADD_PROVIDER for another peer");
         if (request.key.empty()) throw ErrorException("ADD_PROVIDER without a key");
         auto addrs = provider.addrs;
         if (addrs.empty())
@@ -220,8 +272,12 @@ std::optional<Message> Dht::answer(const crypto::PeerId& from, const Message& re
       return std::nullopt;  // the spec's ADD_PROVIDER has no response
     }
     case MessageType::put_value: {
-      if (!request.record || request.record->key != request.key) throw ErrorException("PUT_VALUE without a matching record");
-      if (auto why = store_record(*request.record); !why.empty()) throw ErrorException("PUT_VALUE refused: " + why);
+      if (!request.record || request.record->key != request.key) throw Offence("PUT_VALUE without a matching record");
+      bool offence = false;
+      if (auto why = store_record(*request.record, &offence); !why.empty()) {
+        if (offence) throw Offence("PUT_VALUE refused: " + why);
+        throw ErrorException("PUT_VALUE refused: " + why);
+      }
       Message echo{MessageType::put_value, request.key, request.record, {}, {}};
       return echo;  // the spec's answer: the request, echoed
     }
@@ -231,14 +287,17 @@ std::optional<Message> Dht::answer(const crypto::PeerId& from, const Message& re
   throw ErrorException("unknown request");
 }
 
-std::string Dht::store_record(const Record& record) {
+std::string Dht::store_record(const Record& record, bool* offence) {
   const auto now = Clock::now();
   if (record.value.size() > records_.config().max_value_size) {
     ++counters_.records_refused;
+    if (offence) *offence = true;
     return "record of " + std::to_string(record.value.size()) + " bytes";
   }
+  // Bad signatures, timestamps from the future, unknown namespaces: the sender's doing.
   if (auto why = validators_.validate(record.key, record.value); !why.empty()) {
     ++counters_.records_refused;
+    if (offence) *offence = true;
     return why;
   }
   if (auto existing = records_.get(record.key, now)) {
@@ -278,6 +337,7 @@ PeerEntry Dht::self_entry() const {
 awaitable<std::optional<Message>> Dht::request(const Candidate& to, const Message& message) {
   ++counters_.requests_sent;
   try {
+    if (backed_off(to.peer)) throw ErrorException("the peer is in back-off");
     if (!to.addrs.empty()) host_.peer_store().add_addrs(to.peer, to.addrs);
     auto connection = co_await host_.connect(to.peer);
     std::vector<std::string> protocols{options_.protocol};

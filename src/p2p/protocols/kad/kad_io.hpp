@@ -5,7 +5,9 @@
 // mode neither answers nor advertises the protocol, so that peers behind NATs do not pollute
 // others' routing tables, as the spec requires), runs lookups with α requests in flight, and
 // keeps its table fresh: peers learn of it through identify, full buckets check their oldest
-// peer with /ipfs/ping/1.0.0, and a refresh lookup runs periodically.
+// peer with /ipfs/ping/1.0.0, and a refresh lookup runs periodically. A peer that keeps sending
+// refused requests is disconnected and backed off.
+#include "base/offenders.hpp"
 #include "base/token_bucket.hpp"
 #include "p2p/host/host.hpp"
 #include "p2p/host/signal.hpp"
@@ -49,6 +51,13 @@ struct DhtOptions {
   // token buckets (docs/limits.md, "Rate limits"); beyond, the stream is reset and counted.
   RateLimit requests_per_peer{50, 200};
   RateLimit requests_per_ip{200, 1000};
+  // Each refusal that is the requester's own doing (a request over its own rate, not its IP's; a
+  // record that fails validation or is too large; a provider record for another peer; a request
+  // that does not decode) is a strike; `strikes` of them within `window` put the peer in back-off
+  // for `backoff`: its connections are closed, new ones are closed as soon as they are up, its
+  // requests are refused unread, it is neither asked nor added to the routing table (docs/limits.md,
+  // "Disconnect and back-off"). Agents pass their [limits] strike settings.
+  OffenderTracker::Config offenders{};
 };
 
 struct DhtCounters {
@@ -63,6 +72,8 @@ struct DhtCounters {
   std::uint64_t records_refused = 0;  // invalid, or worse than the one kept
   std::uint64_t liveness_checks = 0;
   std::uint64_t evicted = 0;  // peers that failed a liveness check
+  std::uint64_t peers_backed_off = 0;  // times a peer was put in back-off (DhtOptions::offenders)
+  std::uint64_t connections_refused_backoff = 0;  // inbound connections closed: their peer was backed off
 };
 
 struct LookupResult {
@@ -109,6 +120,8 @@ class Dht : public std::enable_shared_from_this<Dht> {
   const ProviderStore& provider_store() const { return providers_; }
   const RecordStore& record_store() const { return records_; }
   const DhtCounters& counters() const { return counters_; }
+  // Whether `peer` is in back-off for refused requests (DhtOptions::offenders).
+  bool backed_off(const crypto::PeerId& peer) const;
   void close();
 
  private:
@@ -118,7 +131,8 @@ class Dht : public std::enable_shared_from_this<Dht> {
   awaitable<void> serve(std::shared_ptr<MuxedStream> stream);
   std::optional<Message> answer(const crypto::PeerId& from, const Message& request);
   // Validates a record and keeps it unless the one we have is better; the refusal, if any.
-  std::string store_record(const Record& record);
+  // `offence` is set when the record itself is bad (invalid, too large), not merely beaten.
+  std::string store_record(const Record& record, bool* offence = nullptr);
   awaitable<std::size_t> send_to_closest(const Bytes& key, const Message& message);
   std::vector<PeerEntry> closer_peers(const Bytes& key, const crypto::PeerId& exclude) const;
   // One request to `to`; the response (none for ADD_PROVIDER). Throws on failure or timeout.
@@ -142,8 +156,14 @@ class Dht : public std::enable_shared_from_this<Dht> {
   std::set<crypto::PeerId> checking_;  // liveness checks in flight
   RateLimiter<crypto::PeerId> peer_limiter_;
   RateLimiter<std::string> ip_limiter_;
-  // False (counted) when the requester or its IP is over its rate.
-  bool admit(const crypto::PeerId& from, const Multiaddr& remote_addr);
+  OffenderTracker offenders_;
+  enum class Admission { allowed, ip_limited, peer_limited };
+  // Whether the requester and its IP are within their rates (refusals counted).
+  Admission admit(const crypto::PeerId& from, const Multiaddr& remote_addr);
+  // A refusal that is `peer`'s own doing; the strike that puts it in back-off closes its connections.
+  void strike(const crypto::PeerId& peer);
+  // Closes new inbound connections from peers in back-off.
+  void refuse_backed_off(const std::shared_ptr<MuxedConnection>& connection);
   std::shared_ptr<asio::steady_timer> maintenance_timer_;
   bool closed_ = false;
 };

@@ -1,16 +1,17 @@
 #pragma once
 // Who keeps misbehaving (docs/limits.md, "Disconnect and back-off"), sans-IO: time is passed in.
 // A key (a PeerId) earns a strike for each refusal (a rate-limited call, a dropped
-// announcement); `strikes` of them within `window` put it in back-off for `backoff`: the node
-// closes its connections and refuses new ones (and its announcements) until then. Bounded to
-// `max_keys` keys; when full, the oldest entry is forgotten.
+// announcement, a DHT request over its rate or an invalid DHT record); `strikes` of them within
+// `window` put it in back-off for `backoff`: the agent (or the DHT) closes its connections and
+// refuses new ones (and its announcements) until then. Shared by the agent and the p2p layer,
+// hence in base. Bounded to `max_keys` keys; when full, the oldest entry is forgotten.
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
-namespace stargate::agent {
+namespace stargate {
 
 class OffenderTracker {
  public:
@@ -46,4 +47,4 @@ class OffenderTracker {
   std::unordered_map<std::string, Entry> entries_;
 };
 
-}  // namespace stargate::agent
+}  // namespace stargate

@@ -1,8 +1,8 @@
-#include "agent/offenders.hpp"
+#include "base/offenders.hpp"
 
 #include <algorithm>
 
-namespace stargate::agent {
+namespace stargate {
 
 bool OffenderTracker::strike(const std::string& key, Clock::time_point now) {
   auto it = entries_.find(key);
@@ -48,4 +48,4 @@ void OffenderTracker::make_room(Clock::time_point now) {
   entries_.erase(oldest);
 }
 
-}  // namespace stargate::agent
+}  // namespace stargate
