@@ -34,6 +34,9 @@ struct ResourceLimits {
   // Transient scope: connections in their handshake, streams before their protocol is agreed.
   std::size_t max_pending_handshakes = 64;
   std::size_t max_negotiating_streams = 512;
+  // One peer's share of those, so that a peer opening streams it never negotiates cannot take
+  // the transient scope from everyone else.
+  std::size_t max_negotiating_streams_per_peer = 64;
   // Peer scope.
   std::size_t max_connections_per_peer = 8;
   std::size_t max_streams_per_peer = 1024;

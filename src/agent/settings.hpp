@@ -78,6 +78,7 @@ inline constexpr ResourceKey kResourceKeys[] = {
     {"max_memory_mb", &ResourceLimits::max_memory, kMiB, "MiB"},
     {"max_pending_handshakes", &ResourceLimits::max_pending_handshakes, 1, "handshakes"},
     {"max_negotiating_streams", &ResourceLimits::max_negotiating_streams, 1, "streams"},
+    {"max_negotiating_streams_per_peer", &ResourceLimits::max_negotiating_streams_per_peer, 1, "streams"},
     {"max_connections_per_peer", &ResourceLimits::max_connections_per_peer, 1, "connections"},
     {"max_streams_per_peer", &ResourceLimits::max_streams_per_peer, 1, "streams"},
     {"max_memory_per_peer_mb", &ResourceLimits::max_memory_per_peer, kMiB, "MiB"},

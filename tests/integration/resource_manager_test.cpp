@@ -161,6 +161,7 @@ ResourceLimits stream_limits() {
   ResourceLimits limits = small_limits();
   limits.max_streams = 6;
   limits.max_negotiating_streams = 4;
+  limits.max_negotiating_streams_per_peer = 3;
   limits.max_streams_per_peer = 5;
   limits.max_memory = 1000;
   limits.max_memory_per_peer = 600;
@@ -208,9 +209,24 @@ TEST(ResourceManagerTest, StreamsCountInTransientScopeUntilTheirProtocolIsKnown)
   EXPECT_EQ(gauge(manager->usage(), "transient", "", "streams"), 0u);
 }
 
+TEST(ResourceManagerTest, OnePeerCannotTakeTheWholeTransientScope) {
+  auto manager = ResourceManager::create(stream_limits());
+  std::string why;
+  std::vector<StreamScope> streams;
+  for (int i = 0; i < 3; ++i) streams.push_back(manager->open_stream("greedy", why));
+  EXPECT_FALSE(manager->open_stream("greedy", why));
+  EXPECT_NE(why.find("negotiation with this peer (limit 3)"), std::string::npos) << why;
+  EXPECT_EQ(gauge(manager->usage(), "transient", "", "streams_per_peer"), 3u);
+  // Others still get in; and a negotiated stream frees the greedy peer's transient share.
+  EXPECT_TRUE(manager->open_stream("other", why)) << why;
+  ASSERT_TRUE(streams[0].set_protocol("/p/1", why)) << why;
+  EXPECT_TRUE(manager->open_stream("greedy", why)) << why;
+  EXPECT_EQ(manager->usage().refusals["transient streams_per_peer"], 1u);
+}
+
 TEST(ResourceManagerTest, SystemAndPeerStreamLimits) {
   auto limits = stream_limits();
-  limits.max_negotiating_streams = 100;
+  limits.max_negotiating_streams = limits.max_negotiating_streams_per_peer = 100;
   auto manager = ResourceManager::create(limits);
   std::string why;
   std::vector<StreamScope> streams;

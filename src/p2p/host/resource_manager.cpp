@@ -219,7 +219,14 @@ StreamScope ResourceManager::open_stream(const std::string& peer, std::string& w
     refuse("peer", "streams", why, "too many streams with this peer " + limit_text(limits_.max_streams_per_peer));
     return scope;
   }
+  if (counts.negotiating >= limits_.max_negotiating_streams_per_peer) {
+    drop_peer_if_empty(peer);
+    refuse("transient", "streams_per_peer", why,
+           "too many streams in protocol negotiation with this peer " + limit_text(limits_.max_negotiating_streams_per_peer));
+    return scope;
+  }
   ++counts.streams;
+  ++counts.negotiating;
   ++system_.streams;
   ++negotiating_;
   scope.manager_ = weak_from_this();
@@ -279,6 +286,7 @@ bool ResourceManager::enter_protocol(StreamScope& scope, std::string_view protoc
   ++counts.streams;
   ++counts.streams_by_peer[scope.peer_];
   --negotiating_;
+  if (auto it = per_peer_.find(scope.peer_); it != per_peer_.end()) --it->second.negotiating;
   scope.negotiating_ = false;
   scope.protocol_ = std::string(protocol);
   scope.service_ = std::move(service);
@@ -287,7 +295,10 @@ bool ResourceManager::enter_protocol(StreamScope& scope, std::string_view protoc
 
 void ResourceManager::release_stream(const StreamScope& scope) {
   --system_.streams;
-  if (auto it = per_peer_.find(scope.peer_); it != per_peer_.end()) --it->second.streams;
+  if (auto it = per_peer_.find(scope.peer_); it != per_peer_.end()) {
+    --it->second.streams;
+    if (scope.negotiating_) --it->second.negotiating;
+  }
   drop_peer_if_empty(scope.peer_);
   if (scope.negotiating_) {
     --negotiating_;
@@ -363,14 +374,16 @@ ResourceUsage ResourceManager::usage() const {
   out.scopes.push_back({"system", "", {{"connections", connections_, limits_.max_connections},
                                        {"streams", system_.streams, limits_.max_streams},
                                        {"memory", system_.memory, limits_.max_memory}}});
-  out.scopes.push_back({"transient", "", {{"handshakes", handshakes_, limits_.max_pending_handshakes},
-                                          {"streams", negotiating_, limits_.max_negotiating_streams}}});
   PeerCounts most;
   for (const auto& [peer, counts] : per_peer_) {
     most.connections = std::max(most.connections, counts.connections);
     most.streams = std::max(most.streams, counts.streams);
+    most.negotiating = std::max(most.negotiating, counts.negotiating);
     most.memory = std::max(most.memory, counts.memory);
   }
+  out.scopes.push_back({"transient", "", {{"handshakes", handshakes_, limits_.max_pending_handshakes},
+                                          {"streams", negotiating_, limits_.max_negotiating_streams},
+                                          {"streams_per_peer", most.negotiating, limits_.max_negotiating_streams_per_peer}}});
   out.scopes.push_back({"peer", "busiest", {{"connections", most.connections, limits_.max_connections_per_peer},
                                             {"streams", most.streams, limits_.max_streams_per_peer},
                                             {"memory", most.memory, limits_.max_memory_per_peer}}});

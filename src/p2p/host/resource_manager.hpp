@@ -163,6 +163,7 @@ class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
   struct PeerCounts {
     std::size_t connections = 0;
     std::size_t streams = 0;
+    std::size_t negotiating = 0;  // of `streams`, those still in the transient scope
     std::size_t memory = 0;
     bool empty() const { return connections == 0 && streams == 0 && memory == 0; }
   };
