@@ -97,10 +97,23 @@ python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["agent_id"
   || fail "status: $(cat "$work/status.out")"
 python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["traffic"]; assert t["nats"]["bytes_in"]>0 and t["nats"]["bytes_out"]>0 and "bytes_in" in t["libp2p"], t' "$work/status.out" \
   || fail "status traffic: $(cat "$work/status.out")"
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["resources"]
+scopes = {(s["scope"], s["name"]): s for s in r["scopes"]}
+system = scopes[("system", "")]
+assert system["connections"]["limit"] == 512 and system["streams"]["limit"] == 8192 and system["memory"]["limit"] == 1 << 30, system
+assert ("service", "a2a") in scopes and ("protocol", "/stargate/a2a/1.0.0") in scopes, sorted(scopes)
+assert all("used" in g and "limit" in g for s in r["scopes"] for k, g in s.items() if isinstance(g, dict)), r
+' "$work/status.out" || fail "status resources: $(cat "$work/status.out")"
 run --identity-dir "$work/worker" status >"$work/status.txt" 2>>"$work/status.err" || fail "human status exited $?"
 grep -Eq '^traffic: libp2p [0-9]+ B in, [0-9]+ B out; nats [1-9][0-9]* B in, [1-9][0-9]* B out$' "$work/status.txt" \
   || fail "human status traffic: $(cat "$work/status.txt")"
-pass "control socket (0600): call and status reuse the running agent (its calls_ok counts the call; traffic per transport)"
+grep -Eq '^  system  connections [0-9]+/512  streams [0-9]+/8192  memory .*/1.0 GiB$' "$work/status.txt" \
+  || fail "human status resources: $(cat "$work/status.txt")"
+grep -Eq '^  service a2a  streams [0-9]+/4096  streams_per_peer [0-9]+/512  memory .*/512.0 MiB$' "$work/status.txt" \
+  || fail "human status a2a scope: $(cat "$work/status.txt")"
+pass "control socket (0600): call and status reuse the running agent (its calls_ok counts the call; traffic per transport; resources against their limits)"
 run --identity-dir "$work/nobody" status >/dev/null 2>"$work/nostatus.err" && fail "status without an agent should fail"
 grep -q "no agent is running" "$work/nostatus.err" || fail "status without agent: $(cat "$work/nostatus.err")"
 pass "status without a running agent says so"
