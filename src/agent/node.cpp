@@ -923,13 +923,33 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     auto* table = dht();
     if (!table || stopped) co_return;
     const auto wire = signed_announcement(agent::AnnouncementKind::announce, agent::kDhtAnnouncementTtl);
-    try {
-      auto stored = co_await table->put_value(agent::announcement_record_key(agent_id), Bytes(wire.begin(), wire.end()));
-      logger()->debug("announcement stored on {} DHT peers", stored);
-      for (const auto& capability : options.capabilities) co_await table->provide(agent::capability_key(capability));
-    } catch (const std::exception& e) {
-      logger()->warn("publishing to the DHT failed: {}", e.what());
+    // The announcement and each capability are published at once: each is a lookup of its own,
+    // and one after the other a round took as long as all of them together.
+    struct Round {
+      std::size_t pending = 0;
+      p2p::Signal done;
+    };
+    auto round = std::make_shared<Round>(Round{1 + options.capabilities.size(), p2p::Signal(executor)});
+    auto finished = [round](const char* what, std::exception_ptr failure, std::size_t stored) {
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          logger()->warn("publishing {} to the DHT failed: {}", what, e.what());
+        }
+      } else {
+        logger()->debug("{} stored on {} DHT peers", what, stored);
+      }
+      if (--round->pending == 0) round->done.notify_all();
+    };
+    Bytes record(wire.begin(), wire.end());
+    asio::co_spawn(executor, table->put_value(agent::announcement_record_key(agent_id), std::move(record)),
+                   [finished](std::exception_ptr e, std::size_t n) { finished("announcement", e, n); });
+    for (const auto& capability : options.capabilities) {
+      asio::co_spawn(executor, table->provide(agent::capability_key(capability)),
+                     [finished](std::exception_ptr e, std::size_t n) { finished("capability provider record", e, n); });
     }
+    while (round->pending > 0) co_await round->done.wait();
     ++dht_publishes;
     dht_last_published = std::chrono::system_clock::now();
   }
