@@ -372,10 +372,10 @@ void append_json_string(std::string& out, std::string_view text) { append_escape
 
 // {"jsonrpc":"2.0","method":…,"params":…,"id":…,"from":…}, fields in this order (params when not
 // null, from when not empty).
-std::string compose_request(std::string_view method, const json::value& params, const RequestId& id,
-                            std::string_view from, std::optional<std::int64_t> deadline_ms) {
-  std::string out;
-  out.reserve(96 + method.size() + from.size());
+void compose_request(std::string& out, std::string_view method, const json::value& params, const RequestId& id,
+                     std::string_view from, std::optional<std::int64_t> deadline_ms) {
+  out.clear();
+  out.reserve(160 + 6 * (method.size() + from.size()) + (params.is_null() ? 0 : estimated_size(params)));
   out += R"({"jsonrpc":"2.0","method":)";
   append_json_string(out, method);
   if (!params.is_null()) {
@@ -393,18 +393,26 @@ std::string compose_request(std::string_view method, const json::value& params, 
     out += std::to_string(*deadline_ms);
   }
   out += '}';
-  return out;
 }
 
 }  // namespace
 
 std::string serialize_request(const Request& request) {
-  return compose_request(request.method, request.params, request.id, request.from, request.deadline_ms);
+  std::string out;
+  compose_request(out, request.method, request.params, request.id, request.from, request.deadline_ms);
+  return out;
 }
 
 std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from,
                          std::optional<std::int64_t> deadline_ms) {
-  return compose_request(method, params, id, from, deadline_ms);
+  std::string out;
+  compose_request(out, method, params, id, from, deadline_ms);
+  return out;
+}
+
+void make_request_into(std::string& out, std::string_view method, const json::value& params, const RequestId& id,
+                       std::string_view from, std::optional<std::int64_t> deadline_ms) {
+  compose_request(out, method, params, id, from, deadline_ms);
 }
 
 std::string make_response(const RequestId& id, const json::value& result) {

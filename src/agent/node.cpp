@@ -199,6 +199,9 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   Handler catch_all;
   std::string inbox;
   std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending;
+  // NATS requests are serialized here (call_nats), kept for the next call up to 1 MiB.
+  std::string request_buffer;
+  static constexpr std::size_t kKeptRequestBuffer = std::size_t{1} << 20;
   asio::steady_timer announce_timer;
   std::shared_ptr<asio::steady_timer> dht_timer;  // the DHT republish timer, once joined
   std::uint64_t dht_publishes = 0;
@@ -463,7 +466,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     auto self = shared_from_this();
     std::optional<Caller> caller;
     if (opened.peer)
-      caller = Caller{opened.peer->agent_id, crypto::PeerId::from_public_key(opened.peer->public_key).to_string(), std::nullopt};
+      caller = Caller{opened.peer->agent_id, opened.peer->peer_id, std::nullopt};
     auto response = co_await respond(std::move(request), caller);
     // Sealed into the table's buffer and published at once (no co_await in between).
     auto sealed = sessions->seal_response_view(opened.session, as_bytes(*response), std::chrono::system_clock::now());
@@ -811,11 +814,13 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
                                    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
                                    std::optional<std::chrono::steady_clock::time_point> caller_deadline = std::nullopt) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id,
-                                         remaining_ms(caller_deadline.value_or(deadline)));
+      // Serialized into the node's request buffer, sealed into the table's and published at once
+      // (no co_await in between): no buffer per call.
+      std::string& request = request_buffer;
+      agent::make_request_into(request, method, params, agent::RequestId(call_id), agent_id,
+                               remaining_ms(caller_deadline.value_or(deadline)));
       if (request.size() > agent::kMaxMessageBytes)
         throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
-      // Sealed into the table's buffer and published at once (no co_await in between).
       auto sealed =
           sessions->seal_request_view(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);
       if (!sealed) throw error_of(agent::ErrorCode::internal_error, "cannot seal request: " + sealed.error().message);
@@ -825,6 +830,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       call->session = sealed->session;
       pending[call_id] = call;
       publish_sealed(std::string(agents_subject_prefix) + callee_agent, sealed->wire, inbox + ".c." + call_id);
+      if (request.capacity() > kKeptRequestBuffer) std::string().swap(request);  // a large one passed
 
       asio::steady_timer timer(executor, deadline);
       timer.async_wait([call](boost::system::error_code ec) {

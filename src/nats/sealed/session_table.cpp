@@ -25,7 +25,9 @@ std::uint64_t unix_ns(TimePoint t) {
 
 std::uint64_t to_ns(std::chrono::nanoseconds d) { return d.count() < 0 ? 0 : static_cast<std::uint64_t>(d.count()); }
 
-PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) { return PeerIdentity{key, crypto::agent_id(key)}; }
+PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) {
+  return PeerIdentity{key, crypto::agent_id(key), crypto::PeerId::from_public_key(key).to_string()};
+}
 
 // The 8 first bytes of an initiation with this sender index: the prologue's variable part.
 Bytes prologue_fields(std::uint32_t sender_index) {

@@ -88,10 +88,12 @@ struct SessionHandle {
 
 enum class SessionRole : std::uint8_t { initiator, responder };
 
-// A verified Ed25519 identity and its short agent id (first 16 bytes of SHA-256 of the key, hex).
+// A verified Ed25519 identity, its short agent id (first 16 bytes of SHA-256 of the key, hex) and
+// its libp2p PeerId (text), computed once per session.
 struct PeerIdentity {
   crypto::Ed25519PublicKey public_key;
   std::string agent_id;
+  std::string peer_id;
 };
 
 struct Sealed {

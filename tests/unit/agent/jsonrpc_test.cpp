@@ -67,6 +67,13 @@ TEST(JsonRpc, ComposedMessagesEqualTheSerializedDocument) {
 
   json::object response{{"jsonrpc", "2.0"}, {"result", params}, {"id", -4}};
   EXPECT_EQ(make_response(RequestId{std::int64_t{-4}}, params), json::serialize(response));
+
+  // Into a kept buffer: the same bytes, whatever it held before.
+  std::string buffer(100'000, '#');
+  make_request_into(buffer, method, params, RequestId{std::string("id-1")}, from);
+  EXPECT_EQ(buffer, text);
+  make_request_into(buffer, "x", nullptr, RequestId{std::int64_t{3}}, "", 250);
+  EXPECT_EQ(buffer, R"({"jsonrpc":"2.0","method":"x","id":3,"deadline_ms":250})");
 }
 
 // Every ASCII byte, escapes at every offset of a 16-byte block, every scalar kind, escaped keys,

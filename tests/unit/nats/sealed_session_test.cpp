@@ -69,6 +69,7 @@ TEST(SealedSession, FullRoundTripAuthenticatesTheCaller) {
   ASSERT_TRUE(in1.peer.has_value());
   EXPECT_EQ(in1.peer->public_key, caller.identity.public_key());
   EXPECT_EQ(in1.peer->agent_id, crypto::agent_id(caller.identity.public_key()));
+  EXPECT_EQ(in1.peer->peer_id, crypto::PeerId::from_public_key(caller.identity.public_key()).to_string());
 
   auto r1 = callee->seal_response(in1.session, as_bytes("response one"), t0).value();
   EXPECT_EQ(r1[0], static_cast<std::uint8_t>(MessageType::response));
