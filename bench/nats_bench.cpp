@@ -345,6 +345,10 @@ int main(int argc, char** argv) {
           sg.latency(small, counts.warmup, counts.latency_small, warm);
           sg.latency(large, counts.warmup / 3, counts.latency_large, l);
         }
+        if (counts.profile == "sg-large-after-tput") {  // the 64 KiB latency phase of rounds 2 and 3
+          sg.throughput(large, counts.throughput_duration);
+          sg.latency(large, counts.warmup / 3, counts.latency_large, l);
+        }
         if (counts.profile == "sg-tput-large")
           std::printf("%.0f calls/s\n", sg.throughput(large, 5 * counts.throughput_duration));
         // raw's counterparts, to compare profiles (e.g. nats-server's share per call).
