@@ -18,7 +18,7 @@
 //
 // Prints a Markdown section (tables, ratios, verdicts against the aims) to stdout.
 //
-// Usage: stargate_nats_bench [--quick]
+// Usage: stargate_nats_bench [--quick] [--profile=PHASE]   (PHASE alone, for perf: see main())
 #include "bench_nodes.hpp"
 #include "bench_stats.hpp"
 #include "nats_server.hpp"
@@ -225,8 +225,17 @@ struct StarGate {
   std::unique_ptr<stargate::StarGateNode> callee, caller;
   std::string callee_id;
 
+  // The callee's call rate limits (100 calls/s per caller by default) are lifted: one caller makes
+  // tens of thousands of calls a second here, and what is measured is the transport.
+  static stargate::NodeOptions callee_options(const std::filesystem::path& dir, const std::string& url) {
+    auto o = node_options(dir, "bench-callee", url);
+    o.rate_limits.calls_per_second = o.rate_limits.calls_burst = 1e9;
+    o.rate_limits.calls_per_ip_per_second = o.rate_limits.calls_per_ip_burst = 1e9;
+    return o;
+  }
+
   StarGate(const std::string& url, const std::filesystem::path& base) : dir(base) {
-    callee = std::make_unique<stargate::StarGateNode>(callee_loop.io.get_executor(), node_options(dir, "bench-callee", url));
+    callee = std::make_unique<stargate::StarGateNode>(callee_loop.io.get_executor(), callee_options(dir, url));
     caller = std::make_unique<stargate::StarGateNode>(caller_loop.io.get_executor(), node_options(dir, "bench-caller", url));
     callee->handle("echo", echo_params());
     start_on(callee_loop, *callee);
@@ -307,7 +316,7 @@ int main(int argc, char** argv) {
     } else if (std::strncmp(argv[i], "--profile=", 10) == 0) {
       counts.profile = argv[i] + 10;
     } else {
-      std::fprintf(stderr, "usage: stargate_nats_bench [--quick] [--profile=sg-small|sg-large|sg-large-after-small|sg-tput-large]\n");
+      std::fprintf(stderr, "usage: stargate_nats_bench [--quick] [--profile=sg-small|sg-large|sg-large-after-small|sg-tput-large|raw-large|raw-tput-large]\n");
       return 2;
     }
   }
@@ -336,8 +345,16 @@ int main(int argc, char** argv) {
           sg.latency(small, counts.warmup, counts.latency_small, warm);
           sg.latency(large, counts.warmup / 3, counts.latency_large, l);
         }
+        if (counts.profile == "sg-large-after-tput") {  // the 64 KiB latency phase of rounds 2 and 3
+          sg.throughput(large, counts.throughput_duration);
+          sg.latency(large, counts.warmup / 3, counts.latency_large, l);
+        }
         if (counts.profile == "sg-tput-large")
           std::printf("%.0f calls/s\n", sg.throughput(large, 5 * counts.throughput_duration));
+        // raw's counterparts, to compare profiles (e.g. nats-server's share per call).
+        if (counts.profile == "raw-large") raw.latency(large, counts.warmup / 3, 10 * counts.latency_large, l);
+        if (counts.profile == "raw-tput-large")
+          std::printf("%.0f calls/s\n", raw.throughput(large, 5 * counts.throughput_duration));
         if (!l.us.empty()) std::printf("median %.1f us, p99 %.1f us\n", l.median(), l.p99());
         return 0;
       }

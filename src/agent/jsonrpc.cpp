@@ -4,6 +4,13 @@
 #include <limits>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace stargate::agent {
 
 namespace json = boost::json;
@@ -201,58 +208,174 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
 
 namespace {
 
+// Below this depth the serializer below recurses; deeper values (a handler may build anything) go
+// through boost's serializer, which keeps its own stack.
+constexpr std::size_t kRecursionDepth = kMaxJsonDepth;
+
 // About the serialized size of `v` (exact without escapes; numbers counted generously).
-std::size_t estimated_size(const json::value& v) {
+std::size_t estimated_size(const json::value& v, std::size_t depth = 0) {
+  if (depth > kRecursionDepth) return 64;  // only a hint for reserve()
   switch (v.kind()) {
     case json::kind::string: return v.get_string().size() + 2;
     case json::kind::array: {
       std::size_t n = 2;
-      for (const auto& item : v.get_array()) n += estimated_size(item) + 1;
+      for (const auto& item : v.get_array()) n += estimated_size(item, depth + 1) + 1;
       return n;
     }
     case json::kind::object: {
       std::size_t n = 2;
-      for (const auto& [key, item] : v.get_object()) n += key.size() + 4 + estimated_size(item);
+      for (const auto& [key, item] : v.get_object()) n += key.size() + 4 + estimated_size(item, depth + 1);
       return n;
     }
     default: return 24;
   }
 }
 
-// Appends `v`, serialized, to `out`: written straight into its buffer, so that a large params or
-// result is neither copied into a document first nor serialized into a string of its own. The
-// buffer is sized up front: growing it step by step would copy a large payload several times
-// (and the last steps of a 64 KiB one are mmap-sized allocations, page-faulted at every call).
-void append_json(std::string& out, const json::value& v) {
-  out.reserve(out.size() + estimated_size(v) + 64);
-  json::serializer serializer;
-  serializer.reset(&v);
-  while (!serializer.done()) {
-    if (out.capacity() - out.size() < 512) out.reserve(std::max<std::size_t>(2 * out.capacity(), out.size() + 4096));
-    auto used = out.size();
-    out.resize(out.capacity());
-    auto written = serializer.read(out.data() + used, out.size() - used);
-    out.resize(used + written.size());
+// The first byte at or after `p` that a JSON string must escape ('"', '\\', or below 0x20), or `end`.
+const char* find_escape_portable(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1f);
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, control_max), v);  // v <= 0x1f, unsigned
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+    if (const int mask = _mm_movemask_epi8(hit); mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
   }
+#endif
+  for (; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == '"' || c == '\\') return p;
+  }
+  return end;
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  json::string_view view(text.data(), text.size());
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same, 32 bytes at a time, for CPUs with AVX2 (chosen at run time).
+__attribute__((target("avx2"))) const char* find_escape_avx2(const char* p, const char* end) {
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i control_max = _mm256_set1_epi8(0x1f);
+  for (; end - p >= 32; p += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, control_max), v);
+    const __m256i hit =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)), control);
+    if (const int mask = _mm256_movemask_epi8(hit); mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+  return find_escape_portable(p, end);
+}
+
+const char* find_escape(const char* p, const char* end) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2 ? find_escape_avx2(p, end) : find_escape_portable(p, end);
+}
+#else
+const char* find_escape(const char* p, const char* end) { return find_escape_portable(p, end); }
+#endif
+
+// `text` as a JSON string, escaped as boost::json escapes (\", \\, \b \f \n \r \t, other control
+// bytes as \u00xx; everything else, UTF-8 included, as is). Runs without escapes are appended
+// whole: one pass, no intermediate buffer.
+void append_escaped(std::string& out, std::string_view text) {
+  out.push_back('"');
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p != end) {
+    // A block at a time, so that what was scanned is still in L1 when it is copied.
+    const char* block_end = end - p > 4096 ? p + 4096 : end;
+    const char* q = find_escape(p, block_end);
+    out.append(p, q);
+    if (q == block_end && q != end) {
+      p = q;
+      continue;
+    }
+    if (q == end) break;
+    const auto c = static_cast<unsigned char>(*q);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char hex[] = "0123456789abcdef";
+        const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        out.append(u, sizeof u);
+      }
+    }
+    p = q + 1;
+  }
+  out.push_back('"');
+}
+
+// `v` through boost's serializer (numbers in its format; any depth), a chunk at a time.
+void append_with_boost(std::string& out, const json::value& v) {
   json::serializer serializer;
-  serializer.reset(view);
-  char buffer[256];
+  serializer.reset(&v);
+  char buffer[512];
   while (!serializer.done()) {
     auto chunk = serializer.read(buffer, sizeof buffer);
     out.append(chunk.data(), chunk.size());
   }
 }
 
+void append_value(std::string& out, const json::value& v, std::size_t depth) {
+  if (depth > kRecursionDepth) return append_with_boost(out, v);
+  switch (v.kind()) {
+    case json::kind::string:
+      append_escaped(out, v.get_string());
+      return;
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_value(out, item, depth + 1);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, item] : v.get_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_escaped(out, key);
+        out.push_back(':');
+        append_value(out, item, depth + 1);
+      }
+      out.push_back('}');
+      return;
+    }
+    default:
+      append_with_boost(out, v);
+  }
+}
+
+// Appends `v`, serialized, to `out`: written straight into its buffer, so that a large params or
+// result is neither copied into a document first nor serialized into a string of its own. The
+// buffer is sized once, up front: growing it step by step would copy a large payload several
+// times (and the last steps of a 64 KiB one are mmap-sized allocations, page-faulted at every
+// call), and nothing is zero-filled before it is written. The same text as json::serialize.
+void append_json(std::string& out, const json::value& v) {
+  out.reserve(out.size() + estimated_size(v) + 64);
+  append_value(out, v, 0);
+}
+
+void append_json_string(std::string& out, std::string_view text) { append_escaped(out, text); }
+
 // {"jsonrpc":"2.0","method":…,"params":…,"id":…,"from":…}, fields in this order (params when not
 // null, from when not empty).
-std::string compose_request(std::string_view method, const json::value& params, const RequestId& id,
-                            std::string_view from, std::optional<std::int64_t> deadline_ms) {
-  std::string out;
-  out.reserve(96 + method.size() + from.size());
+void compose_request(std::string& out, std::string_view method, const json::value& params, const RequestId& id,
+                     std::string_view from, std::optional<std::int64_t> deadline_ms) {
+  out.clear();
+  out.reserve(160 + 6 * (method.size() + from.size()) + (params.is_null() ? 0 : estimated_size(params)));
   out += R"({"jsonrpc":"2.0","method":)";
   append_json_string(out, method);
   if (!params.is_null()) {
@@ -270,18 +393,26 @@ std::string compose_request(std::string_view method, const json::value& params, 
     out += std::to_string(*deadline_ms);
   }
   out += '}';
-  return out;
 }
 
 }  // namespace
 
 std::string serialize_request(const Request& request) {
-  return compose_request(request.method, request.params, request.id, request.from, request.deadline_ms);
+  std::string out;
+  compose_request(out, request.method, request.params, request.id, request.from, request.deadline_ms);
+  return out;
 }
 
 std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from,
                          std::optional<std::int64_t> deadline_ms) {
-  return compose_request(method, params, id, from, deadline_ms);
+  std::string out;
+  compose_request(out, method, params, id, from, deadline_ms);
+  return out;
+}
+
+void make_request_into(std::string& out, std::string_view method, const json::value& params, const RequestId& id,
+                       std::string_view from, std::optional<std::int64_t> deadline_ms) {
+  compose_request(out, method, params, id, from, deadline_ms);
 }
 
 std::string make_response(const RequestId& id, const json::value& result) {

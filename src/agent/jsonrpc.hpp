@@ -128,6 +128,10 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
 std::string serialize_request(const Request& request);
 std::string make_request(std::string_view method, const boost::json::value& params, const RequestId& id,
                          std::string_view from = {}, std::optional<std::int64_t> deadline_ms = std::nullopt);
+// The same into `out` (its content replaced, its capacity reused: a buffer kept for the next call).
+void make_request_into(std::string& out, std::string_view method, const boost::json::value& params,
+                       const RequestId& id, std::string_view from = {},
+                       std::optional<std::int64_t> deadline_ms = std::nullopt);
 std::string make_response(const RequestId& id, const boost::json::value& result);
 // id nullopt -> "id":null (JSON-RPC's answer when the request's id could not be read).
 std::string make_error_response(const std::optional<RequestId>& id, const RpcError& error);

@@ -200,6 +200,9 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   Handler catch_all;
   std::string inbox;
   std::unordered_map<std::string, std::shared_ptr<PendingCall>> pending;
+  // NATS requests are serialized here (call_nats), kept for the next call up to 1 MiB.
+  std::string request_buffer;
+  static constexpr std::size_t kKeptRequestBuffer = std::size_t{1} << 20;
   asio::steady_timer announce_timer;
   std::shared_ptr<asio::steady_timer> dht_timer;  // the DHT republish timer, once joined
   std::uint64_t dht_publishes = 0;
@@ -246,18 +249,19 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     for (const auto& chunk : *chunks) nats->publish(subject, chunk, reply);
   }
 
-  // Gathers a chunked message; true when `data` now holds a whole sealed message.
-  bool gather(const std::string& sender, Bytes& data) {
-    if (!nats::sealed::is_chunk(data)) return true;
-    auto whole = reassembler.add(sender, data, std::chrono::steady_clock::now());
-    if (!whole) {
+  // Gathers a chunked message: the whole sealed message, `data` itself or the reassembled bytes
+  // (kept in `whole`); nullopt while chunks are missing or when one is refused.
+  std::optional<BytesView> gather(std::string_view sender, BytesView data, Bytes& whole) {
+    if (!nats::sealed::is_chunk(data)) return data;
+    auto gathered = reassembler.add(sender, data, std::chrono::steady_clock::now());
+    if (!gathered) {
       reject("chunk_refused");
-      logger()->debug("chunk refused: {}", whole.error().message);
-      return false;
+      logger()->debug("chunk refused: {}", gathered.error().message);
+      return std::nullopt;
     }
-    if (!*whole) return false;
-    data = std::move(**whole);
-    return true;
+    if (!*gathered) return std::nullopt;
+    whole = std::move(**gathered);
+    return BytesView(whole);
   }
 
   void reject(const std::string& reason) {
@@ -346,71 +350,84 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     nats->publish(reply, as_bytes(body));
   }
 
-  void on_request(nats::Message message) {
+  // Sees the message in nats.c's buffer: it is decrypted from there into the session table's
+  // buffer and parsed from that, so the payload is neither copied nor allocated on the way in.
+  void on_request(const nats::MessageRef& message) {
     if (message.reply.empty()) return reject("no_reply_subject");
-    if (!gather(message.reply, message.data)) return;
-    auto opened = sessions->open(message.data, std::chrono::system_clock::now());
+    Bytes whole;
+    auto wire = gather(message.reply, message.data, whole);
+    if (!wire) return;
+    auto opened = sessions->open_view(*wire, std::chrono::system_clock::now());
     if (!opened) {
       auto code = opened.error().code;
       reject(std::string(nats::sealed::to_string(code)));
       // Only a lost session is answered (unauthenticated, so it says nothing secret): the caller
       // then handshakes again. Forged, replayed and stale messages are dropped.
       if (code == nats::sealed::Errc::unknown_session)
-        publish_plain_error(message.reply, agent::ErrorCode::unknown_session, "unknown session: handshake again");
+        publish_plain_error(std::string(message.reply), agent::ErrorCode::unknown_session,
+                            "unknown session: handshake again");
       return;
     }
-    auto self = shared_from_this();
-    asio::co_spawn(executor, serve(std::move(*opened), std::move(message.reply)), asio::detached);
+    // Parsed now: the plaintext lives in the table's buffer only until the next message.
+    ParsedRequest request = agent::parse_request(as_string(opened->plaintext));
+    nats::sealed::OpenedInfo info = std::move(*opened);
+    std::string reply(message.reply);
+    asio::co_spawn(executor, serve(std::move(info), std::move(request), std::move(reply)), asio::detached);
   }
+
+  using ParsedRequest = boost::system::result<agent::Request, agent::RequestFailure>;
+  using SharedResponse = agent::ResultCache::Response;
+  static SharedResponse share(std::string response) { return std::make_shared<const std::string>(std::move(response)); }
 
   // The response to one request, whatever transport carried it. `caller` is who the transport
   // authenticated (none: it could not tell); the request's `from` must name the same agent.
-  awaitable<std::string> respond(std::string_view text, std::optional<Caller> caller) {
+  // Shared with the at-most-once cache (no copy of a large response).
+  awaitable<SharedResponse> respond(ParsedRequest request, std::optional<Caller> caller) {
     auto self = shared_from_this();
-    std::string response;
-    auto request = agent::parse_request(text);
+    SharedResponse response;
     if (!request) {
       reject("invalid_request");
-      response = agent::make_error_response(request.error().id, request.error().error);
+      response = share(agent::make_error_response(request.error().id, request.error().error));
     } else if (!caller || caller->agent_id != request->from) {
       reject("forbidden");
-      response = agent::make_error_response(
+      response = share(agent::make_error_response(
           request->id, agent::RpcError{static_cast<int>(agent::ErrorCode::forbidden),
-                                       "'from' does not match the authenticated caller", nullptr});
+                                       "'from' does not match the authenticated caller", nullptr}));
     } else if (auto refusal = admit_call(*caller)) {
       // Answered before the at-most-once cache is consulted: a refusal is never stored as the
       // request's result, so a retry after the hint runs the handler.
-      response = agent::make_error_response(request->id, *refusal);
+      response = share(agent::make_error_response(request->id, *refusal));
     } else {
       response = co_await run_once(*request, *caller);
     }
-    if (response.size() > agent::kMaxMessageBytes) {
-      response = agent::make_error_response(request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
-                                            agent::payload_too_large_error(response.size(), agent::kMaxMessageBytes));
+    if (response->size() > agent::kMaxMessageBytes) {
+      response = share(agent::make_error_response(request ? std::optional<agent::RequestId>(request->id) : std::nullopt,
+                                                  agent::payload_too_large_error(response->size(), agent::kMaxMessageBytes)));
     }
     co_return response;
   }
 
   // Runs the handler unless this caller's request ran before (its response is sent again) or is
   // running now (this one waits for that run).
-  awaitable<std::string> run_once(const agent::Request& request, const Caller& caller) {
+  // Moves the request's params into the handler's run.
+  awaitable<SharedResponse> run_once(agent::Request& request, const Caller& caller) {
     auto self = shared_from_this();
     const auto key = agent::ResultCache::key(caller.agent_id, agent::to_string(request.id));
     switch (results.begin(key, std::chrono::steady_clock::now())) {
       case agent::ResultCache::State::done:
         ++counters.requests_deduplicated;
-        co_return *results.response(key);
+        co_return results.shared_response(key);
       case agent::ResultCache::State::running: {
         ++counters.requests_deduplicated;
         auto found = runs.find(key);
         if (found == runs.end())  // only if a flood evicted the first run's entry while it ran
-          co_return agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::rate_limited,
-                                                                           "too many requests in flight; retry later"});
+          co_return share(agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::rate_limited,
+                                                                                 "too many requests in flight; retry later"}));
         auto run = found->second;
         while (results.state(key) == agent::ResultCache::State::running && !stopped) co_await run->wait();
-        if (const auto* response = results.response(key)) co_return *response;
-        co_return agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::internal_error,
-                                                                         "the first run of this request ended without a response"});
+        if (auto response = results.shared_response(key)) co_return response;
+        co_return share(agent::make_error_response(request.id, agent::RpcError{agent::ErrorCode::internal_error,
+                                                                               "the first run of this request ended without a response"}));
       }
       case agent::ResultCache::State::fresh:
         break;
@@ -418,20 +435,20 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     auto run = std::make_shared<p2p::Signal>(executor);
     runs[key] = run;
     CallContext context{request.method, caller.agent_id, caller.peer_id};
-    std::optional<std::string> response;
+    SharedResponse response;
     try {
-      response = co_await run_handler(request, context);
+      response = share(co_await run_handler(request, context));
     } catch (...) {
     }
     if (auto it = runs.find(key); it != runs.end() && it->second == run) runs.erase(it);
     if (response) {
-      results.finish(key, *response);
+      results.finish(key, response);
     } else {
       results.abandon(key);
     }
     run->notify_all();
     if (!response) throw std::runtime_error("handler run failed");
-    co_return std::move(*response);
+    co_return response;
   }
 
   awaitable<std::string> respond_p2p(std::string text, p2p::ConnectionInfo connection) {
@@ -441,16 +458,19 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     std::optional<std::string> ip;
     if (!connection.relayed) ip = agent::ip_of_multiaddr(connection.remote_addr.to_string());
     if (auto id = agent::agent_id_of(peer)) caller = Caller{*id, peer.to_string(), std::move(ip)};
-    co_return co_await respond(text, caller);
+    ParsedRequest request = agent::parse_request(text);
+    auto response = co_await respond(std::move(request), caller);
+    co_return *response;
   }
 
-  awaitable<void> serve(nats::sealed::Opened opened, std::string reply) {
+  awaitable<void> serve(nats::sealed::OpenedInfo opened, ParsedRequest request, std::string reply) {
     auto self = shared_from_this();
     std::optional<Caller> caller;
     if (opened.peer)
-      caller = Caller{opened.peer->agent_id, crypto::PeerId::from_public_key(opened.peer->public_key).to_string(), std::nullopt};
-    auto response = co_await respond(as_string(opened.plaintext), caller);
-    auto sealed = sessions->seal_response(opened.session, as_bytes(response), std::chrono::system_clock::now());
+      caller = Caller{opened.peer->agent_id, opened.peer->peer_id, std::nullopt};
+    auto response = co_await respond(std::move(request), caller);
+    // Sealed into the table's buffer and published at once (no co_await in between).
+    auto sealed = sessions->seal_response_view(opened.session, as_bytes(*response), std::chrono::system_clock::now());
     if (!sealed) {
       logger()->warn("cannot seal response: {}", sealed.error().message);
       co_return;
@@ -462,7 +482,8 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     }
   }
 
-  awaitable<std::string> run_handler(const agent::Request& request, const CallContext& context) {
+  // Moves request.params into the handler's run.
+  awaitable<std::string> run_handler(agent::Request& request, const CallContext& context) {
     Handler handler;
     if (auto it = handlers.find(request.method); it != handlers.end())
       handler = it->second;
@@ -485,7 +506,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       asio::cancellation_signal cancel;
     };
     auto run = std::make_shared<Run>(executor);
-    asio::co_spawn(executor, [run, handler, params = request.params, context]() -> awaitable<void> {
+    asio::co_spawn(executor, [run, handler, params = std::move(request.params), context]() -> awaitable<void> {
       try {
         run->result = co_await handler(params, context);
       } catch (const CallError& e) {
@@ -511,7 +532,6 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     while (!run->done && !expired) co_await run->finished.wait();
     if (limit) limit->cancel();
     std::optional<agent::RpcError> failure = run->failure;
-    json::value result = run->result;
     if (expired) {
       ++counters.handlers_cancelled;
       failure = agent::RpcError{agent::ErrorCode::timeout, "the caller's deadline of " + std::to_string(*request.deadline_ms) +
@@ -519,26 +539,29 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     }
     ++counters.requests_served;
     if (failure) co_return agent::make_error_response(request.id, *failure);
-    co_return agent::make_response(request.id, result);
+    co_return agent::make_response(request.id, run->result);  // the run is done: serialized in place
   }
 
-  void on_reply(nats::Message message) {
-    if (!gather(message.subject, message.data)) return;
+  // Like on_request: opened from nats.c's buffer into the table's, parsed from there.
+  void on_reply(const nats::MessageRef& message) {
+    Bytes whole;
+    auto wire = gather(message.subject, message.data, whole);
+    if (!wire) return;
     // <inbox>.c.<call id>: the subject names the call, so even an unauthenticated error can be
     // matched; only "unknown session" is believed from one.
     auto call_id = message.subject.substr(message.subject.rfind('.') + 1);
-    auto it = pending.find(call_id);
+    auto it = pending.find(std::string(call_id));
     if (it == pending.end()) return;
     auto& call = *it->second;
-    if (!message.data.empty() && message.data.front() == '{') {
-      auto response = agent::parse_response(as_string(message.data));
+    if (!wire->empty() && wire->front() == '{') {
+      auto response = agent::parse_response(as_string(*wire));
       if (response && !response->outcome && response->outcome.error().is(agent::ErrorCode::unknown_session)) {
         call.unknown_session = true;
         call.wake.notify_all();
       }
       return;
     }
-    auto opened = sessions->open(message.data, std::chrono::system_clock::now());
+    auto opened = sessions->open_view(*wire, std::chrono::system_clock::now());
     if (!opened) {
       reject(std::string("reply_") + std::string(nats::sealed::to_string(opened.error().code)));
       return;
@@ -786,16 +809,21 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     co_return std::move(*response->outcome);
   }
 
+  // `params` belongs to route(), which awaits this.
   awaitable<json::value> call_nats(std::string call_id, crypto::X25519Key callee_static, std::string callee_agent,
-                                   crypto::Ed25519PublicKey callee_key, std::string method, json::value params,
+                                   crypto::Ed25519PublicKey callee_key, std::string method, const json::value& params,
                                    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
                                    std::optional<std::chrono::steady_clock::time_point> caller_deadline = std::nullopt) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      auto request = agent::make_request(method, params, agent::RequestId(call_id), agent_id,
-                                         remaining_ms(caller_deadline.value_or(deadline)));
+      // Serialized into the node's request buffer, sealed into the table's and published at once
+      // (no co_await in between): no buffer per call.
+      std::string& request = request_buffer;
+      agent::make_request_into(request, method, params, agent::RequestId(call_id), agent_id,
+                               remaining_ms(caller_deadline.value_or(deadline)));
       if (request.size() > agent::kMaxMessageBytes)
         throw to_call_error(agent::payload_too_large_error(request.size(), agent::kMaxMessageBytes));
-      auto sealed = sessions->seal_request(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);
+      auto sealed =
+          sessions->seal_request_view(callee_static, as_bytes(request), std::chrono::system_clock::now(), callee_key);
       if (!sealed) throw error_of(agent::ErrorCode::internal_error, "cannot seal request: " + sealed.error().message);
       auto call = std::make_shared<PendingCall>(executor);
       call->callee_static = callee_static;
@@ -803,6 +831,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       call->session = sealed->session;
       pending[call_id] = call;
       publish_sealed(std::string(agents_subject_prefix) + callee_agent, sealed->wire, inbox + ".c." + call_id);
+      if (request.capacity() > kKeptRequestBuffer) std::string().swap(request);  // a large one passed
 
       asio::steady_timer timer(executor, deadline);
       timer.async_wait([call](boost::system::error_code ec) {
@@ -885,21 +914,21 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
 
     std::weak_ptr<Impl> weak = shared_from_this();
     inbox = nats->new_inbox();
-    subscriptions.push_back(nats->subscribe(inbox + ".>", [weak](nats::Message m) {
+    subscriptions.push_back(nats->subscribe_ref(inbox + ".>", [weak](const nats::MessageRef& m) {
       auto self = weak.lock();
       if (!self) return;
       if (m.subject.rfind(self->inbox + ".d", 0) == 0)
-        self->on_announcement(m);
+        self->receive_announcement(as_string(m.data));
       else
-        self->on_reply(std::move(m));
+        self->on_reply(m);
     }));
     subscriptions.push_back(nats->subscribe(std::string(agent::kAnnounceSubject), [weak](nats::Message m) {
       if (auto self = weak.lock()) self->on_announcement(m);
     }));
     if (!options.client_only) {
       subscriptions.push_back(
-          nats->subscribe(std::string(agents_subject_prefix) + agent_id, [weak](nats::Message m) {
-            if (auto self = weak.lock()) self->on_request(std::move(m));
+          nats->subscribe_ref(std::string(agents_subject_prefix) + agent_id, [weak](const nats::MessageRef& m) {
+            if (auto self = weak.lock()) self->on_request(m);
           }));
       subscriptions.push_back(nats->subscribe(std::string(agent::kDiscoverySubject), [weak](nats::Message m) {
         if (auto self = weak.lock()) self->on_discovery_query(m);

@@ -36,9 +36,16 @@ bool feed_aad(EVP_CIPHER_CTX* ctx, BytesView ad) {
   return true;
 }
 
+// OpenSSL 3.0's ChaCha20-Poly1305 (its AVX-512 code at least) runs a third slower on an update
+// whose length holds an odd number of 64-byte blocks (65,600 bytes: ~17 µs here, 65,536 or 65,664:
+// ~13 µs). Splitting such an update into an even number of blocks and a short rest gives the same
+// bytes (the cipher and the MAC are streams) at the fast speed.
+constexpr std::size_t kEvenBlocks = 128;
+
 bool feed_data(EVP_CIPHER_CTX* ctx, const std::uint8_t* in, std::size_t size, std::uint8_t* out) {
   for (std::size_t off = 0; off < size;) {
     auto n = std::min(size - off, kMaxChunk);
+    if (n > kEvenBlocks && n % kEvenBlocks != 0) n -= n % kEvenBlocks;
     int outl = 0;
     if (EVP_CipherUpdate(ctx, out + off, &outl, in + off, static_cast<int>(n)) != 1 ||
         static_cast<std::size_t>(outl) != n) {

@@ -240,16 +240,33 @@ struct SubShared {
   std::mutex mutex;
   natsSubscription* sub = nullptr;  // owned; destroyed by unsubscribe()
   bool active = true;
-  std::shared_ptr<const Client::Handler> handler;
+  std::shared_ptr<const Client::Handler> handler;        // one of these two
+  std::shared_ptr<const Client::RefHandler> ref_handler;
 
   void stop() {
     std::lock_guard lock(mutex);
     active = false;
   }
 
+  // A message taken from nats.c's queue: owned (freed on destruction), or the status of a
+  // request nobody answered.
+  struct Received {
+    natsMsg* msg = nullptr;
+    bool no_responders = false;
+    Received() = default;
+    Received(const Received&) = delete;
+    Received& operator=(const Received&) = delete;
+    ~Received() { reset(); }
+    void reset() {
+      if (msg != nullptr) free_msg(std::exchange(msg, nullptr));
+      no_responders = false;
+    }
+  };
+
   // Takes the next queued message into `out`; false when none (or unsubscribed, or stopped). The
   // lock keeps unsubscribe() from destroying `sub` meanwhile.
-  bool next(Message& out) {
+  bool next(Received& out) {
+    out.reset();
     std::lock_guard lock(mutex);
     if (!active || sub == nullptr) return false;
     for (;;) {
@@ -259,13 +276,11 @@ struct SubShared {
       natsMsg* msg = nullptr;
       natsStatus status = natsSubscription_NextMsg(&msg, sub, 0);
       if (status == NATS_OK) {
-        take(msg, out);
+        out.msg = msg;
         return true;
       }
       if (status == NATS_NO_RESPONDERS) {
         // nats.c consumes the status message and keeps only this: its subject is lost.
-        out = Message{};
-        out.subject = subject;
         out.no_responders = true;
         return true;
       }
@@ -274,39 +289,64 @@ struct SubShared {
     }
   }
 
-  static void take(natsMsg* msg, Message& out) {
-    out.subject = natsMsg_GetSubject(msg);
-    const char* reply = natsMsg_GetReply(msg);
-    out.reply = reply != nullptr ? reply : "";
-    auto length = natsMsg_GetDataLength(msg);
-    const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg));
-    if (data != nullptr && length > 0)
-      out.data.assign(data, data + length);
-    else
-      out.data.clear();
-    out.no_responders = false;
-    // Freed here, on the executor: natsMsg_Destroy would wake nats.c's collector thread, a thread
-    // hand-off per message that costs the executor a futex wake-up and frees into its arena from
-    // another thread. A message of a plain subscription owns nothing else.
+  // Freed here, on the executor: natsMsg_Destroy would wake nats.c's collector thread, a thread
+  // hand-off per message that costs the executor a futex wake-up and frees into its arena from
+  // another thread. A message of a plain subscription owns nothing else.
+  static void free_msg(natsMsg* msg) {
     if (natsMsg_free != nullptr)
       natsMsg_free(msg);
     else
       natsMsg_Destroy(msg);
   }
 
-  // On the executor.
-  void run(Message message) {
+  static void take(const Received& in, Message& out) {
+    out.no_responders = in.no_responders;
+    if (in.msg == nullptr) return;
+    natsMsg* msg = in.msg;
+    out.subject = natsMsg_GetSubject(msg);
+    const char* reply = natsMsg_GetReply(msg);
+    out.reply = reply != nullptr ? reply : "";
+    auto length = natsMsg_GetDataLength(msg);
+    const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg));
+    if (data != nullptr && length > 0) out.data.assign(data, data + length);
+  }
+
+  // On the executor. Frees the message (`received`) before it returns.
+  void run(Received& received) {
     std::shared_ptr<const Client::Handler> current;
+    std::shared_ptr<const Client::RefHandler> current_ref;
     {
       std::lock_guard lock(mutex);
-      if (active) current = handler;
+      if (active) {
+        current = handler;
+        current_ref = ref_handler;
+      }
     }
-    if (!current) return;
     try {
-      (*current)(std::move(message));
+      if (current_ref) {
+        MessageRef ref;
+        if (natsMsg* msg = received.msg) {
+          ref.subject = natsMsg_GetSubject(msg);
+          if (const char* reply = natsMsg_GetReply(msg)) ref.reply = reply;
+          auto length = natsMsg_GetDataLength(msg);
+          if (const char* data = natsMsg_GetData(msg); data != nullptr && length > 0)
+            ref.data = BytesView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(length));
+        } else {
+          ref.subject = subject;
+        }
+        ref.no_responders = received.no_responders;
+        (*current_ref)(ref);
+      } else if (current) {
+        Message message;
+        if (received.msg == nullptr) message.subject = subject;
+        take(received, message);
+        received.reset();  // the payload is copied: free it before the handler runs
+        (*current)(std::move(message));
+      }
     } catch (const std::exception& e) {
       client->log->error("NATS handler for {} threw: {}", subject, e.what());
     }
+    received.reset();
   }
 };
 
@@ -327,9 +367,9 @@ void Shared::drain() {
   bool more = false;
   for (auto& state : live) {
     int budget = kDrainBatch;
-    Message message;
+    SubShared::Received message;
     while (state->next(message)) {
-      state->run(std::move(message));
+      state->run(message);
       if (--budget == 0) {
         more = true;
         break;
@@ -793,11 +833,13 @@ void Subscription::unsubscribe() {
   if (!state_) return;
   natsSubscription* sub = nullptr;
   std::shared_ptr<const Client::Handler> handler;  // destroyed here, on the caller's thread
+  std::shared_ptr<const Client::RefHandler> ref_handler;
   {
     std::lock_guard lock(state_->mutex);
     state_->active = false;
     sub = std::exchange(state_->sub, nullptr);
     handler = std::move(state_->handler);
+    ref_handler = std::move(state_->ref_handler);
   }
   // Sends UNSUB unless the connection is closed; messages still queued in nats.c are dropped.
   if (sub != nullptr) natsSubscription_Destroy(sub);
@@ -1143,14 +1185,19 @@ void Client::publish(std::string_view subject, BytesView data, std::string_view 
 }
 
 Subscription Client::subscribe(const std::string& subject, Handler handler) {
-  return subscribe_impl(subject, nullptr, std::move(handler));
+  return subscribe_impl(subject, nullptr, std::move(handler), nullptr);
+}
+
+Subscription Client::subscribe_ref(const std::string& subject, RefHandler handler) {
+  return subscribe_impl(subject, nullptr, nullptr, std::move(handler));
 }
 
 Subscription Client::subscribe(const std::string& subject, const std::string& queue_group, Handler handler) {
-  return subscribe_impl(subject, &queue_group, std::move(handler));
+  return subscribe_impl(subject, &queue_group, std::move(handler), nullptr);
 }
 
-Subscription Client::subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler) {
+Subscription Client::subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler,
+                                    RefHandler ref_handler) {
   auto* nc = shared_->nc.load();
   if (nc == nullptr) throw ErrorException("NATS subscribe to " + subject + ": not connected");
   auto state = std::make_shared<SubShared>();
@@ -1159,7 +1206,10 @@ Subscription Client::subscribe_impl(const std::string& subject, const std::strin
   if (queue_group != nullptr) state->queue_group = *queue_group;
   state->max_msgs = static_cast<std::size_t>(std::max(1, options_.pending_msgs_limit));
   state->max_bytes = static_cast<std::size_t>(std::max(1, options_.pending_bytes_limit));
-  state->handler = std::make_shared<const Handler>(std::move(handler));
+  if (ref_handler)
+    state->ref_handler = std::make_shared<const RefHandler>(std::move(ref_handler));
+  else
+    state->handler = std::make_shared<const Handler>(std::move(handler));
 
   std::lock_guard lock(shared_->mutex);  // close() cannot run in between
   if (shared_->closing) throw ErrorException("NATS subscribe to " + subject + ": client closed");

@@ -83,6 +83,15 @@ struct Message {
                                 // keeps only the status: `subject` is then the subscription's)
 };
 
+// A received message seen in place, without copying it out of nats.c: the views point into
+// nats.c's message and are valid only while the handler runs (copy what must outlive it).
+struct MessageRef {
+  std::string_view subject;
+  std::string_view reply;  // empty when the publisher expects no reply
+  BytesView data;
+  bool no_responders = false;  // as in Message
+};
+
 // What a client published and received through the broker: message bytes (payload and headers,
 // as nats.c counts them), not the protocol lines around them (PUB/MSG, subjects, PING/PONG).
 struct Traffic {
@@ -127,6 +136,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
  public:
   using Handler = std::function<void(Message)>;  // invoked on the executor, never on nats.c threads
+  using RefHandler = std::function<void(const MessageRef&)>;  // likewise; the message is freed after it returns
 
   static std::shared_ptr<Client> create(boost::asio::any_io_executor executor, ClientOptions options);
   Client(Private, boost::asio::any_io_executor executor, ClientOptions options);
@@ -148,6 +158,9 @@ class Client : public std::enable_shared_from_this<Client> {
   Subscription subscribe(const std::string& subject, Handler handler);
   // Queue group: each message goes to one member of the group.
   Subscription subscribe(const std::string& subject, const std::string& queue_group, Handler handler);
+  // The handler sees each message in nats.c's own buffer: no copy of the payload (for large
+  // payloads that are consumed at once, e.g. decrypted).
+  Subscription subscribe_ref(const std::string& subject, RefHandler handler);
 
   std::string new_inbox();                  // "_INBOX.<unique>"
   std::size_t max_payload() const;          // from the server's INFO; 1 MiB before the first connect
@@ -177,7 +190,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
  private:
   struct Impl;
-  Subscription subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler);
+  Subscription subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler,
+                              RefHandler ref_handler);
   void revive();
   void schedule_revive();
 

@@ -149,6 +149,53 @@ TEST(NatsClient, RequestReplyThroughAnInbox) {
   }, 30s);
 }
 
+// subscribe_ref: the handler sees subject, reply and payload in place (a large payload too), and
+// the "no responders" status; what it copies out is all that outlives it.
+TEST(NatsClient, ReferenceHandlerSeesMessagesInPlace) {
+  auto server = NatsServer::start();
+  asio::io_context io;
+  run_with_timeout(io, [&]() -> asio::awaitable<void> {
+    auto client = make_client(io, {server.url()});
+    co_await client->connect();
+    auto seen = std::make_shared<Messages>(io.get_executor());
+    auto copy = [seen](const MessageRef& m) {
+      Message out;
+      out.subject = std::string(m.subject);
+      out.reply = std::string(m.reply);
+      out.data.assign(m.data.begin(), m.data.end());
+      out.no_responders = m.no_responders;
+      seen->push(std::move(out));
+    };
+    auto inbox = client->new_inbox();
+    auto sub = client->subscribe_ref("ref.>", copy);
+    auto replies = client->subscribe_ref(inbox, copy);
+    co_await client->flush(2s);
+    std::string large(300'000, 'x');
+    large[12345] = 'y';
+    client->publish("ref.large", as_bytes(large), "the.reply");
+    client->publish("ref.empty", {});
+    auto first = co_await seen->pop();
+    CO_ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->subject, "ref.large");
+    EXPECT_EQ(first->reply, "the.reply");
+    EXPECT_EQ(text_of(*first), large);
+    auto second = co_await seen->pop();
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->subject, "ref.empty");
+    EXPECT_TRUE(second->reply.empty());
+    EXPECT_TRUE(second->data.empty());
+    client->publish("ref.nobody.listens.here", as_bytes("ping"), inbox);  // "ref.>" does: no 503
+    auto third = co_await seen->pop();
+    CO_ASSERT_TRUE(third.has_value());
+    EXPECT_EQ(third->subject, "ref.nobody.listens.here");
+    client->publish("svc.nobody", as_bytes("ping"), inbox);
+    auto none = co_await seen->pop();
+    CO_ASSERT_TRUE(none.has_value());
+    EXPECT_TRUE(none->no_responders);
+    EXPECT_EQ(none->subject, inbox);
+  }, 30s);
+}
+
 TEST(NatsClient, QueueGroupDeliversEachMessageToOneMember) {
   auto server = NatsServer::start();
   asio::io_context io;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 namespace stargate::nats::sealed {
 
@@ -24,7 +25,9 @@ std::uint64_t unix_ns(TimePoint t) {
 
 std::uint64_t to_ns(std::chrono::nanoseconds d) { return d.count() < 0 ? 0 : static_cast<std::uint64_t>(d.count()); }
 
-PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) { return PeerIdentity{key, crypto::agent_id(key)}; }
+PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) {
+  return PeerIdentity{key, crypto::agent_id(key), crypto::PeerId::from_public_key(key).to_string()};
+}
 
 // The 8 first bytes of an initiation with this sender index: the prologue's variable part.
 Bytes prologue_fields(std::uint32_t sender_index) {
@@ -73,6 +76,25 @@ struct Session {
   Session(Session&&) = default;
 };
 
+// A reusable output buffer: grown to the largest message, never zero-filled (every byte handed
+// out is written by the AEAD first), given back when a message over `keep` has passed.
+class Scratch {
+ public:
+  static constexpr std::size_t keep = std::size_t{1} << 20;
+  std::uint8_t* prepare(std::size_t n) {
+    if (n > capacity_ || (capacity_ > keep && n <= keep)) {
+      const std::size_t rounded = (std::max<std::size_t>(n, 1) + 4095) & ~std::size_t{4095};
+      data_ = std::make_unique_for_overwrite<std::uint8_t[]>(rounded);
+      capacity_ = rounded;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<std::uint8_t[]> data_;
+  std::size_t capacity_ = 0;
+};
+
 struct PeerState {
   std::vector<std::uint32_t> sessions;  // both roles
   std::optional<std::uint32_t> current;  // initiator session used for requests
@@ -98,6 +120,7 @@ struct SessionTable::Impl {
   std::uint64_t next_serial = 1;
   std::uint64_t tick = 0;
   std::uint64_t last_timestamp = 0;  // ours, as a caller: strictly increasing
+  Scratch seal_scratch, open_scratch;  // the *_view results
 
   Impl(crypto::X25519PrivateKey key, PeerIdentity id, const crypto::Ed25519Signature& sig, Config c)
       : local_static(std::move(key)), identity(std::move(id)), signature(sig), config(c) {
@@ -236,45 +259,90 @@ struct SessionTable::Impl {
     return {};
   }
 
-  // Appends AEAD(cipher, n, ad = out so far, plaintext) to `out`.
-  static void seal_body(noise::CipherState& cipher, std::uint64_t n, Bytes& out, BytesView plaintext) {
-    const std::size_t ad_size = out.size();
-    out.resize(ad_size + plaintext.size() + aead_tag_size);
-    auto r = cipher.seal_with_nonce_into(n, BytesView(out.data(), ad_size), plaintext, out.data() + ad_size);
-    if (!r) throw ErrorException("sealed: " + r.error().message);  // a keyless state: a bug here
+  // The size of the message that seal_into() makes of `n` bytes on `s`.
+  static std::size_t sealed_size(const Session& s, std::size_t n) {
+    if (!s.established) return initiation_overhead + n;
+    if (s.role == SessionRole::responder && !s.confirmed) return response_overhead + n;
+    return transport_overhead + n;
   }
 
-  SealResult<Bytes> seal_early(Session& s, BytesView plaintext) {
-    if (s.early_send >= config.reject_after_messages) return fail(Errc::session_expired, "handshake counter exhausted");
-    Bytes out;
-    out.reserve(initiation_overhead + plaintext.size());
-    write_initiation_header(out, s.local_index, s.early_send);
-    append(out, s.message1);
-    seal_body(s.early, s.early_send, out, plaintext);
-    ++s.early_send;
-    return out;
-  }
-
-  SealResult<Bytes> seal_established(Session& s, BytesView plaintext) {
-    if (s.send_counter >= config.reject_after_messages) return fail(Errc::session_expired, "message counter exhausted");
-    Bytes out;
-    if (s.role == SessionRole::responder && !s.confirmed) {
-      out.reserve(response_overhead + plaintext.size());
-      write_response_header(out, s.remote_index, s.local_index, s.send_counter);
-      append(out, s.message2);
+  // Writes the message (header, AEAD(key, counter, ad = header, plaintext)) to `out`, which holds
+  // sealed_size(s, plaintext.size()) bytes: an initiation while the handshake is pending, a
+  // response while the responder waits for the initiator's first transport message, else a
+  // transport message.
+  SealResult<void> seal_into(Session& s, BytesView plaintext, std::uint8_t* out) {
+    Bytes header;
+    header.reserve(initiation_body_offset);
+    noise::CipherState* cipher = nullptr;
+    std::uint64_t* counter = nullptr;
+    if (!s.established) {
+      if (s.early_send >= config.reject_after_messages) return fail(Errc::session_expired, "handshake counter exhausted");
+      write_initiation_header(header, s.local_index, s.early_send);
+      append(header, s.message1);
+      cipher = &s.early;
+      counter = &s.early_send;
     } else {
-      out.reserve(transport_overhead + plaintext.size());
-      write_transport_header(out, s.remote_index, s.send_counter);
+      if (s.send_counter >= config.reject_after_messages) return fail(Errc::session_expired, "message counter exhausted");
+      if (s.role == SessionRole::responder && !s.confirmed) {
+        write_response_header(header, s.remote_index, s.local_index, s.send_counter);
+        append(header, s.message2);
+      } else {
+        write_transport_header(header, s.remote_index, s.send_counter);
+      }
+      cipher = &s.send;
+      counter = &s.send_counter;
     }
-    seal_body(s.send, s.send_counter, out, plaintext);
-    ++s.send_counter;
+    if (header.size() + plaintext.size() + aead_tag_size != sealed_size(s, plaintext.size()))
+      throw ErrorException("sealed: header size mismatch");  // a bug here
+    std::copy(header.begin(), header.end(), out);
+    auto r = cipher->seal_with_nonce_into(*counter, BytesView(out, header.size()), plaintext, out + header.size());
+    if (!r) throw ErrorException("sealed: " + r.error().message);  // a keyless state: a bug here
+    ++*counter;
+    touch(s);
+    return {};
+  }
+
+  // Seals on `s` into a Bytes of its own.
+  SealResult<Bytes> seal_on(Session& s, BytesView plaintext) {
+    Bytes out(sealed_size(s, plaintext.size()));
+    if (auto r = seal_into(s, plaintext, out.data()); !r) return r.error();
     return out;
   }
 
-  SealResult<Bytes> seal_on(Session& s, BytesView plaintext) {
-    auto r = s.established ? seal_established(s, plaintext) : seal_early(s, plaintext);
-    if (r) touch(s);
-    return r;
+  // Seals on `s` into the seal scratch buffer.
+  SealResult<BytesView> seal_on_scratch(Session& s, BytesView plaintext) {
+    const std::size_t n = sealed_size(s, plaintext.size());
+    std::uint8_t* out = seal_scratch.prepare(n);
+    if (auto r = seal_into(s, plaintext, out); !r) return r.error();
+    return BytesView(out, n);
+  }
+
+  // The session a request to `callee` goes on: the current one, else the pending handshake, else
+  // a new handshake (second: true when the request carries IK message 1).
+  SealResult<std::pair<Session*, bool>> request_session(const crypto::X25519Key& callee_static, TimePoint now,
+                                                        const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
+    if (auto p = peers.find(callee_static); p != peers.end()) {
+      PeerState& ps = p->second;
+      if (ps.current) {
+        Session* s = find(*ps.current);
+        if (s && s->established && !expired(*s, now) && age(*s, now) < config.rekey_after_time &&
+            s->send_counter < config.rekey_after_messages) {
+          if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
+          return std::pair<Session*, bool>{s, false};
+        }
+      }
+      if (ps.pending) {
+        Session* s = find(*ps.pending);
+        if (s && !s->established && age(*s, now) < config.handshake_timeout && !expired(*s, now) &&
+            s->early_send < config.reject_after_messages) {
+          if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
+          return std::pair<Session*, bool>{s, true};
+        }
+      }
+    }
+    auto started = start_handshake(callee_static, now, callee_identity);
+    if (!started) return started.error();
+    return std::pair<Session*, bool>{*started, true};
   }
 
   // Recreates the initiator's handshake state after message 1 (deterministic: same ephemeral key,
@@ -291,8 +359,8 @@ struct SessionTable::Impl {
     return {};
   }
 
-  SealResult<Sealed> start_handshake(const crypto::X25519Key& callee, BytesView plaintext, TimePoint now,
-                                     const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
+  SealResult<Session*> start_handshake(const crypto::X25519Key& callee, TimePoint now,
+                                       const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
     Session s;
     s.role = SessionRole::initiator;
     s.local_index = new_index();
@@ -322,17 +390,32 @@ struct SessionTable::Impl {
 
     Session& stored = add(std::move(s));
     peers[callee].pending = stored.local_index;
-    auto wire = seal_on(stored, plaintext);
-    if (!wire) return wire.error();
-    return Sealed{std::move(*wire), stored.handle(), true};
+    return &stored;
   }
 
   // ---- opening --------------------------------------------------------------------------------
 
-  Opened opened(Session& s, Bytes plaintext, MessageType type) {
+  // Where open() puts the plaintext: a Bytes of its own, or the open scratch buffer.
+  struct Sink {
+    Bytes* bytes = nullptr;
+    Scratch* scratch = nullptr;
+    BytesView written;
+    std::uint8_t* prepare(std::size_t n) {
+      std::uint8_t* out = nullptr;
+      if (bytes != nullptr) {
+        bytes->resize(n);
+        out = bytes->data();
+      } else {
+        out = scratch->prepare(n);
+      }
+      written = BytesView(out, n);
+      return out;
+    }
+  };
+
+  OpenedInfo opened(Session& s, MessageType type) {
     touch(s);
-    Opened o;
-    o.plaintext = std::move(plaintext);
+    OpenedInfo o;
     o.session = s.handle();
     o.role = s.role;
     o.type = type;
@@ -342,10 +425,13 @@ struct SessionTable::Impl {
     return o;
   }
 
-  SealResult<Bytes> open_body(noise::CipherState& cipher, std::uint64_t counter, BytesView ad, BytesView body) {
-    auto r = cipher.open_with_nonce(counter, ad, body);
+  // Decrypts `body` into `sink` (nothing usable there on failure: the AEAD wipes it).
+  SealResult<void> open_body(noise::CipherState& cipher, std::uint64_t counter, BytesView ad, BytesView body,
+                             Sink& sink) {
+    if (body.size() < aead_tag_size) return fail(Errc::authentication_failed, "message does not authenticate");
+    auto r = cipher.open_with_nonce_into(counter, ad, body, sink.prepare(body.size() - aead_tag_size));
     if (!r) return fail(Errc::authentication_failed, "message does not authenticate");
-    return std::move(*r);
+    return {};
   }
 
   SealResult<void> check_counter(const ReplayWindow& w, std::uint64_t counter) const {
@@ -365,7 +451,7 @@ struct SessionTable::Impl {
     return s;
   }
 
-  SealResult<Opened> open_initiation(const InitiationView& v, TimePoint now) {
+  SealResult<OpenedInfo> open_initiation(const InitiationView& v, TimePoint now, Sink& sink) {
     const crypto::Sha256Digest digest = crypto::sha256(v.message1);
     if (auto known = initiations.find(digest); known != initiations.end()) {
       // A request sent while the caller's handshake was pending, or a replay: same message 1.
@@ -374,10 +460,10 @@ struct SessionTable::Impl {
       Session& session = **s;
       if (v.sender_index != session.remote_index) return fail(Errc::authentication_failed, "sender index mismatch");
       if (auto r = check_counter(session.early_window, v.counter); !r) return r.error();
-      auto pt = open_body(session.early, v.counter, v.ad, v.body);
+      auto pt = open_body(session.early, v.counter, v.ad, v.body, sink);
       if (!pt) return pt.error();
       session.early_window.accept(v.counter);
-      return opened(session, std::move(*pt), MessageType::initiation);
+      return opened(session, MessageType::initiation);
     }
 
     auto hs = noise::HandshakeState::create(noise::patterns::IK(), noise::Role::responder,
@@ -411,7 +497,7 @@ struct SessionTable::Impl {
     if (v.counter >= config.reject_after_messages) return fail(Errc::malformed, "counter out of range");
     noise::CipherState early(payload->early_key);
     crypto::secure_wipe(payload->early_key);
-    auto pt = open_body(early, v.counter, v.ad, v.body);
+    auto pt = open_body(early, v.counter, v.ad, v.body, sink);
     if (!pt) return pt.error();
 
     auto m2 = hs->write_message({});
@@ -436,10 +522,10 @@ struct SessionTable::Impl {
     s.established = true;
     Session& stored = add(std::move(s));
     initiations[digest] = stored.local_index;
-    return opened(stored, std::move(*pt), MessageType::initiation);
+    return opened(stored, MessageType::initiation);
   }
 
-  SealResult<Opened> open_response(const ResponseView& v, TimePoint now) {
+  SealResult<OpenedInfo> open_response(const ResponseView& v, TimePoint now, Sink& sink) {
     auto found = live_session(v.receiver_index, now);
     if (!found) return found.error();
     Session& s = **found;
@@ -451,10 +537,10 @@ struct SessionTable::Impl {
       if (v.sender_index != s.remote_index || !std::equal(v.message2.begin(), v.message2.end(), s.message2.begin(),
                                                           s.message2.end()))
         return fail(Errc::authentication_failed, "response does not belong to this session's handshake");
-      auto pt = open_body(s.recv, v.counter, v.ad, v.body);
+      auto pt = open_body(s.recv, v.counter, v.ad, v.body, sink);
       if (!pt) return pt.error();
       s.recv_window.accept(v.counter);
-      return opened(s, std::move(*pt), MessageType::response);
+      return opened(s, MessageType::response);
     }
 
     // A forged message 2 fails the state; one whose body was forged completes it: either way the
@@ -465,7 +551,7 @@ struct SessionTable::Impl {
     auto empty = s.hs->read_message(v.message2);
     if (!empty) return fail(Errc::authentication_failed, "handshake response does not decrypt");
     auto [send, recv] = s.hs->split();
-    auto pt = open_body(recv, v.counter, v.ad, v.body);
+    auto pt = open_body(recv, v.counter, v.ad, v.body, sink);
     if (!pt) return pt.error();
     // Established: keep the keys, drop what the handshake needed.
     s.send = std::move(send);
@@ -485,20 +571,28 @@ struct SessionTable::Impl {
       Session* cur = ps.current ? find(*ps.current) : nullptr;
       if (!cur || cur->created <= s.created) ps.current = s.local_index;
     }
-    return opened(s, std::move(*pt), MessageType::response);
+    return opened(s, MessageType::response);
   }
 
-  SealResult<Opened> open_transport(const TransportView& v, TimePoint now) {
+  SealResult<OpenedInfo> open_transport(const TransportView& v, TimePoint now, Sink& sink) {
     auto found = live_session(v.receiver_index, now);
     if (!found) return found.error();
     Session& s = **found;
     if (!s.established) return fail(Errc::authentication_failed, "transport message before the handshake completed");
     if (auto r = check_counter(s.recv_window, v.counter); !r) return r.error();
-    auto pt = open_body(s.recv, v.counter, v.ad, v.body);
+    auto pt = open_body(s.recv, v.counter, v.ad, v.body, sink);
     if (!pt) return pt.error();
     s.recv_window.accept(v.counter);
     if (s.role == SessionRole::responder) s.confirmed = true;
-    return opened(s, std::move(*pt), MessageType::transport);
+    return opened(s, MessageType::transport);
+  }
+
+  SealResult<OpenedInfo> open(BytesView wire, TimePoint now, Sink& sink) {
+    auto parsed = parse_message(wire, config.max_plaintext);
+    if (!parsed) return parsed.error();
+    if (auto* i = std::get_if<InitiationView>(&*parsed)) return open_initiation(*i, now, sink);
+    if (auto* r = std::get_if<ResponseView>(&*parsed)) return open_response(*r, now, sink);
+    return open_transport(std::get<TransportView>(*parsed), now, sink);
   }
 };
 
@@ -520,32 +614,30 @@ SealResult<Sealed> SessionTable::seal_request(const crypto::X25519Key& callee_st
                                               const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
   Impl& m = *impl_;
   if (auto r = m.check_size(plaintext); !r) return r.error();
-  if (auto p = m.peers.find(callee_static); p != m.peers.end()) {
-    PeerState& ps = p->second;
-    if (ps.current) {
-      Session* s = m.find(*ps.current);
-      if (s && s->established && !m.expired(*s, now) && m.age(*s, now) < m.config.rekey_after_time &&
-          s->send_counter < m.config.rekey_after_messages) {
-        if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
-        auto wire = m.seal_on(*s, plaintext);
-        if (!wire) return wire.error();
-        return Sealed{std::move(*wire), s->handle(), false};
-      }
-    }
-    if (ps.pending) {
-      Session* s = m.find(*ps.pending);
-      if (s && !s->established && m.age(*s, now) < m.config.handshake_timeout && !m.expired(*s, now)) {
-        if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
-        auto wire = m.seal_on(*s, plaintext);
-        if (wire) return Sealed{std::move(*wire), s->handle(), true};
-      }
-    }
-  }
-  return m.start_handshake(callee_static, plaintext, now, callee_identity);
+  auto picked = m.request_session(callee_static, now, callee_identity);
+  if (!picked) return picked.error();
+  auto [s, handshake] = *picked;
+  auto wire = m.seal_on(*s, plaintext);
+  if (!wire) return wire.error();
+  return Sealed{std::move(*wire), s->handle(), handshake};
 }
 
-SealResult<Bytes> SessionTable::seal_response(const SessionHandle& session, BytesView plaintext, TimePoint now) {
+SealResult<SealedView> SessionTable::seal_request_view(const crypto::X25519Key& callee_static, BytesView plaintext,
+                                                       TimePoint now,
+                                                       const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
   Impl& m = *impl_;
+  if (auto r = m.check_size(plaintext); !r) return r.error();
+  auto picked = m.request_session(callee_static, now, callee_identity);
+  if (!picked) return picked.error();
+  auto [s, handshake] = *picked;
+  auto wire = m.seal_on_scratch(*s, plaintext);
+  if (!wire) return wire.error();
+  return SealedView{*wire, s->handle(), handshake};
+}
+
+namespace {
+template <class Impl, class Session>
+SealResult<Session*> response_session(Impl& m, const SessionHandle& session, BytesView plaintext, TimePoint now) {
   Session* s = m.find(session);
   if (!s) return fail(Errc::unknown_session, "the session is gone (expired, evicted or forgotten)");
   if (m.expired(*s, now)) {
@@ -553,16 +645,42 @@ SealResult<Bytes> SessionTable::seal_response(const SessionHandle& session, Byte
     return fail(Errc::session_expired, "the session is past its lifetime");
   }
   if (auto r = m.check_size(plaintext); !r) return r.error();
-  return m.seal_on(*s, plaintext);
+  return s;
+}
+}  // namespace
+
+SealResult<Bytes> SessionTable::seal_response(const SessionHandle& session, BytesView plaintext, TimePoint now) {
+  auto s = response_session<Impl, Session>(*impl_, session, plaintext, now);
+  if (!s) return s.error();
+  return impl_->seal_on(**s, plaintext);
+}
+
+SealResult<BytesView> SessionTable::seal_response_view(const SessionHandle& session, BytesView plaintext,
+                                                       TimePoint now) {
+  auto s = response_session<Impl, Session>(*impl_, session, plaintext, now);
+  if (!s) return s.error();
+  return impl_->seal_on_scratch(**s, plaintext);
 }
 
 SealResult<Opened> SessionTable::open(BytesView wire, TimePoint now) {
-  Impl& m = *impl_;
-  auto parsed = parse_message(wire, m.config.max_plaintext);
-  if (!parsed) return parsed.error();
-  if (auto* i = std::get_if<InitiationView>(&*parsed)) return m.open_initiation(*i, now);
-  if (auto* r = std::get_if<ResponseView>(&*parsed)) return m.open_response(*r, now);
-  return m.open_transport(std::get<TransportView>(*parsed), now);
+  Opened out;
+  Impl::Sink sink;
+  sink.bytes = &out.plaintext;
+  auto info = impl_->open(wire, now, sink);
+  if (!info) return info.error();
+  static_cast<OpenedInfo&>(out) = std::move(*info);
+  return out;
+}
+
+SealResult<OpenedView> SessionTable::open_view(BytesView wire, TimePoint now) {
+  Impl::Sink sink;
+  sink.scratch = &impl_->open_scratch;
+  auto info = impl_->open(wire, now, sink);
+  if (!info) return info.error();
+  OpenedView out;
+  static_cast<OpenedInfo&>(out) = std::move(*info);
+  out.plaintext = sink.written;
+  return out;
 }
 
 void SessionTable::forget(const SessionHandle& session) {

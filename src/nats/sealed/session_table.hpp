@@ -88,10 +88,12 @@ struct SessionHandle {
 
 enum class SessionRole : std::uint8_t { initiator, responder };
 
-// A verified Ed25519 identity and its short agent id (first 16 bytes of SHA-256 of the key, hex).
+// A verified Ed25519 identity, its short agent id (first 16 bytes of SHA-256 of the key, hex) and
+// its libp2p PeerId (text), computed once per session.
 struct PeerIdentity {
   crypto::Ed25519PublicKey public_key;
   std::string agent_id;
+  std::string peer_id;
 };
 
 struct Sealed {
@@ -100,8 +102,15 @@ struct Sealed {
   bool handshake = false;  // true when `wire` is an initiation (carries IK message 1)
 };
 
-struct Opened {
-  Bytes plaintext;
+// Sealed, with the wire bytes in the table's own buffer (see seal_request_view).
+struct SealedView {
+  BytesView wire;
+  SessionHandle session;
+  bool handshake = false;
+};
+
+// What open() tells besides the plaintext.
+struct OpenedInfo {
   SessionHandle session;  // reply with seal_response(session, ...)
   SessionRole role = SessionRole::responder;  // our role in that session
   MessageType type = MessageType::transport;
@@ -110,6 +119,15 @@ struct Opened {
   // Who sent it: always set when we are the responder (verified from the handshake); set on the
   // initiator side when the caller named the callee's identity in seal_request().
   std::optional<PeerIdentity> peer;
+};
+
+struct Opened : OpenedInfo {
+  Bytes plaintext;
+};
+
+// Opened, with the plaintext in the table's own buffer (see open_view).
+struct OpenedView : OpenedInfo {
+  BytesView plaintext;
 };
 
 class SessionTable {
@@ -135,6 +153,16 @@ class SessionTable {
 
   // Either side: authenticates and decrypts a received message. Nothing changes on failure.
   SealResult<Opened> open(BytesView wire, TimePoint now);
+
+  // The same three without a buffer per message: the result views the table's own buffers (one
+  // for sealing, one for opening; grown to the largest message, not zero-filled, kept up to
+  // 1 MiB), valid until the next *_view call of the same kind (seal or open) on this table. For
+  // the hot path, where the wire bytes are published, or the plaintext parsed, at once: steady
+  // state allocates nothing per message. On a failed open the buffer holds no plaintext.
+  SealResult<SealedView> seal_request_view(const crypto::X25519Key& callee_static, BytesView plaintext, TimePoint now,
+                                           const std::optional<crypto::Ed25519PublicKey>& callee_identity = std::nullopt);
+  SealResult<BytesView> seal_response_view(const SessionHandle& session, BytesView plaintext, TimePoint now);
+  SealResult<OpenedView> open_view(BytesView wire, TimePoint now);
 
   // Drops one session (e.g. after the peer said "unknown session"); no-op when already gone.
   void forget(const SessionHandle& session);

@@ -67,6 +67,48 @@ TEST(JsonRpc, ComposedMessagesEqualTheSerializedDocument) {
 
   json::object response{{"jsonrpc", "2.0"}, {"result", params}, {"id", -4}};
   EXPECT_EQ(make_response(RequestId{std::int64_t{-4}}, params), json::serialize(response));
+
+  // Into a kept buffer: the same bytes, whatever it held before.
+  std::string buffer(100'000, '#');
+  make_request_into(buffer, method, params, RequestId{std::string("id-1")}, from);
+  EXPECT_EQ(buffer, text);
+  make_request_into(buffer, "x", nullptr, RequestId{std::int64_t{3}}, "", 250);
+  EXPECT_EQ(buffer, R"({"jsonrpc":"2.0","method":"x","id":3,"deadline_ms":250})");
+}
+
+// Every ASCII byte, escapes at every offset of a 16-byte block, every scalar kind, escaped keys,
+// and nesting deeper than the serializer recurses: the same text as boost::json.
+TEST(JsonRpc, SerializedLikeBoostJsonForEveryByteAndKind) {
+  std::string all;
+  for (int c = 0; c < 128; ++c) all.push_back(static_cast<char>(c));
+  all += "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";  // UTF-8 goes through as is (the parser wants it valid)
+  json::array strings;
+  for (std::size_t n = 0; n < 40; ++n) {
+    std::string s(n, 'x');
+    if (n > 0) s[n - 1] = static_cast<char>(n % 3 == 0 ? '"' : n % 3 == 1 ? '\\' : '\x1f');
+    strings.push_back(json::string(s));
+  }
+  json::value deep = json::array{"leaf\n"};
+  for (int i = 0; i < 200; ++i) deep = json::object{{"k\"" + std::to_string(i), deep}, {"i", i}};
+  json::value result = json::object{{"all", all},
+                                    {"strings", strings},
+                                    {"d\tkey", 1.5},
+                                    {"big", std::uint64_t{18446744073709551615u}},
+                                    {"neg", std::int64_t{-9223372036854775807 - 1}},
+                                    {"tiny", 1e-300},
+                                    {"t", true},
+                                    {"f", false},
+                                    {"z", nullptr},
+                                    {"e", json::object{}},
+                                    {"ea", json::array{}},
+                                    {"deep", deep}};
+  json::object response{{"jsonrpc", "2.0"}, {"result", result}, {"id", "x"}};
+  auto text = make_response(RequestId{std::string("x")}, result);
+  EXPECT_EQ(text, json::serialize(response));
+  auto back = parse_response(text, ParseLimits{kMaxMessageBytes, 1000});
+  ASSERT_TRUE(back.has_value());
+  ASSERT_TRUE(back->outcome.has_value());
+  EXPECT_EQ(*back->outcome, result);
 }
 
 TEST(JsonRpc, ResponseRoundTrip) {

@@ -23,7 +23,7 @@ TEST(ResultCache, FirstRunThenJoinThenAnswerAgain) {
 }
 
 TEST(ResultCache, ExpiresAfterRetentionAndAbandonedRunsRunAgain) {
-  ResultCache cache(ResultCacheLimits{100, 10s});
+  ResultCache cache(ResultCacheLimits{100, 10s, 1 << 20});
   auto t = std::chrono::steady_clock::now();
   auto key = ResultCache::key("c", "1");
   cache.begin(key, t);
@@ -38,7 +38,7 @@ TEST(ResultCache, ExpiresAfterRetentionAndAbandonedRunsRunAgain) {
 }
 
 TEST(ResultCache, BoundedOldestFirst) {
-  ResultCache cache(ResultCacheLimits{3, 1h});
+  ResultCache cache(ResultCacheLimits{3, 1h, 1 << 20});
   auto t = std::chrono::steady_clock::now();
   for (int i = 0; i < 5; ++i) {
     auto key = ResultCache::key("c", std::to_string(i));
@@ -49,6 +49,30 @@ TEST(ResultCache, BoundedOldestFirst) {
   EXPECT_EQ(cache.evicted(), 2u);
   EXPECT_EQ(cache.state(ResultCache::key("c", "0")), State::fresh);
   EXPECT_EQ(cache.state(ResultCache::key("c", "4")), State::done);
+}
+
+TEST(ResultCache, BoundedInBytesOldestFirstNewestAlwaysKept) {
+  ResultCache cache(ResultCacheLimits{100, 1h, 250});
+  auto t = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i) {
+    auto key = ResultCache::key("c", std::to_string(i));
+    EXPECT_EQ(cache.begin(key, t + std::chrono::seconds(i)), State::fresh);
+    cache.finish(key, std::string(100, 'x'));
+  }
+  EXPECT_EQ(cache.bytes(), 200u);
+  EXPECT_EQ(cache.evicted(), 2u);
+  EXPECT_EQ(cache.state(ResultCache::key("c", "1")), State::fresh);
+  EXPECT_EQ(cache.state(ResultCache::key("c", "3")), State::done);
+  // One response over the whole budget: the others go, it stays.
+  auto big = ResultCache::key("c", "big");
+  cache.begin(big, t + 10s);
+  auto shared = std::make_shared<const std::string>(std::string(1000, 'y'));
+  cache.finish(big, shared);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.bytes(), 1000u);
+  EXPECT_EQ(cache.shared_response(big), shared);  // the same string, not a copy
+  cache.begin(ResultCache::key("c", "later"), t + 20s);
+  EXPECT_EQ(cache.bytes(), 1000u);  // running entries hold no bytes
 }
 
 }  // namespace

@@ -69,6 +69,7 @@ TEST(SealedSession, FullRoundTripAuthenticatesTheCaller) {
   ASSERT_TRUE(in1.peer.has_value());
   EXPECT_EQ(in1.peer->public_key, caller.identity.public_key());
   EXPECT_EQ(in1.peer->agent_id, crypto::agent_id(caller.identity.public_key()));
+  EXPECT_EQ(in1.peer->peer_id, crypto::PeerId::from_public_key(caller.identity.public_key()).to_string());
 
   auto r1 = callee->seal_response(in1.session, as_bytes("response one"), t0).value();
   EXPECT_EQ(r1[0], static_cast<std::uint8_t>(MessageType::response));
@@ -625,6 +626,57 @@ TEST(ReplayWindow, MatchesASetModelUnderRandomTraffic) {
       any = true;
     }
   }
+}
+
+}  // namespace
+}  // namespace stargate::nats::sealed
+
+namespace stargate::nats::sealed {
+namespace {
+
+// The *_view forms make the same wire messages as the Bytes forms (either side opens what the
+// other sealed), through buffers the table reuses: a large message, then a small one, then a
+// large one again, and a failed open that leaves no plaintext behind.
+TEST(SealedSession, ViewFormsInteroperateAndReuseTheirBuffers) {
+  Agent caller, callee;
+  std::string large(200'000, 'L'), small = "small", huge(3 << 20, 'H');
+  for (const std::string* req : {&large, &small, &large, &huge, &small}) {
+    // The caller seals into its buffer; the callee opens with the Bytes form, and back.
+    auto sealed = caller->seal_request_view(callee.pub(), as_bytes(*req), t0).value();
+    Bytes wire(sealed.wire.begin(), sealed.wire.end());
+    auto in = callee->open(wire, t0).value();
+    EXPECT_EQ(text(in.plaintext), *req);
+    auto out = callee->seal_response(in.session, as_bytes(*req + "!"), t0).value();
+    auto back = caller->open_view(out, t0).value();
+    EXPECT_EQ(as_string(back.plaintext), *req + "!");
+    EXPECT_EQ(back.session, sealed.session);
+    EXPECT_EQ(back.peer_static, callee.pub());
+
+    // The other way round: the Bytes form seals, the view forms open and answer.
+    auto sealed2 = caller->seal_request(callee.pub(), as_bytes(*req), t0).value();
+    auto in2 = callee->open_view(sealed2.wire, t0).value();
+    EXPECT_EQ(as_string(in2.plaintext), *req);
+    ASSERT_TRUE(in2.peer.has_value());
+    EXPECT_EQ(in2.peer->public_key, caller.identity.public_key());
+    auto out2 = callee->seal_response_view(in2.session, as_bytes(small), t0).value();
+    EXPECT_EQ(out2.size(), transport_overhead + small.size());
+    Bytes wire2(out2.begin(), out2.end());
+    EXPECT_EQ(text(caller->open(wire2, t0).value().plaintext), small);
+  }
+
+  // Tampered: refused, and the buffer does not hold the plaintext.
+  auto sealed = caller->seal_request_view(callee.pub(), as_bytes(large), t0).value();
+  Bytes wire(sealed.wire.begin(), sealed.wire.end());
+  auto ok = callee->open_view(wire, t0).value();  // the genuine one first: fills the buffer
+  EXPECT_EQ(as_string(ok.plaintext), large);
+  auto view = ok.plaintext;
+  auto sealed2 = caller->seal_request_view(callee.pub(), as_bytes(large), t0).value();
+  Bytes bad(sealed2.wire.begin(), sealed2.wire.end());
+  bad[bad.size() - 1] ^= 1;
+  auto refused = callee->open_view(bad, t0);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Errc::authentication_failed);
+  EXPECT_EQ(std::count(view.begin(), view.end(), 'L'), 0);  // same buffer, wiped
 }
 
 }  // namespace
