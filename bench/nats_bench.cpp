@@ -225,17 +225,8 @@ struct StarGate {
   std::unique_ptr<stargate::StarGateNode> callee, caller;
   std::string callee_id;
 
-  // The callee's call rate limits (100 calls/s per caller by default) are lifted: one caller makes
-  // tens of thousands of calls a second here, and what is measured is the transport.
-  static stargate::NodeOptions callee_options(const std::filesystem::path& dir, const std::string& url) {
-    auto o = node_options(dir, "bench-callee", url);
-    o.rate_limits.calls_per_second = o.rate_limits.calls_burst = 1e9;
-    o.rate_limits.calls_per_ip_per_second = o.rate_limits.calls_per_ip_burst = 1e9;
-    return o;
-  }
-
   StarGate(const std::string& url, const std::filesystem::path& base) : dir(base) {
-    callee = std::make_unique<stargate::StarGateNode>(callee_loop.io.get_executor(), callee_options(dir, url));
+    callee = std::make_unique<stargate::StarGateNode>(callee_loop.io.get_executor(), node_options(dir, "bench-callee", url));
     caller = std::make_unique<stargate::StarGateNode>(caller_loop.io.get_executor(), node_options(dir, "bench-caller", url));
     callee->handle("echo", echo_params());
     start_on(callee_loop, *callee);
