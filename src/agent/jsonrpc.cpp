@@ -275,6 +275,13 @@ const char* find_escape(const char* p, const char* end) {
 const char* find_escape(const char* p, const char* end) { return find_escape_portable(p, end); }
 #endif
 
+// Params and results are serialized here rather than by boost::json::serialize because a call's
+// payload is usually one long string, and boost's serializer checks it a byte at a time
+// (boost::json::serialize of {"d": <64 KiB>} took ~105 µs at -O2 on the 2-CPU dev machine, under
+// load; this, ~2-10 µs), on the critical path twice per call (docs/benchmarks.md, NATS). Only strings are
+// ours; numbers, literals and anything nested deeper than kRecursionDepth stay boost's, and the
+// output is byte for byte boost's (SerializedLikeBoostJsonForEveryByteAndKind).
+//
 // `text` as a JSON string, escaped as boost::json escapes (\", \\, \b \f \n \r \t, other control
 // bytes as \u00xx; everything else, UTF-8 included, as is). Runs without escapes are appended
 // whole: one pass, no intermediate buffer.
