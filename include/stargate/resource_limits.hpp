@@ -33,10 +33,10 @@ struct ResourceLimits {
   std::size_t max_memory = 1024 * kMiB;
   // Transient scope: connections in their handshake, streams before their protocol is agreed.
   std::size_t max_pending_handshakes = 64;
-  std::size_t max_negotiating_streams = 512;
+  std::size_t max_negotiating_streams = 1024;
   // One peer's share of those, so that a peer opening streams it never negotiates cannot take
   // the transient scope from everyone else.
-  std::size_t max_negotiating_streams_per_peer = 64;
+  std::size_t max_negotiating_streams_per_peer = 256;
   // Peer scope.
   std::size_t max_connections_per_peer = 8;
   std::size_t max_streams_per_peer = 1024;
