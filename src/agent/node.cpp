@@ -285,8 +285,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
 
   // Counted by reason (announcement_bad_signature, announcement_from_future, …: a bounded label).
   void refuse_announcement(const agent::AnnouncementRejection& rejection) {
-    // A duplicate is our own echo or a repeated answer: not worth counting as hostile.
-    if (rejection.reason != agent::AnnouncementError::duplicate)
+    // A duplicate is our own echo or a repeated answer, and one older than the announcement held
+    // (a "replay") is routine too: announcements travel over NATS and gossipsub (and answers to
+    // discovery), so copies arrive twice and out of order. Neither is worth counting as hostile;
+    // both are dropped.
+    if (rejection.reason != agent::AnnouncementError::duplicate && rejection.reason != agent::AnnouncementError::replay)
       reject("announcement_" + std::string(agent::to_string(rejection.reason)));
     logger()->debug("{}", rejection.to_string());
   }

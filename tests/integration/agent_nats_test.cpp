@@ -216,7 +216,7 @@ TEST_F(AgentNatsTest, TheBrokerSeesNoPlaintextAndReplaysAndForgeriesAreDropped) 
     // The tampered copy of a first message is caught as a replay (its timestamp was seen) or as
     // failing authentication; the plain JSON as malformed.
     EXPECT_NE(metrics.find("reason=\"malformed\""), std::string::npos) << metrics;
-    EXPECT_EQ(callee.get_status().requests_rejected, 3u);
+    EXPECT_EQ(callee.get_status().requests_rejected, 3u) << callee.get_metrics();
 
     // A forged announcement (bob's name and agent ID, mallory's key) does not enter directories.
     // Sign a valid announcement with one key, then swap in another agent's ID: the signature breaks.
