@@ -302,13 +302,6 @@ struct SessionTable::Impl {
     return {};
   }
 
-  // Seals on `s` into a Bytes of its own.
-  SealResult<Bytes> seal_on(Session& s, BytesView plaintext) {
-    Bytes out(sealed_size(s, plaintext.size()));
-    if (auto r = seal_into(s, plaintext, out.data()); !r) return r.error();
-    return out;
-  }
-
   // Seals on `s` into the seal scratch buffer.
   SealResult<BytesView> seal_on_scratch(Session& s, BytesView plaintext) {
     const std::size_t n = sealed_size(s, plaintext.size());
@@ -612,14 +605,10 @@ SessionTable::~SessionTable() = default;
 SealResult<Sealed> SessionTable::seal_request(const crypto::X25519Key& callee_static, BytesView plaintext,
                                               TimePoint now,
                                               const std::optional<crypto::Ed25519PublicKey>& callee_identity) {
-  Impl& m = *impl_;
-  if (auto r = m.check_size(plaintext); !r) return r.error();
-  auto picked = m.request_session(callee_static, now, callee_identity);
-  if (!picked) return picked.error();
-  auto [s, handshake] = *picked;
-  auto wire = m.seal_on(*s, plaintext);
-  if (!wire) return wire.error();
-  return Sealed{std::move(*wire), s->handle(), handshake};
+  // The owning form copies the view: only the node's hot path uses the view itself.
+  auto view = seal_request_view(callee_static, plaintext, now, callee_identity);
+  if (!view) return view.error();
+  return Sealed{Bytes(view->wire.begin(), view->wire.end()), view->session, view->handshake};
 }
 
 SealResult<SealedView> SessionTable::seal_request_view(const crypto::X25519Key& callee_static, BytesView plaintext,
@@ -650,9 +639,9 @@ SealResult<Session*> response_session(Impl& m, const SessionHandle& session, Byt
 }  // namespace
 
 SealResult<Bytes> SessionTable::seal_response(const SessionHandle& session, BytesView plaintext, TimePoint now) {
-  auto s = response_session<Impl, Session>(*impl_, session, plaintext, now);
-  if (!s) return s.error();
-  return impl_->seal_on(**s, plaintext);
+  auto view = seal_response_view(session, plaintext, now);
+  if (!view) return view.error();
+  return Bytes(view->begin(), view->end());
 }
 
 SealResult<BytesView> SessionTable::seal_response_view(const SessionHandle& session, BytesView plaintext,

@@ -20,6 +20,10 @@ auto logger() {
   return l;
 }
 
+// A peer's key in the resource manager: its binary multihash, not the base58 text (which costs
+// an encoding per stream; the manager never shows which peer is the busiest).
+std::string resource_key(const crypto::PeerId& peer) { return std::string(peer.bytes().begin(), peer.bytes().end()); }
+
 // Moves an outbound stream into its protocol's scope; resets it when that scope is full.
 void admit_protocol(MuxedStream& stream, const std::string& protocol) {
   std::string why;
@@ -235,7 +239,7 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<
                          context.expected->to_string());
   }
 
-  auto grant = resources->admit_connection(context.remote_ip, channel.remote_peer.to_string(), why);
+  auto grant = resources->admit_connection(context.remote_ip, resource_key(channel.remote_peer), why);
   if (!grant) {
     channel.stream->reset();
     throw ErrorException(why);
@@ -244,7 +248,7 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<
                       context.outbound,      context.relayed,               context.data_limit,
                       context.duration_limit, Clock::now()};
   auto connection = std::make_shared<MuxedConnection>(executor, std::move(channel.stream), info, config.mux);
-  connection->set_memory_budget(resources->connection_memory(info.remote_peer.to_string()));
+  connection->set_memory_budget(resources->connection_memory(resource_key(info.remote_peer)));
   register_connection(connection, std::move(grant));
   co_return connection;
 }
@@ -278,7 +282,7 @@ void Host::Impl::register_connection(const std::shared_ptr<MuxedConnection>& con
 void Host::Impl::dispatch_inbound(std::shared_ptr<MuxedStream> stream) {
   // Admitted before any work is spent on it: a refused stream is reset at once.
   std::string why;
-  auto scope = resources->open_stream(stream->connection().info().remote_peer.to_string(), why);
+  auto scope = resources->open_stream(resource_key(stream->connection().info().remote_peer), why);
   if (!scope) {
     logger()->debug("inbound stream from {} refused: {}", stream->connection().info().remote_peer.to_string(), why);
     stream->reset();
@@ -633,7 +637,7 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::connect(const crypto::PeerId& 
 awaitable<std::shared_ptr<MuxedStream>> Host::open_stream(const std::shared_ptr<MuxedConnection>& connection,
                                                           std::vector<std::string> protocols, bool confirmed) {
   std::string why;
-  auto scope = impl_->resources->open_stream(connection->info().remote_peer.to_string(), why);
+  auto scope = impl_->resources->open_stream(resource_key(connection->info().remote_peer), why);
   if (!scope) throw ResourceLimitExceeded(why);
   auto stream = connection->open_stream();
   stream->set_resources(std::move(scope));
