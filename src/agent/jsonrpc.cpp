@@ -155,7 +155,7 @@ void throw_exception_from_error(const RpcError& e, const boost::source_location&
 
 boost::system::result<Request, RequestFailure> parse_request(std::string_view bytes, const ParseLimits& limits) {
   auto parsed = parse_bounded(bytes, limits);
-  if (!parsed) return RequestFailure{std::move(parsed.error()), std::nullopt};
+  if (!parsed) return RequestFailure{std::move(parsed).error(), std::nullopt};
   json::value& root = *parsed;
   if (!root.is_object()) {
     // Batches are not part of the agent protocol: one call, one answer.
@@ -443,7 +443,7 @@ std::string make_error_response(const std::optional<RequestId>& id, const RpcErr
 
 boost::system::result<Response, RpcError> parse_response(std::string_view bytes, const ParseLimits& limits) {
   auto parsed = parse_bounded(bytes, limits);
-  if (!parsed) return std::move(parsed.error());
+  if (!parsed) return std::move(parsed).error();
   json::value& root = *parsed;
   if (!root.is_object()) return invalid("a response must be a JSON object");
   json::object& obj = root.get_object();
