@@ -1,5 +1,6 @@
 #include "agent/control_socket.hpp"
 
+#include "agent/control_request.hpp"
 #include "agent/jsonrpc.hpp"
 #include "agent/resource_report.hpp"
 #include "base/log.hpp"
@@ -51,10 +52,6 @@ bool same_user(local::socket& socket) {
   socklen_t length = sizeof credentials;
   if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return false;
   return credentials.uid == ::geteuid();
-}
-
-std::string error_line(const std::optional<RequestId>& id, int code, const std::string& message) {
-  return make_error_response(id, RpcError{code, message, nullptr}) + "\n";
 }
 
 }  // namespace
@@ -205,44 +202,27 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
   }
 
   awaitable<std::string> answer(const std::string& line) {
-    auto request = parse_request(line);
+    auto request = parse_control_request(line);
     if (!request) co_return make_error_response(request.error().id, request.error().error) + "\n";
-    const auto& params = request->params.is_object() ? request->params.as_object() : json::object();
     std::optional<CallError> failure;
     json::value result;
     try {
-      if (request->method == "call") {
-        auto peer = params.if_contains("peer");
-        auto method = params.if_contains("method");
-        if (!peer || !peer->is_string() || !method || !method->is_string())
-          co_return error_line(request->id, static_cast<int>(ErrorCode::invalid_params), "call needs peer and method strings");
-        std::optional<std::chrono::milliseconds> timeout;
-        if (auto t = params.if_contains("timeout_ms"); t && t->is_number()) timeout = std::chrono::milliseconds(t->to_number<std::int64_t>());
-        json::value call_params = params.contains("params") ? params.at("params") : json::value(json::object());
+      if (auto* call = std::get_if<ControlCall>(&request->command)) {
         CallOptions options;
-        options.timeout = timeout;
-        if (auto v = params.if_contains("via"); v && v->is_string()) {
-          auto via = parse_via(std::string(v->as_string()));
-          if (!via) co_return error_line(request->id, static_cast<int>(ErrorCode::invalid_params), "via must be any, direct, relay or nats");
-          options.via = *via;
-        }
-        result = co_await node.call(std::string(peer->as_string()), std::string(method->as_string()), std::move(call_params),
-                                    options);
-      } else if (request->method == "discover") {
-        std::optional<std::string> capability;
-        if (auto c = params.if_contains("capability"); c && c->is_string()) capability = std::string(c->as_string());
+        options.timeout = call->timeout;
+        options.via = call->via;
+        result = co_await node.call(std::move(call->peer), std::move(call->method), std::move(call->params), options);
+      } else if (auto* discover = std::get_if<ControlDiscover>(&request->command)) {
         json::array peers;
-        for (const auto& p : co_await node.discover(capability)) peers.push_back(to_json(p));
+        for (const auto& p : co_await node.discover(discover->capability)) peers.push_back(to_json(p));
         result = std::move(peers);
-      } else if (request->method == "announce") {
+      } else if (std::holds_alternative<ControlAnnounce>(request->command)) {
         co_await node.announce();
         result = true;
-      } else if (request->method == "status") {
+      } else if (std::holds_alternative<ControlStatus>(request->command)) {
         result = to_json(node.get_status());
-      } else if (request->method == "metrics") {
-        result = json::string(node.get_metrics());
       } else {
-        co_return error_line(request->id, static_cast<int>(ErrorCode::method_not_found), "unknown control method " + request->method);
+        result = json::string(node.get_metrics());
       }
     } catch (const CallError& e) {
       failure = e;
