@@ -1,6 +1,7 @@
 #include "agent/jsonrpc.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -47,6 +48,21 @@ const CodeInfo* find_code(int code) {
 
 RpcError invalid(std::string message) { return RpcError(ErrorCode::invalid_request, std::move(message)); }
 
+// False if `v` holds a number beyond the range of a double: boost::json parses 1e400 as infinity,
+// which no serializer can write back as JSON (boost writes "Infinity"), so a request or a result
+// holding one could never be forwarded or answered. Recurses at most as deep as the parser allowed.
+bool finite_numbers(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return std::isfinite(v.get_double());
+    case json::kind::array:
+      return std::all_of(v.get_array().begin(), v.get_array().end(), [](const json::value& x) { return finite_numbers(x); });
+    case json::kind::object:
+      return std::all_of(v.get_object().begin(), v.get_object().end(),
+                         [](const json::key_value_pair& x) { return finite_numbers(x.value()); });
+    default: return true;
+  }
+}
+
 // Parses with the size limit checked first and the nesting bounded.
 boost::system::result<json::value, RpcError> parse_bounded(std::string_view bytes, const ParseLimits& limits) {
   if (bytes.size() > limits.max_bytes) return payload_too_large_error(bytes.size(), limits.max_bytes);
@@ -63,6 +79,7 @@ boost::system::result<json::value, RpcError> parse_bounded(std::string_view byte
       return RpcError(ErrorCode::parse_error, "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels");
     return RpcError(ErrorCode::parse_error, "invalid JSON: " + ec.message());
   }
+  if (!finite_numbers(value)) return RpcError(ErrorCode::parse_error, "invalid JSON: a number beyond the range of a double");
   return value;
 }
 
@@ -360,6 +377,14 @@ void append_value(std::string& out, const json::value& v, std::size_t depth) {
       out.push_back('}');
       return;
     }
+    case json::kind::double_:
+      // Infinity and NaN (which only a handler can produce: the parsers refuse them) have no JSON
+      // form: written as null, as JSON.stringify does, so that the message stays valid JSON.
+      if (!std::isfinite(v.get_double())) {
+        out += "null";
+        return;
+      }
+      return append_with_boost(out, v);
     default:
       append_with_boost(out, v);
   }
@@ -434,11 +459,13 @@ std::string make_response(const RequestId& id, const json::value& result) {
 }
 
 std::string make_error_response(const std::optional<RequestId>& id, const RpcError& error) {
-  json::object obj;
-  obj["jsonrpc"] = "2.0";
-  obj["error"] = error.to_json();
-  obj["id"] = id ? to_json(*id) : json::value(nullptr);
-  return json::serialize(obj);
+  std::string out;
+  out += R"({"jsonrpc":"2.0","error":)";
+  append_json(out, error.to_json());
+  out += R"(,"id":)";
+  append_json(out, id ? to_json(*id) : json::value(nullptr));
+  out += '}';
+  return out;
 }
 
 boost::system::result<Response, RpcError> parse_response(std::string_view bytes, const ParseLimits& limits) {

@@ -118,13 +118,15 @@ struct ParseLimits {
   std::size_t max_depth = kMaxJsonDepth;
 };
 
-// Strict: `jsonrpc` must be "2.0", `method` a non-empty string, `id` a string or an integer,
+// Strict: a number beyond the range of a double (1e400) is a parse error, not infinity;
+// `jsonrpc` must be "2.0", `method` a non-empty string, `id` a string or an integer,
 // `params` an object or an array if present, `from` a string if present. Unknown members are
 // ignored. Notifications (no id) are refused: every agent call expects an answer.
 boost::system::result<Request, RequestFailure> parse_request(std::string_view bytes,
                                                              const ParseLimits& limits = {});
 
-// Serialized messages. `params` null omits the member; `from` "" omits it.
+// Serialized messages. `params` null omits the member; `from` "" omits it. A double that is not
+// finite (infinity, NaN: JSON has no form for them) is written as null.
 std::string serialize_request(const Request& request);
 std::string make_request(std::string_view method, const boost::json::value& params, const RequestId& id,
                          std::string_view from = {}, std::optional<std::int64_t> deadline_ms = std::nullopt);
@@ -144,8 +146,9 @@ struct Response {
 };
 
 // Strict: `jsonrpc` "2.0", exactly one of `result` and `error`, `error` an object with an integer
-// `code` and a string `message`, `id` a string, an integer or null. A failure here is a local error
-// (parse_error, invalid_request or payload_too_large) to report to the caller, never to send back.
+// `code` and a string `message`, `id` a string, an integer or null; numbers as parse_request reads
+// them. A failure here is a local error (parse_error, invalid_request or payload_too_large) to
+// report to the caller, never to send back.
 boost::system::result<Response, RpcError> parse_response(std::string_view bytes,
                                                          const ParseLimits& limits = {});
 

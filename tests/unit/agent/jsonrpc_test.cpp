@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace stargate::agent {
@@ -157,6 +158,49 @@ TEST(JsonRpc, MalformedResponses) {
     EXPECT_TRUE(r.error().is(ErrorCode::invalid_request)) << bad;
   }
   EXPECT_TRUE(parse_response("{").error().is(ErrorCode::parse_error));
+}
+
+// Found by fuzz_jsonrpc: boost::json reads 1e400 as infinity and writes it back as "Infinity", which
+// is not JSON, so a request forwarded or a result answered with it could never be parsed.
+TEST(JsonRpc, NumbersBeyondTheRangeOfADoubleAreRefused) {
+  for (const char* number : {"1e400", "-1e400", "1E309", "[0,{\"x\":-2e308}]"}) {
+    const std::string request = std::string(R"({"jsonrpc":"2.0","method":"m","params":[)") + number + R"(],"id":1})";
+    EXPECT_EQ(code_of(request), kParse) << request;
+    const std::string response = std::string(R"({"jsonrpc":"2.0","result":)") + number + R"(,"id":1})";
+    auto r = parse_response(response);
+    ASSERT_FALSE(r.has_value()) << response;
+    EXPECT_TRUE(r.error().is(ErrorCode::parse_error)) << response;
+  }
+  // The largest doubles and underflow to zero are numbers like any other.
+  auto r = parse_request(R"({"jsonrpc":"2.0","method":"m","params":[1.7976931348623157e308,-1e308,1e-400],"id":1})");
+  ASSERT_TRUE(r.has_value()) << r.error().error.to_string();
+  auto again = parse_request(serialize_request(*r));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->params, r->params);
+}
+
+// What a handler builds may hold infinity or NaN: every message is still JSON (null in their place).
+TEST(JsonRpc, NonFiniteNumbersAreWrittenAsNull) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const json::value odd = json::array{inf, -inf, std::numeric_limits<double>::quiet_NaN(), 1.5};
+  const json::value nulls = json::array{nullptr, nullptr, nullptr, 1.5};
+
+  auto response = parse_response(make_response(RequestId{std::int64_t{1}}, odd));
+  ASSERT_TRUE(response.has_value()) << response.error().to_string();
+  EXPECT_EQ(*response->outcome, nulls);
+
+  auto error = parse_response(make_error_response(RequestId{std::string("x")}, RpcError(-1, "odd", odd)));
+  ASSERT_TRUE(error.has_value()) << error.error().to_string();
+  EXPECT_EQ(error->outcome.error().data, nulls);
+
+  auto request = parse_request(make_request("m", json::object{{"x", odd}}, RequestId{std::int64_t{2}}));
+  ASSERT_TRUE(request.has_value()) << request.error().error.to_string();
+  EXPECT_EQ(request->params, json::value(json::object{{"x", nulls}}));
+
+  // Finite values: the very text boost::json writes, for error responses too.
+  const RpcError finite(ErrorCode::invalid_params, "bad \"x\"\n", json::object{{"d", 2.5}, {"n", -3}});
+  json::object expected{{"jsonrpc", "2.0"}, {"error", finite.to_json()}, {"id", nullptr}};
+  EXPECT_EQ(make_error_response(std::nullopt, finite), json::serialize(expected));
 }
 
 TEST(JsonRpc, MalformedRequestsGetThePreciseCode) {
