@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace stargate::agent {
 
 namespace asio = boost::asio;
@@ -47,11 +50,21 @@ awaitable<std::optional<std::string>> read_line(local::socket& socket, asio::str
   co_return line;
 }
 
-bool same_user(local::socket& socket) {
+// The uid of the process at the other end of a connected unix socket (SO_PEERCRED: the kernel's
+// record of who connected or, for a client, who listens); nullopt if the kernel cannot say.
+std::optional<uid_t> peer_uid(local::socket& socket) {
   ucred credentials{};
   socklen_t length = sizeof credentials;
-  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return false;
-  return credentials.uid == ::geteuid();
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return std::nullopt;
+  return credentials.uid;
+}
+
+// Both ends of the control socket trust only their own user: the server answers only clients with
+// its effective uid, and the client talks only to a server with its effective uid. Not root either:
+// an agent run by root is not this user's agent, and a CLI run by root does not talk to a user's.
+bool same_user(local::socket& socket) {
+  auto uid = peer_uid(socket);
+  return uid && *uid == ::geteuid();
 }
 
 }  // namespace
@@ -270,13 +283,38 @@ ControlServer::~ControlServer() {
 
 const std::filesystem::path& ControlServer::path() const { return impl_->path; }
 
+// Before anything is sent, the client checks that the socket is its own user's: the file (lstat:
+// a socket, not a symlink, owned by our effective uid) and then the process listening on it
+// (SO_PEERCRED, same_user). Another user who could write the identity directory could otherwise
+// plant a socket there and receive this user's calls, and answer them. A refusal is an error
+// (std::runtime_error), never a silent fallback to another way of calling.
 awaitable<std::optional<json::value>> control_request(const std::filesystem::path& path, std::string method,
                                                       json::value params) {
-  if (!std::filesystem::exists(path)) co_return std::nullopt;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) co_return std::nullopt;  // no agent
+    throw std::runtime_error("cannot access control socket " + path.string() + ": " + std::strerror(errno));
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    throw std::runtime_error("control socket " + path.string() +
+                             " is not a socket: refusing to use it (remove it if no agent runs)");
+  }
+  if (st.st_uid != ::geteuid()) {
+    throw std::runtime_error("control socket " + path.string() + " belongs to uid " + std::to_string(st.st_uid) +
+                             ", not to this user (uid " + std::to_string(::geteuid()) +
+                             "): refusing to send it anything (someone else may have planted it)");
+  }
   local::socket socket(co_await asio::this_coro::executor);
   boost::system::error_code ec;
   co_await socket.async_connect(local::endpoint(path.string()), asio::redirect_error(use_awaitable, ec));
   if (ec) co_return std::nullopt;  // stale socket: no agent
+  if (!same_user(socket)) {
+    auto uid = peer_uid(socket);
+    throw std::runtime_error("the process listening on control socket " + path.string() + " runs as " +
+                             (uid ? "uid " + std::to_string(*uid) : std::string("an unknown user")) +
+                             ", not as this user (uid " + std::to_string(::geteuid()) +
+                             "): refusing to send it anything (someone else may have planted it)");
+  }
   auto line = make_request(method, params, RequestId(std::int64_t{1}), "") + "\n";
   co_await asio::async_write(socket, asio::buffer(line), use_awaitable);
   asio::streambuf buffer(control_max_line);

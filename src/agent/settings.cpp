@@ -1,6 +1,8 @@
 #include "agent/settings.hpp"
 
+#include "agent/jsonrpc.hpp"
 #include "base/multiaddr.hpp"
+#include "crypto/key_file.hpp"
 #include "p2p/protocols/autonat/address_classifier.hpp"
 
 // toml++ is included here only. Debian builds it as a shared library too: when the target
@@ -28,8 +30,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
-constexpr std::int64_t kMaxMillis = 86'400'000;  // 24 hours
-constexpr std::int64_t kMaxSeconds = 86'400;     // 24 hours
+constexpr std::int64_t kMaxMillis = kMaxDuration.count();  // 24 hours
+static_assert(kMaxMillis == kMaxDeadlineMs, "a call timeout a flag accepts must fit in an a2a deadline_ms");
+constexpr std::int64_t kMaxSeconds = kMaxMillis / 1000;
 constexpr std::int64_t kMaxRelayReservations = 16;
 // Each path asks α peers at once: more than a few paths is a flood of requests, not safety.
 constexpr std::int64_t kMaxDhtDisjointPaths = 8;
@@ -41,13 +44,11 @@ Result<std::chrono::milliseconds> env_seconds(const char* name, const char* valu
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   double seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  const double ms = std::round(seconds * 1000.0);
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(seconds) || ms < 1 ||
-      ms > static_cast<double>(kMaxMillis)) {
-    return make_error(std::string(name) + "='" + value + "' is not " + std::string(what) +
-                      ": give seconds between 0.001 and " + std::to_string(kMaxSeconds) + ", e.g. 30 or 2.5");
+  if (ec == std::errc{} && end == text.data() + text.size()) {
+    if (auto ms = checked_seconds(seconds)) return *ms;
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+  return make_error(std::string(name) + "='" + value + "' is not " + std::string(what) +
+                    ": give seconds between 0.001 and " + std::to_string(kMaxSeconds) + ", e.g. 30 or 2.5");
 }
 
 // "must be between MIN and MAX UNIT, not VALUE" when `value` is out of the key's bounds.
@@ -465,6 +466,24 @@ void merge_serve(std::vector<std::pair<std::string, std::string>>& dst, const T&
 
 }  // namespace
 
+Result<std::chrono::milliseconds> checked_seconds(double seconds, std::chrono::milliseconds min,
+                                                  std::chrono::milliseconds max) {
+  // Every comparison is made on doubles, before any conversion: NaN fails them all, and a value is
+  // cast to an integer only once it is known to fit.
+  const double ms = std::round(seconds * 1000.0);
+  if (std::isfinite(seconds) && std::isfinite(ms) && ms >= static_cast<double>(min.count()) &&
+      ms <= static_cast<double>(max.count())) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+  }
+  auto text = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  return make_error("must be a number of seconds between " + text(static_cast<double>(min.count()) / 1000.0) +
+                    " and " + text(static_cast<double>(max.count()) / 1000.0) + ", not " + text(seconds));
+}
+
 Settings defaults() {
   Settings s;
   s.nats_urls = {"nats://127.0.0.1:4222"};
@@ -490,7 +509,8 @@ Result<void> apply_toml_text(Settings& settings, std::string_view text, std::str
 }
 
 Result<void> apply_toml_file(Settings& settings, const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO planted as config.toml must not block the open (fstat then refuses it).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return {};
     return make_error("cannot open config file " + quoted(path) + ": " + errno_text(errno));
@@ -752,6 +772,8 @@ Result<void> validate(const Settings& s) {
 
 Result<Settings> load_settings(const fs::path& identity_dir, const SettingOverrides& overrides, const GetEnv& getenv) {
   Settings s = defaults();
+  // A directory others can write could hold their config.toml (or their key): refused first.
+  if (auto r = crypto::check_identity_dir(identity_dir); !r) return r.error();
   if (auto r = apply_toml_file(s, config_file_path(identity_dir)); !r) return r.error();
   if (auto r = apply_environment(s, getenv); !r) return r.error();
   apply_overrides(s, overrides);

@@ -29,6 +29,21 @@ inline constexpr std::string_view kAllowAllMethods = "*";
 inline constexpr std::int64_t kMaxPoolConnections = 10'000;
 inline constexpr std::int64_t kMaxPoolIdleSeconds = 86'400;  // 24 hours
 
+// The longest duration taken from outside (a flag, config.toml, the environment, a control-socket
+// param): a call timeout, an interval, a TTL. Longer ones are refused, not clamped: a value past it
+// is a mistake (or an attack: 1e300 seconds overflows every clock), and 24 hours is already longer
+// than any call or interval of an agent should be.
+inline constexpr std::chrono::milliseconds kMaxDuration{86'400'000};
+
+// A number of seconds (a flag's or variable's double) as whole milliseconds, rounded to the nearest.
+// Refused, with "must be a number of seconds between MIN and MAX, not VALUE" (the caller names the
+// value in front): NaN, infinities, and anything that rounds below `min` or above `max` (so negative
+// values too). The only conversion of outside seconds to a std::chrono duration: no other code
+// multiplies a double by 1000 and casts it (that is undefined behaviour past INT64_MAX).
+Result<std::chrono::milliseconds> checked_seconds(double seconds,
+                                                  std::chrono::milliseconds min = std::chrono::milliseconds(1),
+                                                  std::chrono::milliseconds max = kMaxDuration);
+
 // Abuse prevention (docs/limits.md, "Rate limits"): token buckets for the calls an agent serves
 // (per caller, per remote IP) and the announcements it receives (per agent), and the back-off of
 // a peer refused too often. Every field is a [limits] key of config.toml and a
@@ -236,6 +251,8 @@ bool nats_enabled(const Settings& settings);
 Result<void> validate(const Settings& settings);
 
 // The whole chain: defaults < `<identity_dir>/config.toml` < environment < overrides, then validate().
+// An identity directory that fails crypto::check_identity_dir (writable by group or others, another
+// user's) is refused before its config.toml is read.
 Result<Settings> load_settings(const std::filesystem::path& identity_dir, const SettingOverrides& overrides = {},
                                const GetEnv& getenv = ::getenv);
 

@@ -61,8 +61,9 @@ struct AgentFlags {
 void add_agent_flags(CLI::App* command, AgentFlags& flags) {
   flags.nats_flag = command->add_option(
       "--nats", flags.nats, "NATS server URL(s) (default: config.toml, $STARGATE_NATS_URL, $NATS_URL, nats://127.0.0.1:4222)");
-  flags.timeout_flag = command->add_option("--connect-timeout", flags.connect_timeout, "Seconds to wait for the broker")
-                           ->check(CLI::PositiveNumber);
+  // Duration flags have no CLI11 range check: seconds_flag refuses NaN, infinities, values <= 0 and
+  // more than 24 hours, all with exit code 2.
+  flags.timeout_flag = command->add_option("--connect-timeout", flags.connect_timeout, "Seconds to wait for the broker");
 }
 
 // Where an agent is reachable over libp2p (connect only: one-shot commands just dial).
@@ -81,8 +82,7 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
                                               "libp2p or nats")
                               ->delimiter(',');
   flags.relay_health_flag = command->add_option("--relay-health-interval", flags.relay_health_interval,
-                                                "Seconds between health probes of each relay (default 30)")
-                                ->check(CLI::PositiveNumber);
+                                                "Seconds between health probes of each relay (default 30)");
   flags.relay_reservations_flag = command->add_option("--relay-reservations", flags.relay_reservations,
                                                       "Relays to hold a reservation on at once, the first healthy ones in "
                                                       "--relay order (default 2)")
@@ -104,6 +104,15 @@ void add_p2p_flags(CLI::App* command, AgentFlags& flags) {
   command->add_option("--limit", flags.limits,
                       "A rate limit as KEY=VALUE, a [limits] key of config.toml, e.g. calls_per_second=50 (repeatable; "
                       "docs/limits.md)");
+}
+
+// A duration flag given in seconds, range-checked by agent::checked_seconds (NaN, infinities,
+// negative values and more than 24 hours are refused with exit code 2).
+std::chrono::milliseconds seconds_flag(std::string_view flag, double seconds,
+                                       std::chrono::milliseconds min = std::chrono::milliseconds(1)) {
+  auto ms = agent::checked_seconds(seconds, min);
+  if (!ms) throw CliError(std::string(flag) + " " + ms.error().message, 2);
+  return *ms;
 }
 
 // --limit KEY=VALUE into the overrides; the values' bounds are checked with the other settings.
@@ -146,8 +155,7 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.metrics_flag && flags.metrics_flag->count()) overrides.metrics_listen = flags.metrics_listen;
   if (flags.transports_flag && flags.transports_flag->count()) overrides.transports = flags.transports;
   if (flags.relay_health_flag && flags.relay_health_flag->count())
-    overrides.relay_health_interval =
-        std::chrono::milliseconds(std::max<long>(1, static_cast<long>(flags.relay_health_interval * 1000)));
+    overrides.relay_health_interval = seconds_flag("--relay-health-interval", flags.relay_health_interval);
   if (flags.relay_reservations_flag && flags.relay_reservations_flag->count())
     overrides.relay_reservations = flags.relay_reservations;
   if (flags.pool_max_flag && flags.pool_max_flag->count())
@@ -157,7 +165,7 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   if (flags.bootstrap_flag && flags.bootstrap_flag->count()) overrides.bootstrap = flags.bootstrap;
   add_limit_overrides(flags.limits, overrides);
   if (flags.timeout_flag && flags.timeout_flag->count())
-    overrides.connect_timeout = std::chrono::milliseconds(static_cast<long>(flags.connect_timeout * 1000));
+    overrides.connect_timeout = seconds_flag("--connect-timeout", flags.connect_timeout);
   auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
   auto settings = agent::load_settings(dir, overrides);
   if (!settings) throw CliError(settings.error().message, 2);
@@ -206,7 +214,10 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   options.rate_limits.announcements_per_second = l.announcements_per_second;
   options.rate_limits.announcements_burst = l.announcements_burst;
   options.rate_limits.strikes_before_backoff = static_cast<std::size_t>(l.strikes_before_backoff);
-  options.rate_limits.backoff = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(l.backoff_s * 1000)));
+  // Within 0.001..86400 s already (validate()); checked again rather than cast blindly.
+  auto backoff = agent::checked_seconds(l.backoff_s);
+  if (!backoff) throw CliError("limits.backoff_s " + backoff.error().message, 2);
+  options.rate_limits.backoff = *backoff;
   return options;
 }
 
@@ -344,6 +355,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   add_agent_flags(discover, discover_state->flags);
   discover->callback([&options, state = discover_state] {
     apply_logging(options);
+    const auto window = seconds_flag("--wait", state->wait, std::chrono::milliseconds(0));
     run_node_task([&](asio::io_context& io) -> awaitable<void> {
       // A named optional, not a ternary temporary: g++ 12 mis-copies the latter into the coroutine frame.
       std::optional<std::string> filter;
@@ -356,7 +368,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
       } else {
         auto node_opts = node_options(options, state->flags);
         node_opts.client_only = true;
-        node_opts.discovery_window = std::chrono::milliseconds(static_cast<long>(state->wait * 1000));
+        node_opts.discovery_window = window;
         StarGateNode node(io.get_executor(), node_opts);
         co_await node.start();
         for (const auto& p : co_await node.discover(filter)) peers.push_back(agent::to_json(p));
@@ -393,7 +405,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   call->add_option("method", call_state->method, "Method name")->required();
   call->add_option("params", call_state->params, "Params as JSON, @FILE, or - for stdin");
   call->add_option("--payload", call_state->payload, "Params as JSON (same as the positional argument)");
-  call->add_option("--timeout", call_state->timeout, "Seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  call->add_option("--timeout", call_state->timeout, "Seconds (at most 86400)")->capture_default_str();
   call->add_option("--via", call_state->via,
                    "Force a tier: direct (libp2p, no relay), relay (through a relay), nats; any = the cascade")
       ->check(CLI::IsMember({"any", "direct", "relay", "nats"}))
@@ -408,9 +420,9 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
       params = json::parse(text, ec);
       if (ec) throw CliError("params are not valid JSON: " + ec.message(), 2);
     }
+    const auto timeout = seconds_flag("--timeout", state->timeout);
     int exit_code = 0;
     run_node_task([&](asio::io_context& io) -> awaitable<void> {
-      auto timeout = std::chrono::milliseconds(static_cast<long>(state->timeout * 1000));
       std::optional<CallError> failure;
       try {
         // Through the running agent when there is one (its identity, sessions and connections).

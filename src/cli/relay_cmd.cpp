@@ -1,5 +1,6 @@
 // `stargate relay start`: a public Circuit Relay v2 relay and bootstrap node. Its identity is the
 // one in the identity directory (persistent: bootstrap addresses embed its PeerId).
+#include "agent/settings.hpp"
 #include "cli/common.hpp"
 #include "cli/relay_metrics.hpp"
 #include "cli/relay_node.hpp"
@@ -45,8 +46,15 @@ p2p::relay::RelayLimits limits_from(const RelayFlags& f) {
   if (f.max_reservations_per_peer) limits.max_reservations_per_peer = *f.max_reservations_per_peer;
   if (f.max_reservations_per_ip) limits.max_reservations_per_ip = *f.max_reservations_per_ip;
   if (f.max_circuits_per_peer) limits.max_circuits_per_peer = *f.max_circuits_per_peer;
-  if (f.reservation_ttl) limits.reservation_ttl = std::chrono::seconds(*f.reservation_ttl);
-  if (f.circuit_duration) limits.circuit_duration = std::chrono::seconds(*f.circuit_duration);
+  // Range-checked (agent::checked_seconds): a huge value would overflow the clock arithmetic.
+  auto seconds = [](const char* flag, long value, std::chrono::milliseconds min) {
+    auto ms = agent::checked_seconds(static_cast<double>(value), min);
+    if (!ms) throw CliError(std::string(flag) + " " + ms.error().message, 2);
+    return std::chrono::duration_cast<std::chrono::seconds>(*ms);
+  };
+  if (f.reservation_ttl) limits.reservation_ttl = seconds("--reservation-ttl", *f.reservation_ttl, std::chrono::seconds(1));
+  if (f.circuit_duration)  // 0: no limit
+    limits.circuit_duration = seconds("--circuit-duration", *f.circuit_duration, std::chrono::seconds(0));
   if (f.circuit_bytes) limits.circuit_bytes = *f.circuit_bytes;
   return limits;
 }
@@ -94,14 +102,13 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
   start->add_option("--max-circuits", flags->max_circuits, "Circuits open at once, in total")
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
-  start->add_option("--reservation-ttl", flags->reservation_ttl, "Seconds a reservation lasts (default 3600)")
-      ->check(CLI::PositiveNumber);
-  start->add_option("--circuit-duration", flags->circuit_duration, "Seconds a circuit may last, 0 = no limit (default 120)")
-      ->check(CLI::NonNegativeNumber);
+  // Duration flags are range-checked by limits_from and the callback (exit code 2), not by CLI11.
+  start->add_option("--reservation-ttl", flags->reservation_ttl, "Seconds a reservation lasts (default 3600, at most 86400)");
+  start->add_option("--circuit-duration", flags->circuit_duration,
+                    "Seconds a circuit may last, 0 = no limit (default 120, at most 86400)");
   start->add_option("--circuit-bytes", flags->circuit_bytes,
                     "Bytes a circuit may carry in each direction, 0 = no limit (default 131072)");
   start->add_option("--log-interval", flags->log_interval, "Seconds between load lines in the log")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   start->add_option("--metrics-listen", flags->metrics_listen,
                     "ADDR:PORT for Prometheus /metrics and /healthz (loopback unless you say otherwise; 'off' for none)")
@@ -109,6 +116,10 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
   start->add_flag("--json", flags->json, "Print the listening line as JSON");
   start->callback([&options, flags, start] {
     apply_logging(options);
+    // Flags first (exit code 2), before an identity is created.
+    auto limits = limits_from(*flags);
+    auto log_interval = agent::checked_seconds(flags->log_interval);
+    if (!log_interval) throw CliError("--log-interval " + log_interval.error().message, 2);
     auto identity = load_or_create_identity(options);
     std::optional<std::set<crypto::PeerId>> allowlist;
     for (const auto& text : flags->allow) {
@@ -122,7 +133,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       listen = {"/ip4/0.0.0.0/tcp/" + std::to_string(flags->port), "/ip6/::/tcp/" + std::to_string(flags->port)};
     }
     p2p::relay::RelayServiceOptions relay_options;
-    relay_options.limits = limits_from(*flags);
+    relay_options.limits = limits;
     relay_options.allowlist = allowlist;
     // A public relay also answers AutoNAT: the peers that reserve here learn whether they are
     // reachable (it never asks about itself: its addresses are given).
@@ -192,7 +203,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
 
     boost::asio::steady_timer load_timer(io);
     std::function<void()> log_load = [&] {
-      load_timer.expires_after(std::chrono::milliseconds(static_cast<long>(flags->log_interval * 1000)));
+      load_timer.expires_after(*log_interval);
       load_timer.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
         logger()->info("load: {}", load_line(*service));

@@ -64,6 +64,36 @@ std::string mode_string(mode_t mode) {
   return buf;
 }
 
+// What a non-regular file is, for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISLNK(mode)) return "a symlink";
+  return "of an unknown kind";
+}
+
+// check_identity_dir's rules on the directory's stat.
+Result<void> check_dir_stat(const struct stat& st, const fs::path& dir) {
+  const std::string where = "identity directory " + quoted(dir);
+  if (!S_ISDIR(st.st_mode)) return make_error(where + " is not a directory (it is " + file_kind(st.st_mode) + ")");
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me && st.st_uid != 0) {
+    return make_error(where + " belongs to another user (uid " + std::to_string(st.st_uid) +
+                      "), who could replace the identity in it or plant a control socket there. Use a directory of "
+                      "your own, or fix it with: chown " + std::to_string(me) + " " + quoted(dir));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return make_error(where + " has mode " + mode_string(st.st_mode) +
+                      ": it must not be writable by group or others, who could replace the identity in it or plant "
+                      "a control socket there. Fix it with: chmod 700 " + quoted(dir));
+  }
+  return {};
+}
+
 // mkdir -p with mode 0700 for every directory we create (existing ones are left alone).
 Result<void> ensure_dir(const fs::path& dir) {
   if (dir.empty()) return {};
@@ -108,6 +138,15 @@ std::string already_exists_error(const fs::path& path) {
 }
 
 }  // namespace
+
+Result<void> check_identity_dir(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};  // created with mode 0700 when a key is written
+    return make_error("cannot access identity directory " + quoted(dir) + ": " + errno_text(errno));
+  }
+  return check_dir_stat(st, dir);
+}
 
 IdentityPaths resolve_identity_dir(std::optional<fs::path> flag) {
   if (flag && !flag->empty()) return IdentityPaths{*flag};
@@ -185,16 +224,41 @@ Result<Ed25519PrivateKey> parse_identity_file(std::string_view text, const fs::p
 }
 
 Result<std::optional<Ed25519PrivateKey>> load_identity(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (fd.get() < 0) {
+  // The directory first, through a descriptor, so that the file opened below is the one in the
+  // directory that was checked.
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0) {
     if (errno == ENOENT) return std::optional<Ed25519PrivateKey>{};
-    return make_error("cannot open identity file " + quoted(path) + ": " + errno_text(errno));
+    if (errno == ENOTDIR) return make_error("identity directory " + quoted(dir) + " is not a directory");
+    return make_error("cannot open identity directory " + quoted(dir) + ": " + errno_text(errno));
   }
   struct stat st;
+  if (::fstat(dir_fd.get(), &st) != 0) {
+    return make_error("cannot stat identity directory " + quoted(dir) + ": " + errno_text(errno));
+  }
+  if (auto r = check_dir_stat(st, dir); !r) return r.error();
+
+  // O_NOFOLLOW: a symlink is refused, not followed. O_NONBLOCK: opening a FIFO returns at once
+  // (instead of waiting for a writer forever), and fstat below refuses it.
+  const std::string name = path.filename().string();
+  Fd fd(::openat(dir_fd.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK));
+  if (fd.get() < 0) {
+    const int err = errno;
+    if (err == ENOENT) return std::optional<Ed25519PrivateKey>{};
+    if (err == ELOOP) {
+      return make_error("identity file " + quoted(path) +
+                        " is a symlink: refusing to follow it (put the key file itself there)");
+    }
+    if (err == ENXIO) return make_error("identity file " + quoted(path) + " is not a regular file (it is a socket)");
+    return make_error("cannot open identity file " + quoted(path) + ": " + errno_text(err));
+  }
   if (::fstat(fd.get(), &st) != 0) {
     return make_error("cannot stat identity file " + quoted(path) + ": " + errno_text(errno));
   }
-  if (!S_ISREG(st.st_mode)) return make_error("identity file " + quoted(path) + " is not a regular file");
+  if (!S_ISREG(st.st_mode)) {
+    return make_error("identity file " + quoted(path) + " is not a regular file (it is " + file_kind(st.st_mode) + ")");
+  }
   if ((st.st_mode & 077) != 0) {
     return make_error("identity file " + quoted(path) + " has mode " + mode_string(st.st_mode) +
                       ": it must not be readable or writable by group or others. Fix it with: chmod 600 " +
@@ -226,6 +290,9 @@ Result<std::optional<Ed25519PrivateKey>> load_identity(const fs::path& path) {
 }
 
 Result<void> save_identity(const fs::path& path, const Ed25519PrivateKey& key, bool overwrite) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (auto r = ensure_dir(dir); !r) return r;
+  if (auto r = check_identity_dir(dir); !r) return r;
   std::string text = format_identity_file(key);
   WipeOnExit wipe{text};
   return write_private_file(path, text, overwrite);

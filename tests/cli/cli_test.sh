@@ -204,4 +204,167 @@ node_pid=""
 [[ $status -eq 0 ]] || fail "stargate node exited $status after SIGTERM"
 pass "node exits 0 on SIGTERM"
 
+# ---------------------------------------------------------------- local trust boundary (issue 13)
+# Durations from flags are range-checked: NaN, infinities and huge values exit 2 with a message,
+# before anything runs (no agent, no broker needed).
+trust_id="$work/trust-id"
+for bad in nan inf 1e300 -1 0; do
+  run --identity-dir "$trust_id" call some-peer ping --timeout "$bad" >"$work/out" 2>"$work/err"
+  status=$?
+  [[ $status -eq 2 ]] || fail "call --timeout $bad exited $status, not 2"
+  grep -q -- '--timeout must be a number of seconds between 0.001 and 86400' "$work/err" ||
+    fail "call --timeout $bad: no range message"
+done
+run --identity-dir "$trust_id" connect --name x --connect-timeout nan >"$work/out" 2>"$work/err"
+status=$?
+[[ $status -eq 2 ]] || fail "connect --connect-timeout nan exited $status, not 2"
+grep -q -- '--connect-timeout must be a number of seconds' "$work/err" || fail "connect --connect-timeout nan: no range message"
+run --identity-dir "$trust_id" relay start --port 0 --log-interval 1e300 >"$work/out" 2>"$work/err"
+status=$?
+[[ $status -eq 2 ]] || fail "relay start --log-interval 1e300 exited $status, not 2"
+grep -q -- '--log-interval must be a number of seconds' "$work/err" || fail "relay --log-interval 1e300: no range message"
+run --identity-dir "$trust_id" relay start --port 0 --reservation-ttl 9223372036854775807 >"$work/out" 2>"$work/err"
+status=$?
+[[ $status -eq 2 ]] || fail "relay start --reservation-ttl INT64_MAX exited $status, not 2"
+grep -q -- '--reservation-ttl must be a number of seconds' "$work/err" || fail "relay --reservation-ttl: no range message"
+STARGATE_CALL_TIMEOUT=nan run --identity-dir "$trust_id" call some-peer ping >"$work/out" 2>"$work/err"
+status=$?
+[[ $status -eq 2 ]] || fail "STARGATE_CALL_TIMEOUT=nan exited $status, not 2"
+grep -q "STARGATE_CALL_TIMEOUT='nan'" "$work/err" || fail "STARGATE_CALL_TIMEOUT=nan: the message does not name the variable"
+[[ ! -e "$trust_id/identity.key" ]] || fail "a refused duration still created an identity"
+pass "nan, inf, 1e300, -1, 0 and INT64_MAX durations (call --timeout, connect --connect-timeout, relay --log-interval and --reservation-ttl, STARGATE_CALL_TIMEOUT) exit 2 with a range message"
+
+# An identity directory others can write is refused with the fix, and no identity is created in it.
+open_dir="$work/open-id"
+mkdir "$open_dir"
+chmod 777 "$open_dir"
+if run --identity-dir "$open_dir" identity generate >"$work/out" 2>"$work/err"; then
+  fail "identity generate accepted a mode-777 identity directory"
+fi
+grep -q "chmod 700 $open_dir" "$work/err" || fail "the open-directory refusal does not say 'chmod 700 $open_dir'"
+if run --identity-dir "$open_dir" ping /ip4/127.0.0.1/tcp/1 --count 1 >"$work/out" 2>"$work/err"; then
+  fail "ping ran with a mode-777 identity directory"
+fi
+grep -q "chmod 700 $open_dir" "$work/err" || fail "ping: the open-directory refusal does not say 'chmod 700'"
+if run --identity-dir "$open_dir" call some-peer ping --timeout 1 >"$work/out" 2>"$work/err"; then
+  fail "call ran with a mode-777 identity directory"
+fi
+grep -q "chmod 700 $open_dir" "$work/err" || fail "call: the open-directory refusal does not say 'chmod 700'"
+[[ -z "$(ls -A "$open_dir")" ]] || fail "something was created in the mode-777 directory: $(ls -A "$open_dir")"
+chmod 700 "$open_dir"
+run --identity-dir "$open_dir" identity generate >"$work/out" 2>"$work/err" || fail "identity generate after chmod 700 exited $?"
+pass "a mode-777 identity directory is refused ('chmod 700 DIR') and nothing is created in it; after chmod 700 it works"
+
+# A key file that is a FIFO or a symlink is refused at once (a FIFO used to block open() forever).
+fifo_dir="$work/fifo-id"
+mkdir -m 700 "$fifo_dir"
+mkfifo -m 600 "$fifo_dir/identity.key"
+run --identity-dir "$fifo_dir" identity show >"$work/out" 2>"$work/err"
+status=$?
+[[ $status -ne 124 ]] || fail "identity show hung on a FIFO key file"
+[[ $status -ne 0 ]] || fail "identity show accepted a FIFO as key file"
+grep -q 'is not a regular file (it is a FIFO)' "$work/err" || fail "the FIFO refusal does not say it is not a regular file"
+rm "$fifo_dir/identity.key"
+ln -s "$key" "$fifo_dir/identity.key"
+if run --identity-dir "$fifo_dir" identity show >"$work/out" 2>"$work/err"; then
+  fail "identity show followed a symlinked key file"
+fi
+grep -q 'is a symlink' "$work/err" || fail "the symlink refusal does not say it is a symlink"
+pass "a FIFO or symlinked key file is refused at once, saying what it is"
+
+# A running agent refuses out-of-range control-socket timeouts with -32602 (invalid params) and
+# keeps serving: 1e300 ms and INT64_MAX ms used to overflow the call's deadline.
+agent_dir="$work/guard-id"
+coproc AGENT { exec "$stargate" --identity-dir "$agent_dir" connect --name guard --no-nats --listen /ip4/127.0.0.1/tcp/0 --json 2>"$work/agent.err"; }
+node_pid=$AGENT_PID
+IFS= read -r -t 30 line <&"${AGENT[0]}" || fail "connect --no-nats did not start: $(tail -n 5 "$work/agent.err")"
+[[ "$line" == *'"event":"started"'* ]] || fail "connect's first line is not the started event: $line"
+python3 - "$agent_dir/stargate.sock" <<'EOF' >"$work/out" 2>&1 || fail "control-socket timeout_ms checks failed"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def ask(params, rid):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": rid, "method": "call", "params": params}) + "\n")
+    f.flush()
+    return json.loads(f.readline())
+for rid, t in enumerate([1e300, 9223372036854775807, -1, "30"], start=1):
+    r = ask({"peer": "nobody-at-all", "method": "ping", "timeout_ms": t}, rid)
+    assert r.get("error", {}).get("code") == -32602, (t, r)
+    assert "timeout_ms" in r["error"]["message"], (t, r)
+f.write(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "status", "params": {}}) + "\n")
+f.flush()
+r = json.loads(f.readline())
+assert r.get("result", {}).get("name") == "guard", r
+print("ok")
+EOF
+kill -TERM "$node_pid"
+timeout 10 tail --pid="$node_pid" -s 0.05 -f /dev/null || fail "connect did not exit within 10 s of SIGTERM"
+wait "$node_pid" 2>/dev/null
+node_pid=""
+pass "the control socket answers timeout_ms 1e300, INT64_MAX, -1 and \"30\" with -32602 and keeps serving"
+
+# A control socket that is not ours is refused before anything is sent. Making another user's
+# socket needs root: a listener binds stargate.sock in a 0700 identity directory of ours, then drops
+# to nobody's uid before listen() (SO_PEERCRED reports the listener's credentials from listen()),
+# which is what a socket planted by another user looks like from the client. First the file is
+# given to nobody (the lstat check refuses), then back to us, so that only SO_PEERCRED can refuse.
+if [[ $(id -u) -ne 0 ]]; then
+  echo "ok - skipped: the planted control socket checks need root (running as uid $(id -u))"
+else
+  nobody_uid=$(id -u nobody 2>/dev/null || echo 65534)
+  plant_dir="$work/plant-id"
+  mkdir -m 700 "$plant_dir"
+  plant_sock="$plant_dir/stargate.sock"
+  coproc PLANT {
+    python3 - "$plant_sock" "$nobody_uid" <<'EOF'
+import os, socket, sys
+path, uid = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+os.setgroups([])
+os.setgid(uid)
+os.setuid(uid)
+s.listen()
+print("ready", flush=True)
+s.settimeout(60)
+conn, _ = s.accept()
+conn.settimeout(60)
+received = 0
+while True:
+    data = conn.recv(65536)
+    if not data:
+        break
+    received += len(data)
+print(received, flush=True)
+EOF
+  }
+  plant_pid=$PLANT_PID
+  exec {plant_out}<&"${PLANT[0]}"
+  read -t 30 -r ready <&"$plant_out" || fail "the planted listener did not start"
+  [[ "$ready" == ready ]] || fail "the planted listener said '$ready'"
+
+  chown "$nobody_uid" "$plant_sock"
+  if run --identity-dir "$plant_dir" call some-peer ping --timeout 5 >"$work/out" 2>"$work/err"; then
+    fail "call used a control socket file owned by uid $nobody_uid"
+  fi
+  grep -q "control socket $plant_sock belongs to uid $nobody_uid" "$work/err" ||
+    fail "the refusal of another user's socket file does not name its owner"
+  pass "a control socket file owned by another user is refused before connecting"
+
+  chown 0 "$plant_sock"
+  if run --identity-dir "$plant_dir" call some-peer ping --timeout 5 >"$work/out" 2>"$work/err"; then
+    fail "call talked to a control socket served by uid $nobody_uid"
+  fi
+  grep -q "listening on control socket $plant_sock runs as uid $nobody_uid" "$work/err" ||
+    fail "the SO_PEERCRED refusal does not name the listener's uid"
+  read -t 30 -r received <&"$plant_out" || fail "the planted listener saw no connection"
+  [[ "$received" == 0 ]] || fail "the planted listener received $received bytes"
+  wait "$plant_pid" 2>/dev/null
+  exec {plant_out}<&-
+  [[ ! -e "$plant_dir/identity.key" ]] || fail "a refused control socket led to a new identity"
+  pass "a control socket served by another uid is refused (SO_PEERCRED) and receives 0 bytes"
+fi
+
 echo "cli_test: all $checks checks passed"

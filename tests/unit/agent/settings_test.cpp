@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -723,6 +724,92 @@ TEST(Settings, BadRateLimitsNameTheirSource) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("limits.announcements_burst"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("STARGATE_LIMITS_ANNOUNCEMENTS_BURST"), std::string::npos) << r.error().message;
+}
+
+// Issue 13, finding 6: durations from outside are range-checked before any conversion.
+TEST(CheckedSeconds, ConvertsAndRounds) {
+  auto half = checked_seconds(0.5);
+  ASSERT_TRUE(half.has_value()) << half.error().message;
+  EXPECT_EQ(*half, 500ms);
+  EXPECT_EQ(checked_seconds(2.0004).value(), 2000ms);
+  EXPECT_EQ(checked_seconds(0.001).value(), 1ms);
+  EXPECT_EQ(checked_seconds(86'400).value(), kMaxDuration);  // 24 hours: the documented maximum
+  EXPECT_EQ(kMaxDuration, std::chrono::milliseconds(24h));
+  EXPECT_EQ(checked_seconds(0, 0ms).value(), 0ms);  // a caller may allow 0
+  EXPECT_EQ(checked_seconds(30, 1ms, 60s).value(), 30s);
+}
+
+TEST(CheckedSeconds, RefusesNanInfinitiesNegativeAndHugeValues) {
+  const double bad[] = {std::numeric_limits<double>::quiet_NaN(),
+                        std::numeric_limits<double>::infinity(),
+                        -std::numeric_limits<double>::infinity(),
+                        -1,
+                        -0.5,
+                        0,       // below the default minimum of 1 ms
+                        0.0004,  // rounds to 0 ms
+                        86'400.001,
+                        1e300,
+                        std::numeric_limits<double>::max(),
+                        static_cast<double>(std::numeric_limits<std::int64_t>::max()),          // as seconds
+                        static_cast<double>(std::numeric_limits<std::int64_t>::max()) / 1000};  // INT64_MAX ms
+  for (double seconds : bad) {
+    auto r = checked_seconds(seconds);
+    ASSERT_FALSE(r.has_value()) << seconds << " gave " << r->count() << " ms";
+    EXPECT_NE(r.error().message.find("must be a number of seconds between 0.001 and 86400"), std::string::npos)
+        << r.error().message;
+  }
+  auto nan = checked_seconds(std::numeric_limits<double>::quiet_NaN());
+  ASSERT_FALSE(nan.has_value());
+  EXPECT_NE(nan.error().message.find("not nan"), std::string::npos) << nan.error().message;
+  EXPECT_FALSE(checked_seconds(61, 1ms, 60s).has_value());
+  EXPECT_FALSE(checked_seconds(-0.001, 0ms).has_value());
+}
+
+TEST(CheckedSeconds, EnvironmentDurationsUseIt) {
+  for (const char* bad : {"nan", "inf", "-inf", "1e300", "9223372036854775807", "-1"}) {
+    for (const char* name : {"STARGATE_CALL_TIMEOUT", "STARGATE_RELAY_HEALTH_INTERVAL"}) {
+      Env e{{name, bad}};
+      Settings t = defaults();
+      auto r = apply_environment(t, env_of(e));
+      ASSERT_FALSE(r.has_value()) << name << "=" << bad;
+      EXPECT_NE(r.error().message.find(std::string(name) + "='" + bad + "'"), std::string::npos) << r.error().message;
+      EXPECT_NE(r.error().message.find("between 0.001 and 86400"), std::string::npos) << r.error().message;
+    }
+  }
+  Env ok{{"STARGATE_RELAY_HEALTH_INTERVAL", "0.25"}};
+  Settings t = defaults();
+  ASSERT_TRUE(apply_environment(t, env_of(ok)).has_value());
+  EXPECT_EQ(t.relay_health_interval, 250ms);
+}
+
+// The identity directory holds config.toml: one others can write is refused before it is read.
+TEST(Settings, GroupOrWorldWritableIdentityDirIsRefused) {
+  TempDir dir;
+  dir.write("config.toml", "[agent]\nname = \"from-file\"\n");
+  Env none;
+  for (mode_t mode : {0777, 0770, 0720, 0702, 01777}) {
+    ASSERT_EQ(::chmod(dir.path().c_str(), mode), 0);
+    auto r = load_settings(dir.path(), {}, env_of(none));
+    ASSERT_FALSE(r.has_value()) << std::oct << mode;
+    EXPECT_NE(r.error().message.find("chmod 700 " + dir.path().string()), std::string::npos) << r.error().message;
+  }
+  for (mode_t mode : {0700, 0755}) {
+    ASSERT_EQ(::chmod(dir.path().c_str(), mode), 0);
+    auto r = load_settings(dir.path(), {}, env_of(none));
+    ASSERT_TRUE(r.has_value()) << std::oct << mode << ": " << r.error().message;
+    EXPECT_EQ(r->display_name, "from-file");
+  }
+}
+
+// A FIFO named config.toml is refused at once instead of blocking the open until a writer comes.
+TEST(Settings, ConfigFifoIsRefusedWithoutBlocking) {
+  TempDir dir;
+  const fs::path path = dir.path() / "config.toml";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  Settings s = defaults();
+  auto r = apply_toml_file(s, path);  // in this thread: without O_NONBLOCK this never returns
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("is not a regular file"), std::string::npos) << r.error().message;
 }
 
 }  // namespace

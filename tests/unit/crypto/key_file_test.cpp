@@ -26,6 +26,7 @@ class KeyFileTest : public ::testing::Test {
            ("stargate-keyfile-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
+    ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);  // whatever the umask: an identity directory must be private
   }
   void TearDown() override {
     std::error_code ec;
@@ -190,6 +191,110 @@ TEST_F(KeyFileTest, ResolveIdentityDirOrder) {
 
   if (saved_env) ::setenv(kIdentityDirEnv, saved_env->c_str(), 1); else ::unsetenv(kIdentityDirEnv);
   if (saved_home) ::setenv("HOME", saved_home->c_str(), 1); else ::unsetenv("HOME");
+}
+
+// Issue 13, finding 6: a symlinked key file is refused, not followed.
+TEST_F(KeyFileTest, SymlinkedKeyFileIsRefused) {
+  const fs::path target = dir_ / "elsewhere.key";
+  ASSERT_TRUE(save_identity(target, Ed25519PrivateKey::generate(), false));
+  IdentityPaths paths{dir_};
+  fs::create_symlink(target, paths.key_file());
+  auto r = load_identity(paths.key_file());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(paths.key_file().string() + " is a symlink"), std::string::npos) << r.error().message;
+  // Nor is it replaced by a new identity.
+  bool created = true;
+  EXPECT_FALSE(load_or_create_identity(paths, created));
+  EXPECT_FALSE(created);
+  EXPECT_TRUE(fs::is_symlink(paths.key_file()));
+
+  // A dangling symlink too: it is not "no file".
+  fs::remove(target);
+  auto dangling = load_identity(paths.key_file());
+  ASSERT_FALSE(dangling);
+  EXPECT_NE(dangling.error().message.find("is a symlink"), std::string::npos) << dangling.error().message;
+}
+
+// A FIFO as the key file: refused at once. Without O_NONBLOCK the open() in load_identity blocks
+// until a writer appears, i.e. this test never returns (ctest's timeout then fails it).
+TEST_F(KeyFileTest, FifoKeyFileIsRefusedPromptly) {
+  IdentityPaths paths{dir_};
+  ASSERT_EQ(::mkfifo(paths.key_file().c_str(), 0600), 0);
+  auto r = load_identity(paths.key_file());  // in the test thread, on purpose
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("is not a regular file (it is a FIFO)"), std::string::npos) << r.error().message;
+  bool created = true;
+  EXPECT_FALSE(load_or_create_identity(paths, created));
+  EXPECT_FALSE(created);
+}
+
+TEST_F(KeyFileTest, DirectoryAsKeyFileIsRefused) {
+  IdentityPaths paths{dir_};
+  fs::create_directory(paths.key_file());
+  auto r = load_identity(paths.key_file());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("is not a regular file (it is a directory)"), std::string::npos) << r.error().message;
+}
+
+// An identity directory others can write is refused, with the fix, before any key is read or made.
+TEST_F(KeyFileTest, GroupOrWorldWritableDirectoryIsRefused) {
+  IdentityPaths paths{dir_};
+  for (mode_t mode : {0777, 0770, 0730, 0703, 01777}) {
+    ASSERT_EQ(::chmod(dir_.c_str(), mode), 0);
+    auto checked = check_identity_dir(dir_);
+    ASSERT_FALSE(checked) << std::oct << mode;
+    EXPECT_NE(checked.error().message.find("chmod 700 " + dir_.string()), std::string::npos) << checked.error().message;
+    EXPECT_NE(checked.error().message.find("writable by group or others"), std::string::npos) << checked.error().message;
+
+    // A missing key is not replaced by a new identity: nothing is created.
+    bool created = true;
+    auto r = load_or_create_identity(paths, created);
+    ASSERT_FALSE(r) << std::oct << mode;
+    EXPECT_FALSE(created);
+    EXPECT_NE(r.error().message.find("chmod 700 " + dir_.string()), std::string::npos) << r.error().message;
+    EXPECT_FALSE(fs::exists(paths.key_file()));
+    EXPECT_TRUE(fs::is_empty(dir_)) << "no temporary file either";
+    auto saved = save_identity(paths.key_file(), Ed25519PrivateKey::generate(), false);
+    ASSERT_FALSE(saved);
+    EXPECT_NE(saved.error().message.find("chmod 700"), std::string::npos) << saved.error().message;
+    EXPECT_TRUE(fs::is_empty(dir_));
+  }
+  // An existing good key in such a directory is refused too (someone may have swapped it).
+  ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+  ASSERT_TRUE(save_identity(paths.key_file(), Ed25519PrivateKey::generate(), false));
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  auto loaded = load_identity(paths.key_file());
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("chmod 700 " + dir_.string()), std::string::npos) << loaded.error().message;
+}
+
+TEST_F(KeyFileTest, PrivateDirectoriesAreAccepted) {
+  IdentityPaths paths{dir_};
+  ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+  bool created = false;
+  auto first = load_or_create_identity(paths, created);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(created);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);  // readable by others is fine: the key file itself is 0600
+  auto again = load_or_create_identity(paths, created);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(created);
+  EXPECT_EQ(first->seed(), again->seed());
+  EXPECT_TRUE(check_identity_dir(dir_ / "not-yet"));  // missing: created 0700 when needed
+}
+
+TEST_F(KeyFileTest, DirectoryOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another user";
+  IdentityPaths paths{dir_};
+  ASSERT_EQ(::chown(dir_.c_str(), 65534, 65534), 0);  // nobody
+  auto checked = check_identity_dir(dir_);
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("belongs to another user (uid 65534)"), std::string::npos)
+      << checked.error().message;
+  bool created = true;
+  EXPECT_FALSE(load_or_create_identity(paths, created));
+  EXPECT_FALSE(created);
+  EXPECT_FALSE(fs::exists(paths.key_file()));
 }
 
 // The libp2p PrivateKey protobuf, as go-libp2p writes it: the all-zero seed (go-libp2p's tests).
