@@ -52,6 +52,12 @@ struct NodeOptions {
   std::chrono::seconds announce_ttl{90};
   // How long discover() collects answers to its query.
   std::chrono::milliseconds discovery_window{300};
+  // The most stop() takes, whatever peers and the broker do: each of its waits (the goodbye over
+  // gossipsub, the leave announcement's flush to the broker) is cut short when this runs out, and
+  // what they still hold is dropped when the node is destroyed. At least 0 (0: no goodbye). Not
+  // covered: nats.c closes the broker connection synchronously (about 0.5 s when the broker has
+  // stopped reading).
+  std::chrono::milliseconds stop_timeout{5'000};
   std::string software = "stargate/0.1.0";
   // libp2p: multiaddrs to listen on (empty: none; the node can still dial), relays to reserve a
   // slot on (each ending in /p2p/<relay>; their /p2p-circuit addresses are then announced), and
@@ -301,7 +307,8 @@ class StarGateNode {
   NodeStatus get_status() const;
   // Prometheus text exposition format.
   std::string get_metrics() const;
-  // Says goodbye (leave announcement) and disconnects.
+  // Says goodbye (leave announcement) and disconnects; returns within NodeOptions::stop_timeout
+  // however peers and the broker behave (a goodbye not delivered by then is abandoned).
   boost::asio::awaitable<void> stop();
 
   const std::string& agent_id() const;

@@ -28,6 +28,8 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <sstream>
@@ -45,6 +47,45 @@ namespace {
 auto logger() {
   static auto l = log::get("agent");
   return l;
+}
+
+// Spawns `op` on `executor` and waits for it at most `limit`: true when it finished in time (an
+// error it ended with is logged, as `what`). One still running then is abandoned: it goes on (or
+// is destroyed with its io_context), so it must own what it uses.
+awaitable<bool> finish_within(asio::any_io_executor executor, std::chrono::milliseconds limit, awaitable<void> op,
+                              std::string what) {
+  struct State {
+    explicit State(asio::any_io_executor e) : timer(std::move(e)) {}
+    asio::steady_timer timer;
+    bool done = false;
+  };
+  auto state = std::make_shared<State>(executor);
+  state->timer.expires_after(limit);
+  asio::co_spawn(executor, std::move(op), [state, what](std::exception_ptr failure) {
+    state->done = true;
+    state->timer.cancel();
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      logger()->info("{}: {}", what, e.what());
+    }
+  });
+  while (!state->done) {
+    boost::system::error_code ec;
+    co_await state->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (!ec) break;  // the time is up
+  }
+  if (!state->done) logger()->info("{}: not done within {} ms, abandoned", what, limit.count());
+  co_return state->done;
+}
+
+awaitable<void> drain_gossip(std::shared_ptr<p2p::gossipsub::GossipsubService> pubsub, std::chrono::milliseconds limit) {
+  co_await pubsub->drain(limit);
+}
+
+awaitable<void> flush_nats(std::shared_ptr<nats::Client> client, std::chrono::milliseconds limit) {
+  co_await client->flush(limit);
 }
 
 agent::UnixMillis unix_ms() {
@@ -1333,6 +1374,8 @@ awaitable<void> StarGateNode::start() {
   p2p_options.pool = pool_config(impl->options);
   p2p_options.resources = impl->options.resources;
   check_rate_limits(impl->options.rate_limits);
+  if (impl->options.stop_timeout < std::chrono::milliseconds::zero())
+    throw std::invalid_argument("NodeOptions::stop_timeout must not be negative");
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
   if (!impl->options.client_only) {
@@ -1470,12 +1513,20 @@ awaitable<void> StarGateNode::stop() {
   auto impl = impl_;
   if (!impl->started || impl->stopped) co_return;
   impl->stopped = true;
+  // Bounded (NodeOptions::stop_timeout): each wait below gets what is left of it at most, and
+  // what is not done then is abandoned, however peers and the broker behave.
+  const auto deadline = std::chrono::steady_clock::now() + impl->options.stop_timeout;
+  auto time_left = [deadline](std::chrono::milliseconds most) {
+    const auto rest = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return std::clamp(rest, std::chrono::milliseconds(0), most);
+  };
   impl->announce_timer.cancel();
   if (impl->metrics_server) impl->metrics_server->stop();
   if (auto* pubsub = impl->gossip()) {
     // The goodbye over gossipsub too (best effort, bounded), before the host closes.
     impl->publish_gossip_leave();
-    co_await pubsub->drain(std::chrono::milliseconds(500));
+    if (const auto limit = time_left(std::chrono::milliseconds(500)); limit.count() > 0)
+      co_await finish_within(impl->executor, limit, drain_gossip(pubsub->shared_from_this(), limit), "gossipsub goodbye");
   }
   if (impl->p2p) impl->p2p->close();
   if (impl->nats_up() && !impl->options.client_only) {
@@ -1483,7 +1534,8 @@ awaitable<void> StarGateNode::stop() {
     try {
       impl->nats->publish(std::string(agent::kAnnounceSubject),
                           as_bytes(impl->signed_announcement(agent::AnnouncementKind::leave)));
-      co_await impl->nats->flush(std::chrono::milliseconds(1000));
+      if (const auto limit = time_left(std::chrono::milliseconds(1000)); limit.count() > 0)
+        co_await finish_within(impl->executor, limit, flush_nats(impl->nats, limit), "leave announcement not confirmed");
     } catch (const std::exception& e) {
       logger()->info("leave announcement not confirmed: {}", e.what());
     }

@@ -251,7 +251,17 @@ class TomlReader {
   Result<void> agent_key(std::string_view key, const toml::node& node) {
     if (key == "name") return string(node, key, out_.display_name);
     if (key == "capabilities") return string_list(node, key, out_.capabilities);
-    return unknown(node, section_, key, "name, capabilities");
+    if (key == "shutdown_grace_s") {
+      std::optional<double> seconds;
+      if (const auto* i = node.as_integer()) seconds = static_cast<double>(i->get());
+      if (const auto* f = node.as_floating_point()) seconds = f->get();
+      if (!seconds) return wrong_type(node, path(key), "a number of seconds");
+      auto grace = checked_seconds(*seconds, std::chrono::milliseconds(0), kMaxShutdownGrace);
+      if (!grace) return make_error(at(node) + path(key) + " " + grace.error().message);
+      out_.shutdown_grace = *grace;
+      return {};
+    }
+    return unknown(node, section_, key, "name, capabilities, shutdown_grace_s");
   }
 
   Result<void> nats_key(std::string_view key, const toml::node& node) {
@@ -666,6 +676,7 @@ void apply_overrides(Settings& settings, const SettingOverrides& o) {
   if (o.announce_interval) settings.announce_interval = *o.announce_interval;
   if (o.announce_ttl) settings.announce_ttl = *o.announce_ttl;
   if (o.log_level) settings.log_level = *o.log_level;
+  if (o.shutdown_grace) settings.shutdown_grace = *o.shutdown_grace;
   if (o.listen_addrs) settings.listen_addrs = *o.listen_addrs;
   if (o.relays) settings.relays = *o.relays;
   if (o.announce_addrs) settings.announce_addrs = *o.announce_addrs;

@@ -34,6 +34,9 @@ inline constexpr std::int64_t kMaxPoolIdleSeconds = 86'400;  // 24 hours
 // is a mistake (or an attack: 1e300 seconds overflows every clock), and 24 hours is already longer
 // than any call or interval of an agent should be.
 inline constexpr std::chrono::milliseconds kMaxDuration{86'400'000};
+// The shutdown grace period (`[agent] shutdown_grace_s`, --shutdown-grace): default and most.
+inline constexpr std::chrono::milliseconds kDefaultShutdownGrace{5'000};
+inline constexpr std::chrono::milliseconds kMaxShutdownGrace{600'000};
 
 // A number of seconds (a flag's or variable's double) as whole milliseconds, rounded to the nearest.
 // Refused, with "must be a number of seconds between MIN and MAX, not VALUE" (the caller names the
@@ -123,6 +126,9 @@ struct Settings {
   std::chrono::seconds announce_interval{30};
   std::chrono::seconds announce_ttl{90};
   std::string log_level = "info";
+  // How long `stargate connect` drains after SIGINT/SIGTERM before it stops what is left (0 to
+  // kMaxShutdownGrace; docs/configuration.md).
+  std::chrono::milliseconds shutdown_grace = kDefaultShutdownGrace;
   // libp2p: listen multiaddrs, relays to reserve on (each ending in /p2p/<relay>), extra addresses
   // to announce. use_nats false runs without a broker.
   std::vector<std::string> listen_addrs, relays, announce_addrs;
@@ -219,6 +225,7 @@ struct SettingOverrides {
   std::optional<std::chrono::milliseconds> connect_timeout, call_timeout;
   std::optional<std::chrono::seconds> announce_interval, announce_ttl;
   std::optional<std::string> log_level;
+  std::optional<std::chrono::milliseconds> shutdown_grace;
   std::optional<std::vector<std::string>> listen_addrs, relays, announce_addrs, treat_as_public;
   std::optional<bool> use_nats;
   std::optional<std::chrono::milliseconds> relay_health_interval;

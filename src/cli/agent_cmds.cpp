@@ -7,7 +7,6 @@
 #include "cli/common.hpp"
 #include "stargate/node.hpp"
 
-#include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -275,6 +274,8 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     std::vector<std::string> allow;
     bool allow_any = false;
     bool json = false;
+    double shutdown_grace = static_cast<double>(kDefaultShutdownGrace.count()) / 1000;
+    CLI::Option* shutdown_grace_flag = nullptr;
   };  // the settings chain adds config.toml's [serve] and [allow]
   auto connect_state = std::make_shared<ConnectState>();
   auto* connect = app.add_subcommand("connect", "Run an agent until SIGINT/SIGTERM: announce, answer calls");
@@ -285,6 +286,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
                       "Agents (agent ID or PeerId) allowed to call --serve methods (repeatable; per method in config.toml)");
   connect->add_flag("--allow-any", connect_state->allow_any, "Let any agent call --serve methods");
   connect->add_flag("--json", connect_state->json, "Print one JSON object per line");
+  connect_state->shutdown_grace_flag = add_shutdown_grace_option(connect, connect_state->shutdown_grace);
   add_agent_flags(connect, connect_state->flags);
   add_p2p_flags(connect, connect_state->flags);
   connect->callback([&options, state = connect_state] {
@@ -297,14 +299,18 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     }
     if (!state->allow.empty()) overrides.allow[std::string(agent::kAllowAllMethods)] = state->allow;
     if (state->allow_any) overrides.allow_any = true;
+    if (state->shutdown_grace_flag->count()) overrides.shutdown_grace = shutdown_grace(state->shutdown_grace);
     auto settings = load_agent_settings(options, state->flags, overrides);
     if (settings.display_name.empty()) throw CliError("an agent needs a name: --name NAME (or [agent] name in config.toml)", 2);
     bool any_allowed = settings.allow_any;
     for (const auto& [method, list] : settings.allow) any_allowed = any_allowed || !list.empty();
     if (!settings.serve.empty() && !any_allowed)
       throw CliError("--serve exposes a local program to the network: name the callers with --allow, or pass --allow-any", 2);
-    run_node_task([&](asio::io_context& io) -> awaitable<void> {
-      StarGateNode node(io.get_executor(), node_options(options, settings));
+    // Bounded shutdown: stop() gets nine tenths of the grace, the rest is for closing.
+    auto opts = node_options(options, settings);
+    opts.stop_timeout = settings.shutdown_grace - settings.shutdown_grace / 10;
+    const int code = run_service_task(settings.shutdown_grace, [&](asio::io_context& io, StopRequest& stop) -> awaitable<void> {
+      StarGateNode node(io.get_executor(), opts);
       node.handle("ping", [](const json::value& params, const CallContext&) -> awaitable<json::value> {
         co_return json::object{{"pong", true}, {"echo", params}};
       });
@@ -333,10 +339,10 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         for (const auto& a : addrs) std::cout << "address:  " << a << "\n";
         std::cout << std::flush;
       }
-      asio::signal_set signals(io, SIGINT, SIGTERM);
-      co_await signals.async_wait(p2p::use_awaitable);
+      co_await stop.wait();  // SIGINT or SIGTERM
       co_await node.stop();
     });
+    if (code != 0) throw CliError("", code);  // the shutdown was forced (logged)
   });
 
   // ---------------------------------------------------------------- discover

@@ -27,13 +27,16 @@ void register_node_command(CLI::App& app, GlobalOptions& options) {
   struct State {
     std::vector<std::string> listen{"/ip4/0.0.0.0/tcp/0"};
     bool json = false;
+    double shutdown_grace = static_cast<double>(kDefaultShutdownGrace.count()) / 1000;
   };
   auto state = std::make_shared<State>();
   auto* node = app.add_subcommand("node", "Run a libp2p node (identify, ping, perf, echo) until SIGINT/SIGTERM");
   node->add_option("--listen,-l", state->listen, "Multiaddrs to listen on")->capture_default_str();
   node->add_flag("--json", state->json, "Print one JSON object per line");
+  add_shutdown_grace_option(node, state->shutdown_grace);
   node->callback([&options, state] {
     apply_logging(options);
+    const auto grace = shutdown_grace(state->shutdown_grace);
     auto identity = load_or_create_identity(options);
     boost::asio::io_context io;
     p2p::Host host(io.get_executor(), std::move(identity));
@@ -48,7 +51,8 @@ void register_node_command(CLI::App& app, GlobalOptions& options) {
       }
     }
     print_listening(host, state->json);
-    run_until_signal(io, [&] { host.close(); });
+    if (int code = run_until_signal(io, grace, [&] { host.close(); }); code != 0)
+      throw CliError("", code);  // the shutdown was forced (logged)
   });
 }
 

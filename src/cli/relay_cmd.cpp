@@ -31,6 +31,7 @@ struct RelayFlags {
   bool private_relay = false;
   bool json = false;
   double log_interval = 60;
+  double shutdown_grace = static_cast<double>(kDefaultShutdownGrace.count()) / 1000;
   std::string metrics_listen = std::string(http::kDefaultListenAddress);
   // Limits: unset ones keep the defaults (go-libp2p's, or the private relay's with --private).
   std::optional<std::size_t> max_reservations, max_reservations_per_peer, max_reservations_per_ip,
@@ -114,12 +115,14 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
                     "ADDR:PORT for Prometheus /metrics and /healthz (loopback unless you say otherwise; 'off' for none)")
       ->capture_default_str();
   start->add_flag("--json", flags->json, "Print the listening line as JSON");
+  add_shutdown_grace_option(start, flags->shutdown_grace);
   start->callback([&options, flags, start] {
     apply_logging(options);
     // Flags first (exit code 2), before an identity is created.
     auto limits = limits_from(*flags);
     auto log_interval = agent::checked_seconds(flags->log_interval);
     if (!log_interval) throw CliError("--log-interval " + log_interval.error().message, 2);
+    const auto grace = shutdown_grace(flags->shutdown_grace);
     auto identity = load_or_create_identity(options);
     std::optional<std::set<crypto::PeerId>> allowlist;
     for (const auto& text : flags->allow) {
@@ -211,7 +214,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       });
     };
     log_load();
-    run_until_signal(io, [&] {
+    const int code = run_until_signal(io, grace, [&] {
       // Draining: Yamux GoAway on every connection tells clients to reserve elsewhere.
       logger()->info("stopping; final load: {}", load_line(*service));
       draining = true;
@@ -219,6 +222,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       metrics_server.stop();
       relay.close();
     });
+    if (code != 0) throw CliError("", code);  // the shutdown was forced (logged)
   });
 }
 

@@ -16,6 +16,9 @@
 #   7. relay limits: a call bigger than a circuit's byte limit is refused with the limit named
 #      (the relay resets a circuit that exceeds it: tests/integration/relay_test.cpp), and the next
 #      small call works.
+#   8. bounded shutdown (issue 13): a relay carrying a relayed call between agents behind both NATs,
+#      sent SIGTERM together with them, and all exit within the grace period (5 s) + 2 s; again with
+#      the agents' routers and namespaces removed under the relay (`ip netns del`) first.
 # Every wait has a timeout. Not root: skips (77), but a skip fails when CI=true.
 #   relay_lab_test.sh STARGATE_BINARY
 set -uo pipefail
@@ -73,6 +76,7 @@ pass "topology built ($(ms_since "$start") ms)"
 # The relay daemon on the public relay host.
 lab_spawn relay "$work/relay.log" "$stargate" --identity-dir "$work/id-relay" --log-level info,relay=debug relay start --port 4001 \
   --metrics-listen 127.0.0.1:0 --json
+relay_pid=$LAB_LAST_PID
 line=$(lab_wait_line "$work/relay.log" '"event":"listening"' 30) || fail "the relay did not start"
 relay_id=$(json_field "$line" 'v["peer_id"]')
 relay_addr="/ip4/$LAB_RELAY_IP/tcp/4001/p2p/$relay_id"
@@ -89,6 +93,7 @@ pass "relay start on $LAB_RELAY_IP:4001 advertises its interface address"
 # A second relay with small circuits (scenario 7), also an AutoNAT server for scenario 2.
 lab_spawn relay "$work/relay-small.log" "$stargate" --identity-dir "$work/id-relay-small" relay start --port 4002 \
   --circuit-bytes 65536 --max-reservations-per-ip 2 --metrics-listen off --json
+small_pid=$LAB_LAST_PID
 line=$(lab_wait_line "$work/relay-small.log" '"event":"listening"' 30) || fail "the small relay did not start"
 small_id=$(json_field "$line" 'v["peer_id"]')
 small_addr="/ip4/$LAB_RELAY_IP/tcp/4002/p2p/$small_id"
@@ -270,6 +275,63 @@ else
   reasons=$(json_field "$status" '",".join(f"{k}={n}" for k, n in v["hole_punch"]["failures"].items())')
   pass "5. a js-libp2p peer (with its DCUtR) reaches dave through the js relay; the upgrade fails and is counted ($reasons), the echo of 20000 bytes goes through"
 fi
+
+# ------------------------------------------------------------------ 8. bounded shutdown
+# start_agent runs in a subshell: an agent's PID is found by its identity directory among the
+# processes of its namespace.
+pid_of() {  # pid_of ROLE NAME
+  local p
+  for p in $(ip netns pids "$(lab_ns "$1")" 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--identity-dir $work/id-$2 " && { echo "$p"; return 0; }
+  done
+  return 1
+}
+running() { [[ -e /proc/$1 && "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
+# sigterm_together LABEL PID...: SIGTERM to all at once; each must be gone within 7 s (grace 5 s + 2 s).
+sigterm_together() {
+  local label=$1 p t0 left took=()
+  shift
+  t0=$(date +%s%N)
+  kill -TERM "$@"
+  for _ in $(seq 1 140); do  # bounded: 140 × 50 ms = 7 s
+    left=()
+    for p in "$@"; do running "$p" && left+=("$p"); done
+    ((${#left[@]} == 0)) && break
+    sleep 0.05
+  done
+  ((${#left[@]} == 0)) || fail "$label: still running 7 s after SIGTERM: ${left[*]} ($(for p in "${left[@]}"; do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done))"
+  echo "$(ms_since "$t0")"
+}
+
+# alice (behind r1, symmetric) calls bob (behind r2, symmetric) through the relay, from her running
+# agent: the connection and its circuit stay open. Then the relay and both agents get SIGTERM.
+"$stargate" --identity-dir "$work/id-alice" call "$b_circuit" ping '{"s":8}' >"$work/s8.out" 2>"$work/s8.err" ||
+  fail "alice -> bob before the shutdown exited $?"
+expect_pong s8 '"s":8' || fail "alice -> bob: $(cat "$work/s8.out")"
+alice_pid=$(pid_of a alice) || fail "alice's process not found"
+bob_pid=$(pid_of b bob) || fail "bob's process not found"
+took=$(sigterm_together "relay, alice and bob" "$relay_pid" "$alice_pid" "$bob_pid") || exit 1
+wait "$relay_pid"; rc=$?
+[[ $rc -eq 0 || $rc -eq 3 ]] || fail "the relay exited $rc after SIGTERM (0: drained, 3: forced)"
+grep -q "final load" "$work/relay.log" || fail "the relay did not drain (no final load logged)"
+pass "8. the relay carrying alice -> bob, and both agents, exit within $took ms of a joint SIGTERM (relay exit $rc)"
+
+# The small relay carries flood1 (behind r1) -> carol (behind r2); then both routers and both
+# agents' namespaces are removed under it (the agents live on, cut off), and all three get SIGTERM.
+"$stargate" --identity-dir "$work/id-flood1" call "$carol_circuit" ping '{"s":"8b"}' >"$work/s8b.out" 2>"$work/s8b.err" ||
+  fail "flood1 -> carol before the shutdown exited $?"
+expect_pong s8b '"s":"8b"' || fail "flood1 -> carol: $(cat "$work/s8b.out")"
+flood1_pid=$(pid_of a flood1) || fail "flood1's process not found"
+carol_pid=$(pid_of b carol) || fail "carol's process not found"
+cut_off=()
+for role in a b; do cut_off+=($(ip netns pids "$(lab_ns "$role")" 2>/dev/null)); done
+for role in r1 r2 a b; do ip netns del "$(lab_ns "$role")" || fail "cannot remove namespace $(lab_ns "$role")"; done
+took=$(sigterm_together "the small relay, flood1 and carol (namespaces removed)" "$small_pid" "$flood1_pid" "$carol_pid") ||
+  { kill -KILL "${cut_off[@]}" 2>/dev/null; exit 1; }
+wait "$small_pid"; rc=$?
+kill -KILL "${cut_off[@]}" 2>/dev/null  # the other processes of the removed namespaces
+[[ $rc -eq 0 || $rc -eq 3 ]] || fail "the small relay exited $rc after SIGTERM"
+pass "8. with the agents' namespaces removed under it, the small relay and both agents exit within $took ms of a joint SIGTERM (relay exit $rc)"
 
 lab_cleanup
 [[ -z "$(lab_leftovers)" ]] || fail "namespaces left after cleanup: $(lab_leftovers)"
