@@ -104,6 +104,13 @@ struct NodeOptions {
     std::size_t strikes_before_backoff = 100;
     std::chrono::milliseconds strike_window = std::chrono::seconds(10);
     std::chrono::milliseconds backoff = std::chrono::seconds(60);
+    // Calls over libp2p read or served at once: in all, per caller and per remote IP (a caller
+    // over its share is answered "rate limited" unread and earns a strike). A caller must send its
+    // request's length prefix within request_header_timeout of opening the stream and the whole
+    // request within request_timeout, or it is cut off and earns a strike (docs/limits.md).
+    std::size_t calls_in_flight = 64, calls_in_flight_per_peer = 16, calls_in_flight_per_ip = 32;
+    std::chrono::milliseconds request_header_timeout = std::chrono::seconds(5);
+    std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
   };
   RateLimits rate_limits;
   // false: no NATS at all (calls then need libp2p addresses: a multiaddr, or a peer announced

@@ -32,7 +32,11 @@ struct ResourceLimits {
   std::size_t max_streams = 8192;
   std::size_t max_memory = 1024 * kMiB;
   // Transient scope: connections in their handshake, streams before their protocol is agreed.
+  // Pending handshakes are shared among source IPs: one IP holds at most
+  // max_pending_handshakes_per_ip, and when all are taken, a newcomer from an IP holding fewer
+  // takes the oldest slot of the IP holding the most (docs/limits.md, "Pending handshakes").
   std::size_t max_pending_handshakes = 64;
+  std::size_t max_pending_handshakes_per_ip = 16;
   std::size_t max_negotiating_streams = 1024;
   // One peer's share of those, so that a peer opening streams it never negotiates cannot take
   // the transient scope from everyone else.
@@ -41,8 +45,12 @@ struct ResourceLimits {
   std::size_t max_connections_per_peer = 8;
   std::size_t max_streams_per_peer = 1024;
   std::size_t max_memory_per_peer = 128 * kMiB;
-  // Per remote IP (loopback is exempt: tests and local agents run many nodes on one address).
+  // Per remote IP.
   std::size_t max_connections_per_ip = 16;
+  // Loopback addresses are exempt from the per-IP caps (connections, pending handshakes) and
+  // from the handshake back-off: tests and local agents run many nodes on one address. They still
+  // take part in the fair sharing of pending handshakes among IPs.
+  bool loopback_exempt = true;
   // Connection scope (also Yamux's own stream cap and receive-window growth budget).
   std::size_t max_streams_per_connection = 512;
   std::size_t max_memory_per_connection = 64 * kMiB;

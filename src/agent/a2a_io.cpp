@@ -1,7 +1,10 @@
 #include "agent/a2a_io.hpp"
 
+#include "agent/call_limiter.hpp"
 #include "agent/jsonrpc.hpp"
 #include "base/log.hpp"
+#include "base/log_throttle.hpp"
+#include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 
 namespace stargate::agent {
@@ -24,7 +27,114 @@ p2p::MemoryGrant reserve_message_memory(p2p::MuxedStream& stream, std::size_t si
   return grant;
 }
 
+A2aRefusal refusal_of(InFlightCalls::Refusal refusal) {
+  switch (refusal) {
+    case InFlightCalls::Refusal::peer: return A2aRefusal::peer_busy;
+    case InFlightCalls::Refusal::ip: return A2aRefusal::ip_busy;
+    default: return A2aRefusal::node_busy;
+  }
+}
+
+// What serving a2a keeps between streams.
+struct A2aServer {
+  A2aServer(A2aRequestHandler h, A2aServeOptions o) : handle(std::move(h)), options(std::move(o)), in_flight(options.in_flight) {}
+  A2aRequestHandler handle;
+  A2aServeOptions options;
+  InFlightCalls in_flight;
+  LogThrottle refusal_log;
+
+  void refused(const crypto::PeerId& caller, A2aRefusal why, const std::string& detail) {
+    std::uint64_t suppressed = 0;
+    if (refusal_log.allow(std::chrono::steady_clock::now(), suppressed))
+      logger()->info("a2a request from {} refused: {}{}", caller.to_string(), detail,
+                     suppressed ? " (" + std::to_string(suppressed) + " more refusals not logged)" : std::string());
+    if (options.on_refused) options.on_refused(caller, why);
+  }
+
+  p2p::awaitable<void> serve(std::shared_ptr<p2p::MuxedStream> stream);
+};
+
+p2p::awaitable<void> refuse_unread(p2p::MuxedStream& stream, const std::string& response) {
+  co_await p2p::write_length_prefixed(stream, as_bytes(response));
+  co_await stream.close_write();
+  stream.reset();
+}
+
+p2p::awaitable<void> A2aServer::serve(std::shared_ptr<p2p::MuxedStream> stream) {
+  const auto& connection = stream->connection().info();
+  const auto caller = connection.remote_peer;
+  // A relayed connection's address is the relay's: it says nothing about the caller.
+  std::optional<std::string> ip;
+  if (!connection.relayed) ip = ip_of_multiaddr(connection.remote_addr.to_string());
+  InFlightCalls::Refusal full = InFlightCalls::Refusal::none;
+  auto ticket = in_flight.enter(std::string(caller.bytes().begin(), caller.bytes().end()), ip, full);
+  if (!ticket) {
+    refused(caller, refusal_of(full),
+            std::string(to_string(full)) + " share of requests in flight is full (" + std::to_string(in_flight.total()) +
+                " in flight)");
+    auto busy = make_error_response(
+        std::nullopt, RpcError{ErrorCode::rate_limited, "too many requests in flight; retry later",
+                               boost::json::object{{"retry_after_ms", kBusyRetryMs}}});
+    co_await refuse_unread(*stream, busy);
+    co_return;
+  }
+  std::optional<std::string> request;
+  std::string refusal;
+  // The request's memory is reserved from its length prefix, before its body is read, and held
+  // until the answer is written: what the node is committed to stays within its limits.
+  p2p::MemoryGrant memory;
+  // The place is held only as long as the caller makes progress: its length prefix, then its body,
+  // must arrive in time, or the stream is reset (and the read below fails).
+  p2p::MuxedStream* raw = stream.get();
+  auto executor = co_await p2p::asio::this_coro::executor;
+  p2p::Deadline whole(executor, options.body_timeout, [raw] { raw->reset(); });
+  p2p::Deadline header(executor, options.header_timeout, [raw] { raw->reset(); });
+  const p2p::BeforeBody reserve = [&memory, &stream, &header](std::size_t size) {
+    header.cancel();
+    memory = reserve_message_memory(*stream, size);
+  };
+  bool too_slow = false;
+  try {
+    auto bytes = co_await p2p::read_length_prefixed(*stream, kMaxMessageBytes, reserve);
+    request.emplace(as_string(bytes));
+  } catch (const p2p::MessageTooLarge& e) {
+    // Answered precisely, without reading the oversized body; the stream is then dropped.
+    refusal = make_error_response(std::nullopt, payload_too_large_error(static_cast<std::size_t>(e.size)));
+  } catch (const p2p::ResourceLimitExceeded& e) {
+    refusal = make_error_response(
+        std::nullopt, RpcError{ErrorCode::rate_limited, std::string("node busy: ") + e.what(),
+                               boost::json::object{{"retry_after_ms", kBusyRetryMs}}});
+  } catch (const std::exception&) {
+    if (!header.expired() && !whole.expired()) throw;  // the stream failed: nothing to answer
+    too_slow = true;
+  }
+  whole.cancel();
+  header.cancel();
+  if (too_slow) {
+    refused(caller, A2aRefusal::too_slow, "the request did not arrive in time");
+    co_return;
+  }
+  if (!request) {
+    logger()->debug("a2a request from {} refused: {}", caller.to_string(), refusal);
+    co_await refuse_unread(*stream, refusal);
+    co_return;
+  }
+  auto response = co_await handle(std::move(*request), stream->connection().info());
+  co_await p2p::write_length_prefixed(*stream, as_bytes(response));
+  co_await stream->close_write();
+}
+
 }  // namespace
+
+std::string_view to_string(A2aRefusal refusal) {
+  switch (refusal) {
+    case A2aRefusal::node_busy: return "node_busy";
+    case A2aRefusal::peer_busy: return "peer_busy";
+    case A2aRefusal::ip_busy: return "ip_busy";
+    case A2aRefusal::too_slow: return "too_slow";
+  }
+  return "";
+}
 
 std::optional<std::string> agent_id_of(const crypto::PeerId& peer) {
   auto key = peer.public_key();
@@ -32,57 +142,11 @@ std::optional<std::string> agent_id_of(const crypto::PeerId& peer) {
   return crypto::agent_id(*key);
 }
 
-void enable_a2a(p2p::Host& host, A2aRequestHandler handle, std::size_t max_in_flight) {
-  auto in_flight = std::make_shared<std::size_t>(0);
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle, A2aServeOptions options) {
+  auto server = std::make_shared<A2aServer>(std::move(handle), std::move(options));
   host.resources().set_service(kA2aProtocol, "a2a");
-  host.set_handler(kA2aProtocol, [handle, in_flight, max_in_flight](
-                                     std::shared_ptr<p2p::MuxedStream> stream) -> p2p::awaitable<void> {
-    const auto caller = stream->connection().info().remote_peer;
-    if (*in_flight >= max_in_flight) {
-      logger()->debug("a2a request from {} refused: {} in flight", caller.to_string(), *in_flight);
-      auto busy = make_error_response(
-          std::nullopt, RpcError{ErrorCode::rate_limited, "too many requests in flight; retry later",
-                                 boost::json::object{{"retry_after_ms", kBusyRetryMs}}});
-      co_await p2p::write_length_prefixed(*stream, as_bytes(busy));
-      co_await stream->close_write();
-      stream->reset();
-      co_return;
-    }
-    ++*in_flight;
-    // Released however the handler ends (a thrown exception included).
-    struct Release {
-      std::shared_ptr<std::size_t> count;
-      ~Release() { --*count; }
-    } release{in_flight};
-    std::optional<std::string> request;
-    std::string refusal;
-    // The request's memory is reserved from its length prefix, before its body is read, and held
-    // until the answer is written: what the node is committed to stays within its limits.
-    p2p::MemoryGrant memory;
-    const p2p::BeforeBody reserve = [&memory, &stream](std::size_t size) {
-      memory = reserve_message_memory(*stream, size);
-    };
-    try {
-      auto bytes = co_await p2p::read_length_prefixed(*stream, kMaxMessageBytes, reserve);
-      request.emplace(as_string(bytes));
-    } catch (const p2p::MessageTooLarge& e) {
-      // Answered precisely, without reading the oversized body; the stream is then dropped.
-      refusal = make_error_response(std::nullopt, payload_too_large_error(static_cast<std::size_t>(e.size)));
-    } catch (const p2p::ResourceLimitExceeded& e) {
-      refusal = make_error_response(
-          std::nullopt, RpcError{ErrorCode::rate_limited, std::string("node busy: ") + e.what(),
-                                 boost::json::object{{"retry_after_ms", kBusyRetryMs}}});
-    }
-    if (!request) {
-      logger()->debug("a2a request from {} refused: {}", caller.to_string(), refusal);
-      co_await p2p::write_length_prefixed(*stream, as_bytes(refusal));
-      co_await stream->close_write();
-      stream->reset();
-      co_return;
-    }
-    auto response = co_await handle(std::move(*request), stream->connection().info());
-    co_await p2p::write_length_prefixed(*stream, as_bytes(response));
-    co_await stream->close_write();
+  host.set_handler(kA2aProtocol, [server](std::shared_ptr<p2p::MuxedStream> stream) -> p2p::awaitable<void> {
+    co_await server->serve(std::move(stream));
   });
 }
 

@@ -6,9 +6,11 @@
 //
 // The caller is the peer Noise authenticated on the connection: its agent ID follows from its
 // PeerId (an Ed25519 identity key), and a request whose `from` says otherwise is refused.
+#include "agent/in_flight.hpp"
 #include "crypto/peer_id.hpp"
 #include "p2p/host/host.hpp"
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,10 +27,24 @@ std::optional<std::string> agent_id_of(const crypto::PeerId& peer);
 // per-IP limits) and returns the response text (already bounded by the caller of serve_a2a's handler).
 using A2aRequestHandler =
     std::function<p2p::awaitable<std::string>(std::string request, p2p::ConnectionInfo connection)>;
-// At most `max_in_flight` requests are read or handled at once, across all peers (each may hold
-// up to 10 MB); a request beyond that is answered "rate limited" (-32007) at once, unread.
-inline constexpr std::size_t kDefaultA2aInFlight = 64;
-void enable_a2a(p2p::Host& host, A2aRequestHandler handle, std::size_t max_in_flight = kDefaultA2aInFlight);
+// Why a caller was turned away or cut off, for the node's counters and strikes.
+enum class A2aRefusal { node_busy, peer_busy, ip_busy, too_slow };
+std::string_view to_string(A2aRefusal refusal);
+
+struct A2aServeOptions {
+  // Requests read or handled at once (each may hold up to 10 MB), in all and per caller and IP: a
+  // request beyond its share is answered "rate limited" (-32007, with retry_after_ms) at once,
+  // unread. A place is taken when the stream negotiates the protocol.
+  InFlightLimits in_flight;
+  // A request's length prefix must arrive within header_timeout of that moment, and the whole
+  // request within body_timeout; a caller slower than that is cut off (the stream is reset).
+  std::chrono::milliseconds header_timeout{5'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  // Every refusal and cut-off, with the caller: the node counts them and strikes the caller (a
+  // caller that keeps holding places without progress is backed off like a flooder).
+  std::function<void(const crypto::PeerId& caller, A2aRefusal why)> on_refused;
+};
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle, A2aServeOptions options = {});
 
 // Sends `request` to the peer on `connection` and returns the response text. Throws
 // p2p::MessageTooLarge when the response is over the limit, ErrorException on a stream failure.

@@ -158,7 +158,15 @@ void check_rate_limits(const NodeOptions::RateLimits& r) {
   check(r.calls_per_ip_per_second, r.calls_per_ip_burst, "calls per IP");
   check(r.announcements_per_second, r.announcements_burst, "announcements");
   if (r.strikes_before_backoff == 0) throw std::invalid_argument("NodeOptions::rate_limits.strikes_before_backoff must be at least 1");
+  if (r.calls_in_flight == 0 || r.calls_in_flight_per_peer == 0 || r.calls_in_flight_per_ip == 0)
+    throw std::invalid_argument("NodeOptions::rate_limits: calls in flight (in all, per peer, per IP) must be at least 1");
+  if (r.request_header_timeout <= std::chrono::milliseconds::zero() || r.request_timeout <= std::chrono::milliseconds::zero())
+    throw std::invalid_argument("NodeOptions::rate_limits: request timeouts must be above 0");
 }
+
+// A caller cut off for holding a call slot without sending its request weighs this many refusals:
+// a few stalls within the strike window put it in back-off, not a hundred.
+constexpr std::size_t kStrikesPerStall = 10;
 
 OffenderTracker::Config offender_config(const NodeOptions::RateLimits& r) {
   OffenderTracker::Config config;
@@ -382,6 +390,24 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
       if (auto id = crypto::PeerId::parse(caller.peer_id)) disconnect(*id);
     }
     return agent::rate_limited_error(admission.retry_after);
+  }
+
+  // A libp2p caller turned away before its request was read (over its share of the calls in
+  // flight) or cut off (too slow to send it): counted, and a strike, like a call over its rate.
+  void refused_p2p_call(const crypto::PeerId& caller, agent::A2aRefusal why) {
+    ++counters.requests_rate_limited;
+    ++counters.requests_rate_limited_by[std::string(agent::to_string(why))];
+    const auto key = caller.to_string();
+    const auto now = std::chrono::steady_clock::now();
+    bool backed_off = false;
+    const std::size_t strikes = why == agent::A2aRefusal::too_slow ? kStrikesPerStall : 1;
+    for (std::size_t i = 0; i < strikes && !backed_off; ++i) backed_off = call_limiter.offenders().strike(key, now);
+    if (backed_off) {
+      ++counters.peers_backed_off;
+      logger()->info("caller {} keeps holding call slots ({}): disconnected for {} ms", key, agent::to_string(why),
+                     options.rate_limits.backoff.count());
+      disconnect(caller);
+    }
   }
 
   void on_discovery_query(const nats::Message& message) {
@@ -1228,8 +1254,9 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     out.counter("stargate_requests_served", "Requests this node answered").add(d(s.requests_served));
     auto limited = out.counter("stargate_requests_rate_limited",
                                "Calls answered 'rate limited' without running the handler, by the limit that refused "
-                               "them (peer, ip, backoff)", {"limit"});
-    for (const char* limit : {"peer", "ip", "backoff"}) {
+                               "them (peer, ip, backoff; node_busy, peer_busy, ip_busy: calls in flight; too_slow: "
+                               "request not sent in time)", {"limit"});
+    for (const char* limit : {"peer", "ip", "backoff", "node_busy", "peer_busy", "ip_busy", "too_slow"}) {
       auto it = s.requests_rate_limited_by.find(limit);
       limited.add({limit}, d(it == s.requests_rate_limited_by.end() ? 0 : it->second));
     }
@@ -1376,6 +1403,17 @@ awaitable<void> StarGateNode::start() {
   check_rate_limits(impl->options.rate_limits);
   if (impl->options.stop_timeout < std::chrono::milliseconds::zero())
     throw std::invalid_argument("NodeOptions::stop_timeout must not be negative");
+  {
+    const auto& r = impl->options.rate_limits;
+    auto& a2a = p2p_options.a2a;
+    a2a.in_flight = {r.calls_in_flight, r.calls_in_flight_per_peer, r.calls_in_flight_per_ip};
+    a2a.header_timeout = r.request_header_timeout;
+    a2a.body_timeout = r.request_timeout;
+    std::weak_ptr<Impl> weak_impl = impl;
+    a2a.on_refused = [weak_impl](const crypto::PeerId& caller, agent::A2aRefusal why) {
+      if (auto self = weak_impl.lock()) self->refused_p2p_call(caller, why);
+    };
+  }
   impl->p2p = std::make_unique<agent::P2pEndpoint>(impl->executor, *impl->identity, std::move(p2p_options));
   std::weak_ptr<Impl> weak = impl;
   if (!impl->options.client_only) {

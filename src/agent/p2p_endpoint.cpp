@@ -58,7 +58,7 @@ P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25
 P2pEndpoint::~P2pEndpoint() { close(); }
 
 void P2pEndpoint::start(A2aRequestHandler handle) {
-  enable_a2a(host_, std::move(handle));
+  enable_a2a(host_, std::move(handle), options_.a2a);
   autonat_ = p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_));
   if (options_.relays.empty()) auto_relay_ = p2p::relay::AutoRelay::enable(host_, *identify_, relay_client_, autonat_);
   auto listen = parse_multiaddrs(options_.listen_addrs, "listen address").value();

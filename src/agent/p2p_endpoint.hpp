@@ -43,6 +43,7 @@ struct P2pOptions {
   // Gossipsub (/meshsub/1.1.0): announcements on the traylinx.announce topic (docs/dht.md).
   bool gossip = true;
   p2p::ResourceLimits resources{};  // the host's resource manager (docs/limits.md)
+  A2aServeOptions a2a{};            // calls served: shares of the calls in flight, read deadlines
 };
 
 class P2pEndpoint {

@@ -1,6 +1,8 @@
 #include "http/metrics_server.hpp"
 
+#include "base/fair_share.hpp"
 #include "base/log.hpp"
+#include "base/log_throttle.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -67,15 +69,28 @@ awaitable<void> lingering_close(beast::tcp_stream& stream, std::chrono::millisec
 }  // namespace
 
 struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
-  Impl(asio::any_io_executor ex, Routes r, ServerConfig c) : executor(ex), routes(std::move(r)), config(c), acceptor(ex) {}
+  Impl(asio::any_io_executor ex, Routes r, ServerConfig c)
+      : executor(ex),
+        routes(std::move(r)),
+        config(c),
+        acceptor(ex),
+        slots({config.max_connections, config.max_connections_per_ip}) {}
 
   asio::any_io_executor executor;
   Routes routes;
   ServerConfig config;
   tcp::acceptor acceptor;
   bool stopped = false;
-  std::unordered_map<std::uint64_t, beast::tcp_stream*> streams;  // being served
-  std::uint64_t next_stream = 0;
+  FairShare slots;  // one per connection, by client IP
+  std::unordered_map<std::uint64_t, beast::tcp_stream*> streams;  // being served, by slot
+  LogThrottle refusal_log;
+
+  void log_refusal(const std::string& what) {
+    std::uint64_t suppressed = 0;
+    if (!refusal_log.allow(std::chrono::steady_clock::now(), suppressed)) return;
+    logger()->info("metrics endpoint: {}{}", what,
+                   suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : std::string());
+  }
 
   awaitable<void> accept_loop() {
     auto self = shared_from_this();
@@ -88,27 +103,40 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
         logger()->warn("metrics endpoint: accept failed: {}", ec.message());
         continue;
       }
-      if (streams.size() >= config.max_connections) {
-        logger()->debug("metrics endpoint: {} connections already, closing a new one", streams.size());
+      const auto address = socket.remote_endpoint(ec).address();
+      const auto source = address.to_string();
+      auto admission = slots.admit(source, !(address.is_loopback() && config.loopback_exempt));
+      if (admission.refusal != FairShare::Refusal::none) {
+        log_refusal("connection from " + source + " refused: " +
+                    (admission.refusal == FairShare::Refusal::source_full ? "too many from this address"
+                                                                          : "too many connections"));
         socket.close(ec);
         continue;
       }
-      asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
+      if (admission.evicted) {
+        // Its IP held the most: its oldest connection makes room for this one.
+        if (auto it = streams.find(*admission.evicted); it != streams.end()) it->second->close();
+        log_refusal("connection from " + admission.evicted_source + " closed to make room for another client");
+      }
+      asio::co_spawn(executor, serve(std::move(socket), admission.id), asio::detached);
     }
   }
 
-  // Keeps `streams` in step with the connections alive, however the coroutine ends.
+  // Keeps `streams` and the slots in step with the connections alive, however the coroutine ends.
   struct Registration {
     Impl& impl;
     std::uint64_t id;
-    Registration(Impl& i, beast::tcp_stream& stream) : impl(i), id(i.next_stream++) { impl.streams.emplace(id, &stream); }
-    ~Registration() { impl.streams.erase(id); }
+    Registration(Impl& i, beast::tcp_stream& stream, std::uint64_t slot) : impl(i), id(slot) { impl.streams.emplace(id, &stream); }
+    ~Registration() {
+      impl.streams.erase(id);
+      impl.slots.release(id);
+    }
   };
 
-  awaitable<void> serve(tcp::socket socket) {
+  awaitable<void> serve(tcp::socket socket, std::uint64_t slot) {
     auto self = shared_from_this();
     beast::tcp_stream stream(std::move(socket));
-    Registration registration(*this, stream);
+    Registration registration(*this, stream, slot);
     // Room for a full header and a pipelined request behind it; more is a header_limit error.
     beast::flat_buffer buffer(2 * config.max_header_bytes);
     for (;;) {

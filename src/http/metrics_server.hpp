@@ -7,8 +7,11 @@
 //
 // Built for hostile clients: a request header is at most `max_header_bytes` (431 beyond),
 // requests with a body are refused (413) and the connection closed, each request must arrive
-// within `read_timeout` (which also ends idle keep-alive connections), and past
-// `max_connections` a new connection is closed at once. No thread of its own: it runs on the
+// within `read_timeout` (which also ends idle keep-alive connections), and connections are shared
+// fairly among client IPs (base/fair_share.hpp): one IP holds at most `max_connections_per_ip`,
+// and past `max_connections` a new connection takes the slot of the oldest connection of the IP
+// holding the most (its own IP's oldest when that is the busiest), so idle sockets cannot lock
+// the endpoint: a scraper's connection gets in. No thread of its own: it runs on the
 // executor it is given, which must be single-threaded (one io_context per node); call stop()
 // and the destructor from that thread. The registry must outlive the server.
 #include "http/listen_address.hpp"
@@ -27,9 +30,13 @@ namespace stargate::http {
 
 struct ServerConfig {
   std::size_t max_header_bytes = 8 * 1024;
-  std::chrono::milliseconds read_timeout = std::chrono::seconds(10);  // per request, from its first byte's wait
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(5);  // per request, from its first byte's wait
   std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 64;
+  std::size_t max_connections_per_ip = 8;
+  // Loopback clients are exempt from the per-IP cap (the endpoint listens on loopback by default,
+  // where every client has the same address); they still share the slots fairly.
+  bool loopback_exempt = true;
 };
 
 class MetricsServer {

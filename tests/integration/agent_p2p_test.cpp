@@ -469,7 +469,11 @@ TEST_F(AgentP2pTest, A2aRequestsBeyondTheInFlightBoundAreRateLimited) {
         while (!release) co_await changed.wait();
         co_return request;  // echoes the request text, enough to tell it went through
       },
-      /*max_in_flight=*/2);
+      [] {
+        agent::A2aServeOptions options;
+        options.in_flight.total = 2;
+        return options;
+      }());
   run_with_timeout(io, [&]() -> awaitable<void> {
     auto connection = co_await client.host.connect(server.full_addr());
     std::vector<std::string> answers(3);

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace stargate::http {
 namespace {
@@ -169,7 +170,7 @@ TEST_F(MetricsServerTest, OversizedHeaderIsRefusedAndTheServerKeepsServing) {
   });
 }
 
-TEST_F(MetricsServerTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
+TEST_F(MetricsServerTest, AConnectionBeyondTheCapTakesTheOldestSlotOfItsAddress) {
   ServerConfig config;
   config.max_connections = 2;
   start(config);
@@ -180,20 +181,56 @@ TEST_F(MetricsServerTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
     EXPECT_EQ((co_await b.get("/healthz")).status, 200u);
     EXPECT_EQ(server_->connections(), 2u);
 
+    // Full, one address: the newcomer is served and the oldest connection (a) is closed.
+    auto c = co_await open(endpoint_);
+    EXPECT_EQ((co_await c.get("/healthz")).status, 200u);
+    auto end = co_await wait_closed(a.socket);
+    EXPECT_TRUE(end == asio::error::eof || end == asio::error::connection_reset) << end.message();
+    co_await until([&] { return server_->connections() == 2; });
+    EXPECT_EQ((co_await b.get("/metrics")).status, 200u);
+    EXPECT_EQ((co_await c.get("/metrics")).status, 200u);
+  });
+}
+
+TEST_F(MetricsServerTest, IdleSocketsCannotLockAScraperOut) {
+  // The attack of issue 13: every slot taken by sockets that never send a request.
+  start();
+  run([&]() -> awaitable<void> {
+    std::vector<tcp::socket> idle;
+    for (int i = 0; i < 64; ++i) idle.push_back(co_await connect(endpoint_));
+    co_await until([&] { return server_->connections() == 64; });
+    auto scraper = co_await open(endpoint_);
+    auto reply = co_await scraper.get("/metrics");
+    EXPECT_EQ(reply.status, 200u);
+    EXPECT_LE(server_->connections(), 64u);
+    // The idle socket that gave way was the oldest one.
+    auto end = co_await wait_closed(idle.front());
+    EXPECT_TRUE(end == asio::error::eof || end == asio::error::connection_reset) << end.message();
+  });
+}
+
+TEST_F(MetricsServerTest, OneAddressHoldsAtMostItsShareWhenLoopbackIsNotExempt) {
+  ServerConfig config;
+  config.max_connections = 8;
+  config.max_connections_per_ip = 2;
+  config.loopback_exempt = false;
+  start(config);
+  run([&]() -> awaitable<void> {
+    auto a = co_await open(endpoint_);
+    auto b = co_await open(endpoint_);
+    EXPECT_EQ((co_await a.get("/healthz")).status, 200u);
+    EXPECT_EQ((co_await b.get("/healthz")).status, 200u);
     auto surplus = co_await connect(endpoint_);
     auto end = co_await wait_closed(surplus);
     EXPECT_TRUE(end == asio::error::eof || end == asio::error::connection_reset) << end.message();
-    EXPECT_EQ(server_->connections(), 2u);
-    // The two admitted ones are still served.
-    EXPECT_EQ((co_await a.get("/metrics")).status, 200u);
-    EXPECT_EQ((co_await b.get("/metrics")).status, 200u);
-
-    // A place freed is a place for a new connection.
-    a.socket.close();
-    co_await until([&] { return server_->connections() < 2; });
-    auto c = co_await open(endpoint_);
-    EXPECT_EQ((co_await c.get("/healthz")).status, 200u);
-    EXPECT_EQ(server_->connections(), 2u);
+    // Another address (127.0.0.2 is loopback too, but counted apart) still gets in.
+    tcp::socket other(co_await asio::this_coro::executor);
+    other.open(tcp::v4());
+    other.bind(tcp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+    co_await other.async_connect(endpoint_, use_awaitable);
+    Client client{std::move(other), {}};
+    EXPECT_EQ((co_await client.get("/healthz")).status, 200u);
+    EXPECT_EQ(server_->connections(), 3u);
   });
 }
 

@@ -1,6 +1,7 @@
 #include "p2p/host/host.hpp"
 
 #include "base/log.hpp"
+#include "base/log_throttle.hpp"
 #include "p2p/host/connection_pool_io.hpp"
 #include "p2p/host/deadline.hpp"
 #include "p2p/host/multistream_io.hpp"
@@ -135,6 +136,11 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::map<tcp::endpoint, std::weak_ptr<PunchAttempt>> punches;
   // Bytes on every TCP socket of this host (relayed connections travel inside those).
   std::shared_ptr<ByteCounters> traffic = std::make_shared<ByteCounters>();
+  // Inbound handshakes in progress, by their number in the resource manager's table: one evicted
+  // there (its source held the most slots) is aborted here.
+  std::unordered_map<std::uint64_t, ByteStream*> upgrading;
+  OffenderTracker handshake_offenders{config.handshake_offenders};
+  LogThrottle refusal_log;
   bool closed = false;
 
   // The listen endpoint to dial `remote` from (same family; not a loopback listener for a
@@ -145,6 +151,11 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   awaitable<void> race_punch(std::shared_ptr<PunchAttempt> attempt, tcp::socket socket);
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
+  // An IP that held a handshake slot without progress; true when it is now in back-off.
+  void strike_handshake_source(const std::string& ip);
+  bool exempt(const asio::ip::address& ip) const { return ip.is_loopback() && config.limits.loopback_exempt; }
+  // Logs a refused inbound connection, at most once per interval (an attacker repeats them at will).
+  void log_refusal(const std::string& what);
   awaitable<std::shared_ptr<MuxedConnection>> upgrade_tcp(tcp::socket socket, bool outbound,
                                                           std::optional<crypto::PeerId> expected);
   awaitable<std::shared_ptr<MuxedConnection>> upgrade(std::unique_ptr<ByteStream> raw, UpgradeContext context);
@@ -165,7 +176,17 @@ awaitable<void> Host::Impl::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     boost::system::error_code ignored;
-    if (auto it = punches.find(socket.remote_endpoint(ignored)); it != punches.end()) {
+    const auto remote_endpoint = socket.remote_endpoint(ignored);
+    if (handshake_offenders.backed_off(remote_endpoint.address().to_string(), Clock::now())) {
+      // Closed with a reset before a byte is read: the cheapest answer to a source that stalls.
+      resources->count_refusal("ip handshake_backoff");
+      log_refusal("inbound connection from " + remote_endpoint.address().to_string() +
+                  " refused: in back-off for stalling handshakes");
+      socket.set_option(asio::socket_base::linger(true, 0), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    if (auto it = punches.find(remote_endpoint); it != punches.end()) {
       if (auto attempt = it->second.lock()) {
         // The peer's side of a hole punch arrived here rather than at our dialing socket.
         ++attempt->pending;
@@ -180,7 +201,7 @@ awaitable<void> Host::Impl::accept_loop(tcp::acceptor& acceptor) {
       try {
         co_await self->upgrade_tcp(std::move(socket), false, std::nullopt);
       } catch (const std::exception& e) {
-        logger()->info("inbound connection from {} refused: {}", remote.address().to_string(), e.what());
+        self->log_refusal("inbound connection from " + remote.address().to_string() + " refused: " + e.what());
       }
     }, asio::detached);
   }
@@ -204,14 +225,33 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<
                                                                 UpgradeContext context) {
   auto self = shared_from_this();
   std::string why;
-  auto handshake_grant = resources->begin_handshake(why);
-  if (!handshake_grant) {
+  const std::optional<asio::ip::address> source = context.outbound ? std::nullopt : context.remote_ip;
+  auto start = resources->begin_handshake(source, context.relayed && !context.outbound, why);
+  if (!start.grant) {
     raw->reset();
     throw ErrorException(why);
   }
+  auto handshake_grant = std::move(start.grant);
+  const auto handshake_id = handshake_grant.handshake_id();
+  if (start.evicted) {
+    // Its source held the most slots: it gives its oldest to this one, and earns a strike.
+    if (auto it = upgrading.find(*start.evicted); it != upgrading.end()) it->second->reset();
+    log_refusal("pending handshake from " + start.evicted_source + " aborted to make room for another source");
+    strike_handshake_source(start.evicted_source);
+  }
   ByteStream* raw_ptr = raw.get();
-  Deadline deadline(executor, config.upgrade_timeout, [raw_ptr] { raw_ptr->reset(); });
+  const auto timeout =
+      start.under_pressure ? std::min(config.upgrade_timeout, config.upgrade_timeout_under_pressure) : config.upgrade_timeout;
+  Deadline deadline(executor, timeout, [raw_ptr] { raw_ptr->reset(); });
   SecureChannel channel;
+  // Known while the handshake runs, so that an eviction can abort it; gone however it ends
+  // (declared after `channel`, which owns the raw stream: destroyed before it).
+  upgrading[handshake_id] = raw_ptr;
+  struct Forget {
+    Impl& impl;
+    std::uint64_t id;
+    ~Forget() { impl.upgrading.erase(id); }
+  } forget{*this, handshake_id};
   // Named vectors, not braced lists in co_await expressions: g++ 12 miscompiles those.
   std::vector<std::string> security{noise_protocol_id};
   std::vector<std::string> muxers{yamux_protocol_id};
@@ -228,10 +268,15 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<
       co_await select_inbound(*channel.stream, is_yamux, muxers);
     }
   } catch (...) {
-    if (deadline.expired()) throw ErrorException("connection upgrade timed out");
+    if (deadline.expired()) {
+      if (source) strike_handshake_source(source->to_string());
+      throw ErrorException("connection upgrade timed out");
+    }
     throw;
   }
   deadline.cancel();
+  upgrading.erase(handshake_id);
+  handshake_grant.release();
   if (context.expected && channel.remote_peer != *context.expected) {
     // Outbound, secure_outbound() checked it already; inbound, the relay named the peer to expect.
     channel.stream->reset();
@@ -251,6 +296,24 @@ awaitable<std::shared_ptr<MuxedConnection>> Host::Impl::upgrade(std::unique_ptr<
   connection->set_memory_budget(resources->connection_memory(resource_key(info.remote_peer)));
   register_connection(connection, std::move(grant));
   co_return connection;
+}
+
+void Host::Impl::strike_handshake_source(const std::string& ip) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(ip, ec);
+  if (ec || exempt(address)) return;  // "circuit" (relayed), or exempt loopback
+  if (handshake_offenders.strike(ip, Clock::now()))
+    logger()->info("{} keeps stalling handshakes: its connections are refused for {} ms", ip,
+                   config.handshake_offenders.backoff.count());
+}
+
+void Host::Impl::log_refusal(const std::string& what) {
+  std::uint64_t suppressed = 0;
+  if (!refusal_log.allow(Clock::now(), suppressed)) return;
+  if (suppressed > 0)
+    logger()->info("{} ({} more refusals not logged)", what, suppressed);
+  else
+    logger()->info("{}", what);
 }
 
 void Host::Impl::register_connection(const std::shared_ptr<MuxedConnection>& connection, ResourceGrant grant) {

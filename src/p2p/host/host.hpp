@@ -4,6 +4,7 @@
 // inbound streams, a peer store and resource limits. Identify, ping, perf and echo are enabled
 // by the functions in p2p/protocols/ (see enable_standard_protocols()).
 #include "base/multiaddr.hpp"
+#include "base/offenders.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/peer_id.hpp"
 #include "p2p/host/asio.hpp"
@@ -32,6 +33,14 @@ struct HostConfig {
   std::chrono::milliseconds dial_timeout{10'000};
   // Noise handshake plus muxer negotiation.
   std::chrono::milliseconds upgrade_timeout{10'000};
+  // The same for a handshake that starts while half the pending-handshake slots or more are taken:
+  // a flood of silent sockets then holds each slot for less time.
+  std::chrono::milliseconds upgrade_timeout_under_pressure{2'000};
+  // An IP whose handshakes keep stalling (timed out, or evicted to make room for other sources) is
+  // refused at accept() for `backoff` after `strikes` of them within `window` (loopback is exempt
+  // while limits.loopback_exempt).
+  OffenderTracker::Config handshake_offenders{5, std::chrono::milliseconds(60'000), std::chrono::milliseconds(60'000),
+                                              10'000};
   // multistream-select on a new stream.
   std::chrono::milliseconds negotiation_timeout{10'000};
   // Outgoing TCP connections leave from the listen port (SO_REUSEADDR + SO_REUSEPORT), so that the

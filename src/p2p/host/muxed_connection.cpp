@@ -162,6 +162,7 @@ std::shared_ptr<MuxedStream> MuxedConnection::open_stream() {
 void MuxedConnection::close() {
   if (closed_ || closing_) return;
   closing_ = true;
+  closing_since_ = Clock::now();
   session_.go_away(0);
   after_session_change();
 }
@@ -173,9 +174,64 @@ awaitable<void> MuxedConnection::wait_closed() {
 void MuxedConnection::after_session_change() {
   drain_events();
   if (session_.has_output() || closing_) writer_wake_.notify_all();
-  // Re-arming the timer wakes timer_loop, which then waits for the session's new deadline.
-  auto next = session_.next_timeout().value_or(Clock::time_point::max());
+  rearm_timer();
+}
+
+void MuxedConnection::rearm_timer() {
+  if (closing_ && !closed_) watchdog_at_ = std::min(watchdog_at_, closing_since_ + config_.close_timeout);
+  // Re-arming the timer wakes timer_loop, which then waits for the new deadline.
+  auto next = std::min(session_.next_timeout().value_or(Clock::time_point::max()), watchdog_at_);
   if (next != timer_.expiry()) timer_.expires_at(next);
+}
+
+void MuxedConnection::check_watchdog(Clock::time_point now) {
+  if (now < watchdog_at_ || closed_) return;
+  watchdog_at_ = Clock::time_point::max();
+  if (slice_started_ != Clock::time_point::max()) {
+    if (now - slice_started_ >= config_.write_timeout) {
+      return abort("peer stopped reading: nothing written for " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - slice_started_).count()) +
+                   " ms");
+    }
+    watchdog_at_ = slice_started_ + config_.write_timeout;
+  }
+  if (closing_ && now - closing_since_ >= config_.close_timeout) return abort("close timed out");
+  rearm_timer();
+}
+
+void MuxedConnection::abort(std::string reason) {
+  if (closed_) return;
+  if (close_reason_.empty()) close_reason_ = std::move(reason);
+  logger()->debug("connection to {} aborted: {}", info_.remote_peer.to_string(), close_reason_);
+  if (!closing_) closing_since_ = Clock::now();
+  closing_ = true;
+  // A write in progress fails at once; an idle writer wakes, sees `closing_` and ends.
+  secure_->reset();
+  writer_wake_.notify_all();
+}
+
+std::size_t MuxedConnection::reserve_output(std::size_t wanted) {
+  const std::size_t held = buffered();
+  if (held >= config_.output_high_water) return 0;
+  wanted = std::min(wanted, config_.output_high_water - held);
+  if (!memory_budget_) return wanted;
+  if (held + wanted > output_reserved_) {
+    const std::size_t take = std::min(held + wanted - output_reserved_, memory_budget_->room());
+    memory_budget_->take(take);
+    output_reserved_ += take;
+  }
+  const std::size_t covered = output_reserved_ > held ? output_reserved_ - held : 0;
+  if (covered > 0) return std::min(wanted, covered);
+  // No memory to spare anywhere: one frame may still go when nothing else waits for the socket,
+  // so that every connection keeps moving; otherwise wait for this connection's output to drain.
+  return held == 0 ? std::min<std::size_t>(wanted, config_.yamux.max_send_frame) : 0;
+}
+
+void MuxedConnection::release_output() {
+  const std::size_t held = closed_ ? 0 : buffered();
+  if (!memory_budget_ || output_reserved_ <= held) return;
+  memory_budget_->give_back(output_reserved_ - held);
+  output_reserved_ = held;
 }
 
 void MuxedConnection::drain_events() {
@@ -211,8 +267,12 @@ void MuxedConnection::fail(std::string reason) {
   if (closed_) return;
   if (close_reason_.empty()) close_reason_ = std::move(reason);
   logger()->debug("connection closed: {}", close_reason_);
+  if (!closing_) closing_since_ = Clock::now();
   closing_ = true;
   writer_wake_.notify_all();
+  // Output still queued gets close_timeout to reach the peer (the GoAway of a protocol error);
+  // a peer that does not read it is then cut off.
+  rearm_timer();
 }
 
 awaitable<void> MuxedConnection::write_stream(MuxedStream& stream, BytesView data) {
@@ -220,11 +280,12 @@ awaitable<void> MuxedConnection::write_stream(MuxedStream& stream, BytesView dat
     if (stream.reset_) throw SystemError(asio::error::connection_reset);
     if (closed_ || closing_) throw SystemError(asio::error::connection_aborted);
     if (stream.local_closed_) throw SystemError(asio::error::shut_down);
-    if (session_.pending_output() >= config_.output_high_water) {
+    const std::size_t room = reserve_output(data.size());
+    if (room == 0) {
       co_await drained_.wait();
       continue;
     }
-    std::size_t accepted = session_.write(stream.id_, data);
+    std::size_t accepted = session_.write(stream.id_, data.first(room));
     if (accepted == 0) {
       co_await stream.signal_.wait();  // StreamWritable, reset or close wakes it
       continue;
@@ -253,11 +314,26 @@ awaitable<void> MuxedConnection::read_loop() {
 }
 
 awaitable<void> MuxedConnection::write_loop() {
+  Bytes out;
   try {
     for (;;) {
-      while (session_.has_output()) {
-        Bytes out = session_.take_output();
-        co_await secure_->write_all(out);
+      while (session_.has_output() && !closed_) {
+        session_.take_output(out);
+        writer_holds_ = out.size();
+        // In slices, each timed by the watchdog: progress is what a slow reader must show.
+        for (std::size_t offset = 0; offset < out.size();) {
+          const std::size_t n = std::min(config_.write_slice, out.size() - offset);
+          slice_started_ = Clock::now();
+          if (watchdog_at_ == Clock::time_point::max()) {
+            watchdog_at_ = slice_started_ + config_.write_timeout;
+            rearm_timer();
+          }
+          co_await secure_->write_all(BytesView(out.data() + offset, n));
+          slice_started_ = Clock::time_point::max();
+          offset += n;
+          writer_holds_ = out.size() - offset;
+        }
+        release_output();
         drained_.notify_all();
       }
       if (closing_) break;
@@ -266,8 +342,15 @@ awaitable<void> MuxedConnection::write_loop() {
   } catch (const std::exception& e) {
     if (close_reason_.empty()) close_reason_ = std::string("write failed: ") + e.what();
   }
-  // Closing: every waiter learns it. A clean close lets the GoAway reach the peer.
+  // Closing: every waiter learns it. A clean close lets the GoAway reach the peer. What was not
+  // written is dropped and its memory given back.
   closed_ = true;
+  slice_started_ = Clock::time_point::max();
+  writer_holds_ = 0;
+  out = Bytes();
+  if (session_.has_output()) session_.take_output(out);
+  out = Bytes();
+  release_output();
   secure_->close();
   timer_.cancel();
   for (auto& [id, stream] : streams_) stream->wake();
@@ -282,8 +365,10 @@ awaitable<void> MuxedConnection::timer_loop() {
     co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (closed_) break;
     if (!ec) {
-      session_.on_timer(Clock::now());
+      const auto now = Clock::now();
+      session_.on_timer(now);
       after_session_change();
+      check_watchdog(now);
     }
   }
 }

@@ -68,8 +68,18 @@ class MuxedStream final : public ByteStream {
 
 struct MuxedConnectionConfig {
   yamux::Config yamux;
-  // A writer waits while this many bytes wait for the socket: backpressure from a slow peer.
+  // Stream writes wait while this many bytes wait for the socket (queued in the session or being
+  // written): backpressure from a slow peer. These bytes are also reserved from the connection's
+  // memory budget (peer and node scopes of the resource manager) while they wait.
   std::size_t output_high_water = 4 * 1024 * 1024;
+  // Output goes to the socket in slices of at most this many bytes, each of which must be written
+  // within write_timeout: a peer that stops reading is disconnected then, its queued output
+  // dropped and its grants returned (the bound a slow reader holds memory for).
+  std::size_t write_slice = 256 * 1024;
+  std::chrono::milliseconds write_timeout{20'000};
+  // After close() (GoAway) or a failure (keep-alive timeout, protocol error), output still queued
+  // gets this long to reach the peer; then the socket is aborted.
+  std::chrono::milliseconds close_timeout{5'000};
 };
 
 struct ConnectionInfo {
@@ -125,6 +135,20 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   void fail(std::string reason);
   awaitable<void> write_stream(MuxedStream& stream, BytesView data);
   void forget(yamux::StreamId id) { streams_.erase(id); }
+  // Bytes waiting for the socket: in the session, and in the writer's hands.
+  std::size_t buffered() const { return session_.pending_output() + writer_holds_; }
+  // How many of `wanted` more bytes may be queued now: within the high-water mark and reserved from
+  // the memory budget (one frame's worth when nothing is buffered, so that a connection always
+  // makes progress). 0: wait for output to drain.
+  std::size_t reserve_output(std::size_t wanted);
+  // Gives back what is reserved beyond buffered().
+  void release_output();
+  // Closes the socket now (queued output is dropped): a peer that stopped reading, or a close that
+  // took longer than close_timeout.
+  void abort(std::string reason);
+  // The earliest of the session's timer and the writer's watchdog.
+  void rearm_timer();
+  void check_watchdog(Clock::time_point now);
 
   std::unique_ptr<ByteStream> secure_;
   ConnectionInfo info_;
@@ -139,6 +163,13 @@ class MuxedConnection : public std::enable_shared_from_this<MuxedConnection> {
   asio::steady_timer timer_;
   bool closed_ = false;
   bool closing_ = false;
+  Clock::time_point closing_since_{};
+  // The writer's slice in progress (none: Clock::time_point::max()), and when the watchdog looks
+  // at it next: the timer is re-armed for it at most once per write_timeout, not per write.
+  Clock::time_point slice_started_ = Clock::time_point::max();
+  Clock::time_point watchdog_at_ = Clock::time_point::max();
+  std::size_t writer_holds_ = 0;    // output taken from the session, not yet written
+  std::size_t output_reserved_ = 0;  // bytes of output reserved from memory_budget_
   std::string close_reason_;
   std::function<void()> closed_callback_;
   std::function<void(std::size_t)> streams_callback_;

@@ -75,6 +75,7 @@ ResourceGrant& ResourceGrant::operator=(ResourceGrant&& other) noexcept {
     manager_ = std::move(other.manager_);
     held_ = std::exchange(other.held_, false);
     kind_ = other.kind_;
+    handshake_id_ = other.handshake_id_;
     ip_ = std::move(other.ip_);
     peer_ = std::move(other.peer_);
   }
@@ -83,7 +84,7 @@ ResourceGrant& ResourceGrant::operator=(ResourceGrant&& other) noexcept {
 
 void ResourceGrant::release() {
   if (!std::exchange(held_, false)) return;
-  if (auto manager = manager_.lock()) manager->release(kind_, ip_, peer_);
+  if (auto manager = manager_.lock()) manager->release(kind_, ip_, peer_, handshake_id_);
 }
 
 MemoryGrant& MemoryGrant::operator=(MemoryGrant&& other) noexcept {
@@ -151,13 +152,29 @@ void ResourceManager::refuse(const char* scope, const char* resource, std::strin
   why = std::move(message);
 }
 
-ResourceGrant ResourceManager::begin_handshake(std::string& why) {
-  if (handshakes_ >= limits_.max_pending_handshakes) {
-    refuse("transient", "handshakes", why, "too many pending handshakes " + limit_text(limits_.max_pending_handshakes));
-    return {};
+HandshakeStart ResourceManager::begin_handshake(const std::optional<asio::ip::address>& remote, bool relayed,
+                                               std::string& why) {
+  HandshakeStart start;
+  std::string source = remote ? remote->to_string() : relayed ? "circuit" : "";
+  const bool capped = !(remote && remote->is_loopback() && limits_.loopback_exempt);
+  auto admission = handshakes_.admit(source, capped);
+  switch (admission.refusal) {
+    case FairShare::Refusal::source_full:
+      refuse("ip", "handshakes", why,
+             "too many pending handshakes from " + source + " " + limit_text(limits_.max_pending_handshakes_per_ip));
+      return start;
+    case FairShare::Refusal::full:
+      refuse("transient", "handshakes", why, "too many pending handshakes " + limit_text(limits_.max_pending_handshakes));
+      return start;
+    case FairShare::Refusal::none:
+      break;
   }
-  ++handshakes_;
-  return ResourceGrant(weak_from_this(), ResourceGrant::Kind::handshake, {}, {});
+  if (admission.evicted) ++refusals_["ip handshakes_evicted"];
+  start.grant = ResourceGrant(weak_from_this(), ResourceGrant::Kind::handshake, {}, {}, admission.id);
+  start.evicted = admission.evicted;
+  start.evicted_source = std::move(admission.evicted_source);
+  start.under_pressure = handshakes_.under_pressure();
+  return start;
 }
 
 ResourceGrant ResourceManager::admit_connection(const std::optional<asio::ip::address>& remote,
@@ -172,8 +189,8 @@ ResourceGrant ResourceManager::admit_connection(const std::optional<asio::ip::ad
            "too many connections to this peer " + limit_text(limits_.max_connections_per_peer));
     return {};
   }
-  // Loopback is exempt: tests and local agents run many nodes on one address.
-  std::string ip = !remote || remote->is_loopback() ? std::string() : remote->to_string();
+  // Loopback may be exempt: tests and local agents run many nodes on one address.
+  std::string ip = !remote || (remote->is_loopback() && limits_.loopback_exempt) ? std::string() : remote->to_string();
   if (!ip.empty()) {
     auto it = per_ip_.find(ip);
     if (it != per_ip_.end() && it->second >= limits_.max_connections_per_ip) {
@@ -187,9 +204,10 @@ ResourceGrant ResourceManager::admit_connection(const std::optional<asio::ip::ad
   return ResourceGrant(weak_from_this(), ResourceGrant::Kind::connection, ip, peer);
 }
 
-void ResourceManager::release(ResourceGrant::Kind kind, const std::string& ip, const std::string& peer) {
+void ResourceManager::release(ResourceGrant::Kind kind, const std::string& ip, const std::string& peer,
+                              std::uint64_t handshake_id) {
   if (kind == ResourceGrant::Kind::handshake) {
-    --handshakes_;
+    handshakes_.release(handshake_id);
     return;
   }
   --connections_;
@@ -381,7 +399,8 @@ ResourceUsage ResourceManager::usage() const {
     most.negotiating = std::max(most.negotiating, counts.negotiating);
     most.memory = std::max(most.memory, counts.memory);
   }
-  out.scopes.push_back({"transient", "", {{"handshakes", handshakes_, limits_.max_pending_handshakes},
+  out.scopes.push_back({"transient", "", {{"handshakes", handshakes_.taken(), limits_.max_pending_handshakes},
+                                          {"handshakes_per_ip", handshakes_.busiest(), limits_.max_pending_handshakes_per_ip},
                                           {"streams", negotiating_, limits_.max_negotiating_streams},
                                           {"streams_per_peer", most.negotiating, limits_.max_negotiating_streams_per_peer}}});
   out.scopes.push_back({"peer", "busiest", {{"connections", most.connections, limits_.max_connections_per_peer},

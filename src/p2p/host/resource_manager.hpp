@@ -6,6 +6,7 @@
 // goes, however the work ends.
 #include "base/result.hpp"
 #include "p2p/host/asio.hpp"
+#include "base/fair_share.hpp"
 #include "p2p/host/resource_limits.hpp"
 #include "p2p/yamux/memory_budget.hpp"
 
@@ -39,17 +40,35 @@ class ResourceGrant {
   ~ResourceGrant() { release(); }
   void release();
   explicit operator bool() const { return held_; }
+  // A handshake's number in the pending-handshake table (0 for a connection).
+  std::uint64_t handshake_id() const { return handshake_id_; }
 
  private:
   friend class ResourceManager;
   enum class Kind { handshake, connection };
-  ResourceGrant(std::weak_ptr<ResourceManager> manager, Kind kind, std::string ip, std::string peer)
-      : manager_(std::move(manager)), held_(true), kind_(kind), ip_(std::move(ip)), peer_(std::move(peer)) {}
+  ResourceGrant(std::weak_ptr<ResourceManager> manager, Kind kind, std::string ip, std::string peer,
+                std::uint64_t handshake_id = 0)
+      : manager_(std::move(manager)),
+        held_(true),
+        kind_(kind),
+        handshake_id_(handshake_id),
+        ip_(std::move(ip)),
+        peer_(std::move(peer)) {}
   std::weak_ptr<ResourceManager> manager_;
   bool held_ = false;
   Kind kind_ = Kind::handshake;
+  std::uint64_t handshake_id_ = 0;
   std::string ip_;
   std::string peer_;
+};
+
+// A handshake admitted (or not) into the transient scope.
+struct HandshakeStart {
+  ResourceGrant grant;  // empty: refused, `why` says which limit
+  // The handshake that gave its slot to this one (its source held the most): abort it.
+  std::optional<std::uint64_t> evicted;
+  std::string evicted_source;
+  bool under_pressure = false;  // half the slots or more are taken: use the shorter timeout
 };
 
 // Bytes reserved through a stream (its protocol, service, peer and the system), given back when
@@ -129,8 +148,13 @@ class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
   }
   const ResourceLimits& limits() const { return limits_; }
 
-  // Admits a connection into its handshake; on refusal, `why` says which limit.
-  ResourceGrant begin_handshake(std::string& why);
+  // Admits a connection into its handshake; on refusal, `why` says which limit. `source` is the
+  // remote IP of an inbound connection ("circuit" for a relayed one); none for our own outbound
+  // handshakes, which are never evicted.
+  HandshakeStart begin_handshake(const std::optional<asio::ip::address>& remote, bool relayed, std::string& why);
+  ResourceGrant begin_handshake(std::string& why) { return begin_handshake(std::nullopt, false, why).grant; }
+  // Counts a refusal made outside the manager (an IP in back-off) under "scope resource".
+  void count_refusal(const std::string& scope_resource) { ++refusals_[scope_resource]; }
   // Admits an authenticated connection from/to `peer`; `remote` is none for a relayed connection
   // (it has no address of its own: the relay's limits bound those).
   ResourceGrant admit_connection(const std::optional<asio::ip::address>& remote, const std::string& peer,
@@ -145,7 +169,7 @@ class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
   void set_service(const std::string& protocol, const std::string& service);
 
   std::size_t connections() const { return connections_; }
-  std::size_t pending_handshakes() const { return handshakes_; }
+  std::size_t pending_handshakes() const { return handshakes_.taken(); }
   std::size_t streams() const { return system_.streams; }
   std::size_t memory() const { return system_.memory; }
   ResourceUsage usage() const;
@@ -168,8 +192,10 @@ class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
     bool empty() const { return connections == 0 && streams == 0 && memory == 0; }
   };
 
-  explicit ResourceManager(ResourceLimits limits) : limits_(std::move(limits)) {}
-  void release(ResourceGrant::Kind kind, const std::string& ip, const std::string& peer);
+  explicit ResourceManager(ResourceLimits limits)
+      : limits_(std::move(limits)),
+        handshakes_({limits_.max_pending_handshakes, limits_.max_pending_handshakes_per_ip}) {}
+  void release(ResourceGrant::Kind kind, const std::string& ip, const std::string& peer, std::uint64_t handshake_id);
   void release_stream(const StreamScope& scope);
   bool enter_protocol(StreamScope& scope, std::string_view protocol, std::string& why);
   bool reserve(const std::string& peer, const std::string& protocol, const std::string& service, std::size_t bytes,
@@ -182,7 +208,7 @@ class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
 
   ResourceLimits limits_;
   std::size_t connections_ = 0;
-  std::size_t handshakes_ = 0;
+  FairShare handshakes_;
   std::size_t negotiating_ = 0;
   Counts system_;
   std::unordered_map<std::string, std::size_t> per_ip_;

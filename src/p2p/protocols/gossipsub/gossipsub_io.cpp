@@ -131,13 +131,19 @@ awaitable<void> GossipsubService::open_outbound(std::shared_ptr<MuxedConnection>
   link->out = stream;
   router_.add_peer(peer, *kind, outbound, Clock::now());
   flush();
+  // The writer sleeps on the link's signal while it has nothing to send; when the connection goes
+  // (the peer vanished without a word on its own stream), this wakes it so that it ends.
+  asio::co_spawn(host_.executor(), [connection, weak_link = std::weak_ptr<Link>(link)]() -> awaitable<void> {
+    co_await connection->wait_closed();
+    if (auto l = weak_link.lock()) l->wake.notify_all();
+  }, asio::detached);
   co_await write_loop(peer, link);
 }
 
 awaitable<void> GossipsubService::write_loop(crypto::PeerId peer, std::shared_ptr<Link> link) {
   auto self = shared_from_this();
   try {
-    while (!link->closed) {
+    while (!link->closed && !link->out->connection().is_closed()) {
       if (link->queue.empty()) {
         co_await link->wake.wait();
         continue;
@@ -150,7 +156,7 @@ awaitable<void> GossipsubService::write_loop(crypto::PeerId peer, std::shared_pt
   } catch (const std::exception& e) {
     logger()->debug("pubsub stream to {} failed: {}", peer.to_string(), e.what());
   }
-  drop(peer, link);
+  drop(peer, link, true);
 }
 
 awaitable<bool> GossipsubService::drain(Clock::duration timeout) {
@@ -167,17 +173,22 @@ awaitable<bool> GossipsubService::drain(Clock::duration timeout) {
   co_return true;
 }
 
-void GossipsubService::drop(const crypto::PeerId& peer, const std::shared_ptr<Link>& link) {
+void GossipsubService::drop(const crypto::PeerId& peer, const std::shared_ptr<Link>& link, bool reopen) {
   written_.notify_all();
   link->closed = true;
+  link->queue.clear();
+  // The writer may be parked waiting for work: woken, it sees `closed` and ends, letting go of
+  // the link, its stream (and so the connection) and the stream's grants.
+  link->wake.notify_all();
   if (link->out) link->out->reset();
   auto it = links_.find(peer);
   if (it == links_.end() || it->second != link) return;
   links_.erase(it);
   router_.remove_peer(peer);
-  // Another connection to the peer may still be open: try again on it.
-  if (!closed_) {
-    if (auto connection = host_.find_connection(peer)) connected(connection);
+  // Our stream failed while the peer's connection may live on (another connection, or a stream
+  // refused): try again on a connection that is still open.
+  if (reopen && !closed_) {
+    if (auto connection = host_.find_connection(peer); connection && !connection->is_closing()) connected(connection);
   }
 }
 
@@ -218,8 +229,10 @@ awaitable<void> GossipsubService::serve_inbound(std::shared_ptr<MuxedStream> str
   }
   link->inbound_open = false;
   stream->reset();
-  // The stream ended with its connection: the peer is gone, whether or not we had data for it.
-  if (connection->is_closed()) drop(peer, link);
+  // The peer's stream ended (end of stream when it leaves cleanly, which arrives before its
+  // connection is marked closed; a reset when it vanishes; a malformed RPC): the peer is gone
+  // from pubsub, and our stream to it goes too. If it comes back, its new stream makes a new link.
+  drop(peer, link, false);
 }
 
 void GossipsubService::flush() {

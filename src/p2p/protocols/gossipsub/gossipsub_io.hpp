@@ -66,7 +66,9 @@ class GossipsubService : public std::enable_shared_from_this<GossipsubService> {
   awaitable<void> write_loop(crypto::PeerId peer, std::shared_ptr<Link> link);
   awaitable<void> serve_inbound(std::shared_ptr<MuxedStream> stream);
   awaitable<void> heartbeat_loop();
-  void drop(const crypto::PeerId& peer, const std::shared_ptr<Link>& link);
+  // Forgets the peer's link: its queue, its writer (woken to end) and our stream; `reopen` tries
+  // again on another open connection to the peer (when only our stream failed).
+  void drop(const crypto::PeerId& peer, const std::shared_ptr<Link>& link, bool reopen);
   // Carries out what the router queued: RPCs to the peers' queues, messages to the handlers.
   void flush();
 
