@@ -57,6 +57,10 @@ struct RateLimitSettings {
   double announcements_per_second = 1, announcements_burst = 10;
   double strikes_before_backoff = 100;  // a whole number
   double backoff_s = 60;
+  // Calls over libp2p read or served at once (whole numbers), and the time a caller has to send
+  // its request's length prefix and the whole request (docs/limits.md, "Fair shares and deadlines").
+  double calls_in_flight = 64, calls_in_flight_per_peer = 16, calls_in_flight_per_ip = 32;
+  double request_header_timeout_s = 5, request_timeout_s = 30;
 };
 
 struct LimitKey {
@@ -77,6 +81,13 @@ inline constexpr LimitKey kLimitKeys[] = {
     {"strikes_before_backoff", &RateLimitSettings::strikes_before_backoff, 1, 1e7, true,
      "refusals within 10 s that put a peer in back-off"},
     {"backoff_s", &RateLimitSettings::backoff_s, 0.001, 86'400, false, "seconds"},
+    {"calls_in_flight", &RateLimitSettings::calls_in_flight, 1, 1e6, true, "calls read or served at once"},
+    {"calls_in_flight_per_peer", &RateLimitSettings::calls_in_flight_per_peer, 1, 1e6, true,
+     "calls per caller read or served at once"},
+    {"calls_in_flight_per_ip", &RateLimitSettings::calls_in_flight_per_ip, 1, 1e6, true,
+     "calls per remote IP read or served at once"},
+    {"request_header_timeout_s", &RateLimitSettings::request_header_timeout_s, 0.001, 86'400, false, "seconds"},
+    {"request_timeout_s", &RateLimitSettings::request_timeout_s, 0.001, 86'400, false, "seconds"},
 };
 
 // The libp2p resource manager (docs/limits.md, "Resource manager"): each key of [resources] (and
@@ -95,6 +106,7 @@ inline constexpr ResourceKey kResourceKeys[] = {
     {"max_streams", &ResourceLimits::max_streams, 1, "streams"},
     {"max_memory_mb", &ResourceLimits::max_memory, kMiB, "MiB"},
     {"max_pending_handshakes", &ResourceLimits::max_pending_handshakes, 1, "handshakes"},
+    {"max_pending_handshakes_per_ip", &ResourceLimits::max_pending_handshakes_per_ip, 1, "handshakes"},
     {"max_negotiating_streams", &ResourceLimits::max_negotiating_streams, 1, "streams"},
     {"max_negotiating_streams_per_peer", &ResourceLimits::max_negotiating_streams_per_peer, 1, "streams"},
     {"max_connections_per_peer", &ResourceLimits::max_connections_per_peer, 1, "connections"},

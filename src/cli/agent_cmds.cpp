@@ -217,6 +217,15 @@ NodeOptions node_options(const GlobalOptions& global, const agent::Settings& set
   auto backoff = agent::checked_seconds(l.backoff_s);
   if (!backoff) throw CliError("limits.backoff_s " + backoff.error().message, 2);
   options.rate_limits.backoff = *backoff;
+  options.rate_limits.calls_in_flight = static_cast<std::size_t>(l.calls_in_flight);
+  options.rate_limits.calls_in_flight_per_peer = static_cast<std::size_t>(l.calls_in_flight_per_peer);
+  options.rate_limits.calls_in_flight_per_ip = static_cast<std::size_t>(l.calls_in_flight_per_ip);
+  auto header_timeout = agent::checked_seconds(l.request_header_timeout_s);
+  if (!header_timeout) throw CliError("limits.request_header_timeout_s " + header_timeout.error().message, 2);
+  options.rate_limits.request_header_timeout = *header_timeout;
+  auto request_timeout = agent::checked_seconds(l.request_timeout_s);
+  if (!request_timeout) throw CliError("limits.request_timeout_s " + request_timeout.error().message, 2);
+  options.rate_limits.request_timeout = *request_timeout;
   return options;
 }
 

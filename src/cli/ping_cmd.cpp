@@ -1,4 +1,5 @@
 // `stargate ping MULTIADDR`: libp2p ping with ping(8)-style output and statistics.
+#include "agent/settings.hpp"
 #include "cli/common.hpp"
 #include "p2p/protocols/relay/relay_client_io.hpp"
 #include "p2p/host/standard_protocols.hpp"
@@ -49,7 +50,8 @@ p2p::awaitable<void> run_ping(p2p::Host& host, const PingOptions& options, int& 
       std::cout << "32 bytes from " << peer << ": seq=" << seq << " time=" << format_ms(us) << " ms\n";
     std::cout << std::flush;
     if (seq < options.count && options.interval > 0) {
-      timer.expires_after(std::chrono::duration_cast<p2p::Clock::duration>(std::chrono::duration<double>(options.interval)));
+      // Range-checked when the command started (checked_seconds).
+      timer.expires_after(std::chrono::milliseconds(std::llround(options.interval * 1000)));
       co_await timer.async_wait(p2p::use_awaitable);
     }
   }
@@ -85,12 +87,16 @@ void register_ping_command(CLI::App& app, GlobalOptions& options) {
       ->required();
   ping->add_option("--count,-c", state->count, "Number of pings")->check(CLI::PositiveNumber)->capture_default_str();
   ping->add_option("--interval,-i", state->interval, "Seconds between pings (0: back to back on one stream)")
-      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  ping->add_option("--timeout", state->timeout, "Seconds before giving up")->check(CLI::PositiveNumber)->capture_default_str();
+  ping->add_option("--timeout", state->timeout, "Seconds before giving up")->capture_default_str();
   ping->add_flag("--json", state->json, "One JSON object per round trip, then a summary");
   ping->callback([&options, state] {
     apply_logging(options);
+    // Range-checked before any conversion: NaN, infinities, negative or huge values exit 2.
+    auto interval = agent::checked_seconds(state->interval, std::chrono::milliseconds(0));
+    if (!interval) throw CliError("--interval " + interval.error().message, 2);
+    auto timeout = agent::checked_seconds(state->timeout);
+    if (!timeout) throw CliError("--timeout " + timeout.error().message, 2);
     auto identity = load_or_create_identity(options);
     boost::asio::io_context io;
     p2p::Host host(io.get_executor(), std::move(identity));
@@ -110,8 +116,7 @@ void register_ping_command(CLI::App& app, GlobalOptions& options) {
       io.stop();
     });
     boost::asio::steady_timer deadline(io);
-    deadline.expires_after(std::chrono::duration_cast<p2p::Clock::duration>(
-        std::chrono::duration<double>(state->timeout + state->interval * state->count)));
+    deadline.expires_after(*timeout + *interval * state->count);
     deadline.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       failure = "timed out";

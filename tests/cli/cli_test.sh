@@ -215,6 +215,13 @@ for bad in nan inf 1e300 -1 0; do
   grep -q -- '--timeout must be a number of seconds between 0.001 and 86400' "$work/err" ||
     fail "call --timeout $bad: no range message"
 done
+for flag in "--timeout nan" "--timeout 1e300" "--interval inf" "--interval -1"; do
+  # shellcheck disable=SC2086 # the flag and its value are two words
+  run --identity-dir "$trust_id" ping /ip4/127.0.0.1/tcp/1 $flag >"$work/out" 2>"$work/err"
+  status=$?
+  [[ $status -eq 2 ]] || fail "ping $flag exited $status, not 2"
+  grep -q -- "${flag%% *} must be a number of seconds" "$work/err" || fail "ping $flag: no range message"
+done
 run --identity-dir "$trust_id" connect --name x --connect-timeout nan >"$work/out" 2>"$work/err"
 status=$?
 [[ $status -eq 2 ]] || fail "connect --connect-timeout nan exited $status, not 2"

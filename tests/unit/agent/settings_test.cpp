@@ -1,5 +1,6 @@
 #include "agent/settings.hpp"
 #include "env_support.hpp"
+#include "stargate/node.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -662,7 +663,32 @@ TEST(Settings, RateLimitDefaultsMatchTheNodes) {
   EXPECT_EQ(s.limits.announcements_burst, 10);
   EXPECT_EQ(s.limits.strikes_before_backoff, 100);
   EXPECT_EQ(s.limits.backoff_s, 60);
+  const NodeOptions::RateLimits node;
+  EXPECT_EQ(s.limits.calls_in_flight, static_cast<double>(node.calls_in_flight));
+  EXPECT_EQ(s.limits.calls_in_flight_per_peer, static_cast<double>(node.calls_in_flight_per_peer));
+  EXPECT_EQ(s.limits.calls_in_flight_per_ip, static_cast<double>(node.calls_in_flight_per_ip));
+  EXPECT_EQ(s.limits.request_header_timeout_s * 1000, static_cast<double>(node.request_header_timeout.count()));
+  EXPECT_EQ(s.limits.request_timeout_s * 1000, static_cast<double>(node.request_timeout.count()));
+  EXPECT_EQ(s.resources.max_pending_handshakes_per_ip, ResourceLimits{}.max_pending_handshakes_per_ip);
   EXPECT_TRUE(validate(s).has_value());
+}
+
+TEST(Settings, CallsInFlightAndRequestDeadlinesThroughTheChain) {
+  TempDir dir;
+  dir.write("config.toml",
+            "[limits]\ncalls_in_flight_per_peer = 4\nrequest_header_timeout_s = 0.5\n"
+            "[resources]\nmax_pending_handshakes_per_ip = 3\n");
+  Env env{{"STARGATE_LIMITS_CALLS_IN_FLIGHT", "128"}};
+  auto loaded = load_settings(dir.path(), {}, env_of(env));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ(loaded->limits.calls_in_flight, 128);
+  EXPECT_EQ(loaded->limits.calls_in_flight_per_peer, 4);
+  EXPECT_EQ(loaded->limits.request_header_timeout_s, 0.5);
+  EXPECT_EQ(loaded->resources.max_pending_handshakes_per_ip, 3u);
+  dir.write("config.toml", "[limits]\ncalls_in_flight_per_ip = 2.5\n");
+  auto fractional = load_settings(dir.path(), {}, env_of(env));
+  ASSERT_FALSE(fractional.has_value());
+  EXPECT_NE(fractional.error().message.find("whole number"), std::string::npos) << fractional.error().message;
 }
 
 // defaults < config.toml [limits] < STARGATE_LIMITS_* < --limit, field by field.
