@@ -2,7 +2,8 @@
 # Bounded shutdown (issue 13, docs/threat-model.md "Shutdown"): a relay with peers that stop
 # answering (a raw TCP client that never completes its handshake, an agent frozen with SIGSTOP)
 # exits within its grace period (+2 s) after SIGTERM; with --shutdown-grace 30 a second SIGTERM
-# stops it at once (< 2 s); `connect` is bounded the same way; bad grace values are refused.
+# stops it at once (< 2 s); `connect` is bounded the same way; bad grace values are refused; a
+# relay whose gossipsub peers left (cleanly and killed) holds no /meshsub stream and drains cleanly.
 #   shutdown_test.sh STARGATE_BINARY
 set -uo pipefail
 stargate="$1"
@@ -146,5 +147,33 @@ kill -TERM "$agent_pid"
 wait_exit "$agent_pid" 3000 || fail "the agent was still running 3 s after SIGTERM (grace 1 s)"
 [[ $rc -eq 0 ]] || fail "the agent exited $rc after SIGTERM (its stop() is bounded within the grace: expected 0)"
 pass "connect with a stalled handshake stops cleanly $took ms after SIGTERM (grace 1 s; exit 0)"
+
+# 4. Gossipsub peers that leave (one cleanly, one killed) leave nothing behind on the relay: its
+# /meshsub streams go back to 0, and SIGTERM then drains cleanly (exit 0) at once, with no
+# coroutine parked on a departed peer to hold the event loop until the grace runs out.
+start_relay relay4
+meshsub_streams() {  # the relay's open /meshsub/1.1.0 streams, from its metrics
+  http_get "http://$metrics/metrics" |
+    sed -n 's/^stargate_resource_used{scope="protocol",name="\/meshsub\/1.1.0",resource="streams"} //p'
+}
+meshsub_at_least_2() { [[ "$(meshsub_streams)" -ge 2 ]] 2>/dev/null; }
+meshsub_none() { [[ "$(meshsub_streams)" == 0 ]]; }
+gossip_pids=()
+for name in leaver1 leaver2; do
+  "$stargate" --identity-dir "$work/$name" connect --name "$name" --no-nats --relay "$relay_addr" --json \
+    >"$work/$name.out" 2>"$work/$name.err" &
+  gossip_pids+=($!)
+  pids+=($!)
+done
+wait_for 20 meshsub_at_least_2 || fail "the agents never opened gossipsub streams with the relay (metrics: $(meshsub_streams))"
+kill -TERM "${gossip_pids[0]}"
+kill -KILL "${gossip_pids[1]}"
+wait "${gossip_pids[@]}" 2>/dev/null
+wait_for 20 meshsub_none || fail "the relay still holds $(meshsub_streams) /meshsub streams after its gossip peers left"
+t0=$(now_ms)
+kill -TERM "$relay_pid"
+wait_exit "$relay_pid" 7000 || fail "the relay was still running 7 s after SIGTERM once its gossip peers had left"
+[[ $rc -eq 0 ]] || fail "the relay exited $rc after its gossip peers left (expected 0: a clean drain, nothing parked)"
+pass "gossipsub peers left (cleanly and killed): the relay's /meshsub streams back to 0, SIGTERM drains in $took ms (exit 0)"
 
 echo "$test_name: all $checks checks passed"
