@@ -25,7 +25,7 @@ start_agent() {
   local name=$1; shift
   mkfifo "$work/$name.fifo"
   "$stargate" --identity-dir "$work/$name" connect --name "$name" --json "$@" >"$work/$name.fifo" 2>"$work/$name.err" &
-  pids+=($!)
+  echo $! >>"$adopted"  # called as $(start_agent ...): a subshell, whose pids+= would be lost
   exec {fd}<"$work/$name.fifo"
   IFS= read -r -t 30 line <&"$fd" || fail "agent $name did not start"
   printf '%s' "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["agent_id"])'

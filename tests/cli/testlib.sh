@@ -4,9 +4,24 @@
 #   test_name=... ; stargate=... ; source tests/cli/testlib.sh
 work="$(mktemp -d "${TMPDIR:-/tmp}/stargate-$test_name.XXXXXX")"
 pids=()
+# Processes started inside a command substitution (`x=$(start_agent ...)`) are not this shell's
+# children and their `pids+=` is lost with the subshell: such code appends the PID to this file.
+adopted="$work/adopted.pids"
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  if [[ -s "$adopted" ]]; then
+    local pid
+    while read -r pid; do kill -TERM "$pid" 2>/dev/null; done <"$adopted"
+    # Not our children: poll until they are gone (bounded: 10 s, then SIGKILL).
+    for _ in $(seq 1 100); do
+      local alive=0
+      while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$adopted"
+      ((alive)) || break
+      sleep 0.1
+    done
+    while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$adopted"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
