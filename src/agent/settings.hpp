@@ -4,7 +4,9 @@
 // flags or API options. Each layer overrides the one before, field by field: a layer that says
 // nothing about a field leaves it as it was.
 //
-// The TOML parser (toml++) is used only in settings.cpp; this header does not expose it.
+// The files: settings.cpp (defaults, overrides, validate, load_settings), settings_toml.cpp (the
+// config file; the only user of the TOML parser, toml++, which this header does not expose),
+// settings_env.cpp (the environment), settings_chain.{hpp,cpp} (from inputs to NodeOptions).
 #include "base/result.hpp"
 #include "p2p/pool/connection_pool.hpp"
 #include "stargate/resource_limits.hpp"

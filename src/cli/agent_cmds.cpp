@@ -1,7 +1,7 @@
 // Agent commands over NATS: connect (run an agent), discover, call, announce.
 #include "agent/control_socket.hpp"
 #include "agent/resource_report.hpp"
-#include "agent/settings.hpp"
+#include "agent/settings_chain.hpp"
 #include "cli/command_runner.hpp"
 #include "crypto/key_file.hpp"
 #include "cli/common.hpp"
@@ -141,9 +141,8 @@ void add_identity_flags(CLI::App* command, AgentFlags& flags, bool name_required
   flags.capability_flag = command->add_option("--capability", flags.capabilities, "A capability to announce (repeatable)");
 }
 
-// The settings chain: defaults < config.toml (in the identity directory) < environment < flags.
-agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlags& flags,
-                                    agent::SettingOverrides overrides = {}) {
+// The flags that were given, as the settings chain's last layer (agent::SettingOverrides).
+agent::SettingOverrides flag_overrides(const AgentFlags& flags, agent::SettingOverrides overrides = {}) {
   if (flags.nats_flag && flags.nats_flag->count()) overrides.nats_urls = flags.nats;
   if (flags.name_flag && flags.name_flag->count()) overrides.display_name = flags.name;
   if (flags.capability_flag && flags.capability_flag->count()) overrides.capabilities = flags.capabilities;
@@ -165,72 +164,24 @@ agent::Settings load_agent_settings(const GlobalOptions& global, const AgentFlag
   add_limit_overrides(flags.limits, overrides);
   if (flags.timeout_flag && flags.timeout_flag->count())
     overrides.connect_timeout = seconds_flag("--connect-timeout", flags.connect_timeout);
-  auto dir = crypto::resolve_identity_dir(global.identity_dir).dir;
-  auto settings = agent::load_settings(dir, overrides);
-  if (!settings) throw CliError(settings.error().message, 2);
-  return std::move(*settings);
+  return overrides;
 }
 
-NodeOptions node_options(const GlobalOptions& global, const agent::Settings& settings) {
-  NodeOptions options;
-  options.identity_dir = global.identity_dir;
-  options.display_name = settings.display_name;
-  options.capabilities = settings.capabilities;
-  options.nats_urls = settings.nats_urls;
-  options.nats_user = settings.nats_user;
-  options.nats_password = settings.nats_password;
-  options.nats_token = settings.nats_token;
-  options.nats_token_file = settings.nats_token_file;
-  options.nats_creds_file = settings.nats_creds_file;
-  options.connect_timeout = settings.connect_timeout;
-  options.default_call_timeout = settings.call_timeout;
-  options.announce_interval = settings.announce_interval;
-  options.announce_ttl = settings.announce_ttl;
-  options.listen_addrs = settings.listen_addrs;
-  options.relays = settings.relays;
-  options.announce_addrs = settings.announce_addrs;
-  options.treat_as_public = settings.treat_as_public;
-  options.use_nats = agent::nats_enabled(settings);
-  options.metrics_listen = settings.metrics_listen;
-  options.relay_health_interval = settings.relay_health_interval;
-  options.relay_reservations = settings.relay_reservations;
-  options.transports.clear();
-  for (const auto& name : settings.transports) {
-    if (auto transport = parse_transport(name)) options.transports.push_back(*transport);
-  }
-  options.pool_max_connections = settings.pool_max_connections;
-  options.pool_idle_timeout = settings.pool_idle_timeout;
-  options.resources = settings.resources;
-  options.dht_mode = parse_dht_mode(settings.dht_mode).value_or(DhtMode::auto_);
-  options.bootstrap = settings.bootstrap;
-  options.dht_protocol = settings.dht_protocol;
-  options.dht_disjoint_paths = settings.dht_disjoint_paths;
-  const auto& l = settings.limits;
-  options.rate_limits.calls_per_second = l.calls_per_second;
-  options.rate_limits.calls_burst = l.calls_burst;
-  options.rate_limits.calls_per_ip_per_second = l.calls_per_ip_per_second;
-  options.rate_limits.calls_per_ip_burst = l.calls_per_ip_burst;
-  options.rate_limits.announcements_per_second = l.announcements_per_second;
-  options.rate_limits.announcements_burst = l.announcements_burst;
-  options.rate_limits.strikes_before_backoff = static_cast<std::size_t>(l.strikes_before_backoff);
-  // Within 0.001..86400 s already (validate()); checked again rather than cast blindly.
-  auto backoff = agent::checked_seconds(l.backoff_s);
-  if (!backoff) throw CliError("limits.backoff_s " + backoff.error().message, 2);
-  options.rate_limits.backoff = *backoff;
-  options.rate_limits.calls_in_flight = static_cast<std::size_t>(l.calls_in_flight);
-  options.rate_limits.calls_in_flight_per_peer = static_cast<std::size_t>(l.calls_in_flight_per_peer);
-  options.rate_limits.calls_in_flight_per_ip = static_cast<std::size_t>(l.calls_in_flight_per_ip);
-  auto header_timeout = agent::checked_seconds(l.request_header_timeout_s);
-  if (!header_timeout) throw CliError("limits.request_header_timeout_s " + header_timeout.error().message, 2);
-  options.rate_limits.request_header_timeout = *header_timeout;
-  auto request_timeout = agent::checked_seconds(l.request_timeout_s);
-  if (!request_timeout) throw CliError("limits.request_timeout_s " + request_timeout.error().message, 2);
-  options.rate_limits.request_timeout = *request_timeout;
-  return options;
+// The settings chain (agent::load_agent_settings): defaults < config.toml (in the identity
+// directory) < environment < flags. Flag errors first, then the chain's, all with exit code 2.
+agent::AgentSettings load_agent_settings(const GlobalOptions& global, const AgentFlags& flags,
+                                         agent::SettingOverrides overrides = {}) {
+  agent::SettingsInputs inputs;
+  inputs.overrides = flag_overrides(flags, std::move(overrides));
+  // Resolved here, not by the chain, so that a missing home directory stays an exit code 1.
+  inputs.identity_dir = crypto::resolve_identity_dir(global.identity_dir).dir;
+  auto loaded = agent::load_agent_settings(inputs);
+  if (!loaded) throw CliError(loaded.error().message, 2);
+  return std::move(*loaded);
 }
 
 NodeOptions node_options(const GlobalOptions& global, const AgentFlags& flags) {
-  return node_options(global, load_agent_settings(global, flags));
+  return load_agent_settings(global, flags).node;
 }
 
 std::filesystem::path control_path(const GlobalOptions& global) {
@@ -309,14 +260,15 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     if (!state->allow.empty()) overrides.allow[std::string(agent::kAllowAllMethods)] = state->allow;
     if (state->allow_any) overrides.allow_any = true;
     if (state->shutdown_grace_flag->count()) overrides.shutdown_grace = shutdown_grace(state->shutdown_grace);
-    auto settings = load_agent_settings(options, state->flags, overrides);
+    auto loaded = load_agent_settings(options, state->flags, overrides);
+    const auto& settings = loaded.settings;
     if (settings.display_name.empty()) throw CliError("an agent needs a name: --name NAME (or [agent] name in config.toml)", 2);
     bool any_allowed = settings.allow_any;
     for (const auto& [method, list] : settings.allow) any_allowed = any_allowed || !list.empty();
     if (!settings.serve.empty() && !any_allowed)
       throw CliError("--serve exposes a local program to the network: name the callers with --allow, or pass --allow-any", 2);
     // Bounded shutdown: stop() gets nine tenths of the grace, the rest is for closing.
-    auto opts = node_options(options, settings);
+    auto opts = loaded.node;
     opts.stop_timeout = settings.shutdown_grace - settings.shutdown_grace / 10;
     const int code = run_service_task(settings.shutdown_grace, [&](asio::io_context& io, StopRequest& stop) -> awaitable<void> {
       StarGateNode node(io.get_executor(), opts);
@@ -516,9 +468,10 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         std::cout << "the running agent announced itself\n";
         co_return;
       }
-      auto settings = load_agent_settings(options, *state);
-      if (settings.display_name.empty()) throw CliError("no agent is running with this identity: give --name to announce once", 2);
-      StarGateNode node(io.get_executor(), node_options(options, settings));
+      auto loaded = load_agent_settings(options, *state);
+      if (loaded.settings.display_name.empty())
+        throw CliError("no agent is running with this identity: give --name to announce once", 2);
+      StarGateNode node(io.get_executor(), loaded.node);
       co_await node.start();  // announces
       std::cout << "announced " << node.agent_id() << "\n";
       co_await node.stop();

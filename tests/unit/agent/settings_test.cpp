@@ -1,5 +1,6 @@
 #include "agent/settings.hpp"
 #include "env_support.hpp"
+#include "settings_support.hpp"
 #include "stargate/node.hpp"
 
 #include <gtest/gtest.h>
@@ -19,36 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::Env;
+using testing::TempDir;
 constexpr auto env_of = testing::getenv_from;
-
-// A fresh directory under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "stargate-settings-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
-  fs::path write(std::string_view name, std::string_view text, mode_t mode = 0600) const {
-    fs::path p = path_ / name;
-    {
-      std::ofstream out(p, std::ios::binary | std::ios::trunc);
-      out << text;
-    }
-    EXPECT_EQ(::chmod(p.c_str(), mode), 0);
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
 
 std::string error_of(const Result<void>& r) { return r ? std::string("<no error>") : r.error().message; }
 
