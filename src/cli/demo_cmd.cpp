@@ -193,7 +193,7 @@ class DemoSteps {
     report_.event(event, human);
   }
 
-  void kill(const std::string& role, RelayNode& relay) {
+  void kill(const std::string& role, agent::RelayNode& relay) {
     const auto peer = relay.host.peer_id().to_string();
     relay.close();
     report_.event(json::object{{"event", "relay_killed"}, {"relay", role}, {"peer_id", peer}},

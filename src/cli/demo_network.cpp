@@ -39,7 +39,7 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string relay_address(const RelayNode& relay) {
+std::string relay_address(const agent::RelayNode& relay) {
   return relay.host.listen_addrs().at(0).to_string() + "/p2p/" + relay.host.peer_id().to_string();
 }
 
@@ -50,7 +50,7 @@ std::vector<std::string> DemoAgent::direct_addrs() const {
   return out;
 }
 
-std::vector<std::string> DemoAgent::circuit_addrs_through(const RelayNode& relay) const {
+std::vector<std::string> DemoAgent::circuit_addrs_through(const agent::RelayNode& relay) const {
   const auto prefix = relay_address(relay) + "/p2p-circuit/";
   std::vector<std::string> out;
   for (const auto& addr : node->get_status().addresses)
@@ -70,9 +70,9 @@ DemoNetwork::~DemoNetwork() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::unique_ptr<RelayNode> DemoNetwork::start_relay() {
+std::unique_ptr<agent::RelayNode> DemoNetwork::start_relay() {
   // Limits of a public relay (`stargate relay start`'s defaults).
-  auto relay = std::make_unique<RelayNode>(executor_, crypto::Ed25519PrivateKey::generate(), p2p::relay::RelayServiceOptions{});
+  auto relay = std::make_unique<agent::RelayNode>(executor_, crypto::Ed25519PrivateKey::generate(), p2p::relay::RelayServiceOptions{});
   relay->host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
   return relay;
 }

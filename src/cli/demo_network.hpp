@@ -5,7 +5,7 @@
 // through a relay or over NATS. Identities live in a fresh temporary directory, removed at the end.
 #include "cli/demo_report.hpp"
 #include "cli/nats_child.hpp"
-#include "cli/relay_node.hpp"
+#include "agent/relay_node.hpp"
 #include "stargate/node.hpp"
 
 #include <chrono>
@@ -21,7 +21,7 @@ struct DemoAgent {
   std::unique_ptr<StarGateNode> node;
   // libp2p addresses now (with /p2p/<PeerId>): the direct ones, or those through `relay`.
   std::vector<std::string> direct_addrs() const;
-  std::vector<std::string> circuit_addrs_through(const RelayNode& relay) const;
+  std::vector<std::string> circuit_addrs_through(const agent::RelayNode& relay) const;
 };
 
 class DemoNetwork {
@@ -40,22 +40,22 @@ class DemoNetwork {
   p2p::awaitable<void> stop();
 
   bool has_nats() const { return nats_ != nullptr; }
-  RelayNode& primary() { return *primary_; }
-  RelayNode& backup() { return *backup_; }
+  agent::RelayNode& primary() { return *primary_; }
+  agent::RelayNode& backup() { return *backup_; }
   DemoAgent alice, bob, carol;  // the destructor ends them first, the temporary directory last
 
  private:
   DemoAgent make_agent(std::string name, std::vector<std::string> capabilities, std::vector<std::string> listen,
                        std::vector<std::string> relays);
-  std::unique_ptr<RelayNode> start_relay();
+  std::unique_ptr<agent::RelayNode> start_relay();
 
   p2p::asio::any_io_executor executor_;
   std::filesystem::path dir_;
   std::unique_ptr<NatsChild> nats_;
-  std::unique_ptr<RelayNode> primary_, backup_;
+  std::unique_ptr<agent::RelayNode> primary_, backup_;
 };
 
 // The full address of a relay (its first listen address with /p2p/<relay>).
-std::string relay_address(const RelayNode& relay);
+std::string relay_address(const agent::RelayNode& relay);
 
 }  // namespace stargate::cli

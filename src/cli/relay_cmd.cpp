@@ -1,10 +1,8 @@
 // `stargate relay start`: a public Circuit Relay v2 relay and bootstrap node. Its identity is the
 // one in the identity directory (persistent: bootstrap addresses embed its PeerId).
+#include "agent/relay_node.hpp"
 #include "agent/settings.hpp"
 #include "cli/common.hpp"
-#include "cli/relay_metrics.hpp"
-#include "cli/relay_node.hpp"
-#include "http/metrics_server.hpp"
 #include "base/log.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -58,19 +56,6 @@ p2p::relay::RelayLimits limits_from(const RelayFlags& f) {
     limits.circuit_duration = seconds("--circuit-duration", *f.circuit_duration, std::chrono::seconds(0));
   if (f.circuit_bytes) limits.circuit_bytes = *f.circuit_bytes;
   return limits;
-}
-
-std::string load_line(const p2p::relay::RelayService& relay) {
-  const auto& c = relay.counters();
-  std::string refusals;
-  for (std::size_t i = 0; i < p2p::relay::kRefusalReasons; ++i) {
-    if (c.refusals[i] == 0) continue;
-    refusals += (refusals.empty() ? "" : ", ") + std::string(to_string(static_cast<p2p::relay::RefusalReason>(i))) +
-                "=" + std::to_string(c.refusals[i]);
-  }
-  return "reservations=" + std::to_string(relay.reservation_count()) + " circuits=" + std::to_string(relay.circuit_count()) +
-         " circuits_opened=" + std::to_string(c.circuits_opened) + " bytes_relayed=" + std::to_string(c.bytes_relayed) +
-         " refusals={" + refusals + "}";
 }
 
 }  // namespace
@@ -147,19 +132,17 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       treat.push_back(*cidr);
     }
     boost::asio::io_context io;
-    RelayNode relay(io.get_executor(), std::move(identity), relay_options, p2p::autonat::AddressClassifier(std::move(treat)),
-                    relay_resource_limits(flags->max_circuits, relay_options.limits.max_circuits_per_peer));
+    agent::RelayNode relay(io.get_executor(), std::move(identity), relay_options,
+                           p2p::autonat::AddressClassifier(std::move(treat)),
+                           agent::relay_resource_limits(flags->max_circuits, relay_options.limits.max_circuits_per_peer));
     auto& host = relay.host;
-    std::vector<std::string> failures;
+    std::vector<Multiaddr> listen_addrs;
     for (const auto& text : listen) {
       auto addr = Multiaddr::parse(text);
       if (!addr) throw CliError("--listen: " + addr.error().message, 2);
-      try {
-        host.listen(*addr);
-      } catch (const std::exception& e) {
-        failures.push_back(text + ": " + e.what());
-      }
+      listen_addrs.push_back(*addr);
     }
+    const auto failures = relay.listen(listen_addrs);
     // Without --listen, a host with no IPv6 still serves on IPv4.
     if (host.listen_addrs().empty() || (!flags->listen.empty() && !failures.empty())) {
       std::string all;
@@ -174,7 +157,6 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       announce.push_back(*addr);
     }
     if (!announce.empty()) host.set_external_addrs("announce", announce);
-    auto& service = relay.service;
 
     std::vector<Multiaddr> bootstrap;
     for (const auto& text : flags->bootstrap) {
@@ -185,15 +167,9 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
     }
     relay.join_dht(std::move(bootstrap));
     print_listening(host, flags->json);
-    metrics::Registry registry;
-    add_relay_collector(registry, *service, host);
-    bool draining = false;
-    http::MetricsServer metrics_server(io.get_executor(), registry, [&draining] {
-      return draining ? http::Health::unhealthy("draining") : http::Health::healthy();
-    });
     if (flags->metrics_listen != "off") {
       try {
-        auto bound = metrics_server.listen(flags->metrics_listen);
+        auto bound = relay.serve_metrics(flags->metrics_listen);
         if (flags->json)
           std::cout << "{\"event\":\"metrics\",\"address\":" << json_quote(bound.address().to_string() + ":" + std::to_string(bound.port()))
                     << "}" << std::endl;
@@ -209,18 +185,16 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       load_timer.expires_after(*log_interval);
       load_timer.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
-        logger()->info("load: {}", load_line(*service));
+        logger()->info("load: {}", relay.load_line());
         log_load();
       });
     };
     log_load();
     const int code = run_until_signal(io, grace, [&] {
       // Draining: Yamux GoAway on every connection tells clients to reserve elsewhere.
-      logger()->info("stopping; final load: {}", load_line(*service));
-      draining = true;
+      logger()->info("stopping; final load: {}", relay.load_line());
       load_timer.cancel();
-      metrics_server.stop();
-      relay.close();
+      relay.close();  // the metrics endpoint first
     });
     if (code != 0) throw CliError("", code);  // the shutdown was forced (logged)
   });

@@ -1,8 +1,8 @@
-#include "cli/relay_metrics.hpp"
+#include "agent/relay_metrics.hpp"
 
 #include "agent/resource_report.hpp"
 
-namespace stargate::cli {
+namespace stargate::agent {
 
 void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelayService& relay, const p2p::Host& host) {
   registry.add_collector([&relay, &host](metrics::Collection& out) {
@@ -11,7 +11,7 @@ void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelaySer
     out.gauge("stargate_relay_reservations", "Reservations held now").add(static_cast<double>(relay.reservation_count()));
     out.gauge("stargate_relay_circuits", "Circuits open now").add(static_cast<double>(relay.circuit_count()));
     out.gauge("stargate_connections", "libp2p connections open now").add(static_cast<double>(host.connections().size()));
-    agent::collect_resource_metrics(out, agent::to_status(host.resource_usage()));
+    collect_resource_metrics(out, to_status(host.resource_usage()));
     out.counter("stargate_relay_reservations_granted", "New reservations granted").add(static_cast<double>(c.reservations_granted));
     out.counter("stargate_relay_reservations_refreshed", "Reservations renewed by their holder")
         .add(static_cast<double>(c.reservations_refreshed));
@@ -33,4 +33,4 @@ void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelaySer
   });
 }
 
-}  // namespace stargate::cli
+}  // namespace stargate::agent

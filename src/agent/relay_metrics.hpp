@@ -5,9 +5,9 @@
 #include "p2p/host/host.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 
-namespace stargate::cli {
+namespace stargate::agent {
 
 // Exports `relay` and `host` from `registry` at scrape time; both must outlive the registry's use.
 void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelayService& relay, const p2p::Host& host);
 
-}  // namespace stargate::cli
+}  // namespace stargate::agent
