@@ -19,6 +19,10 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
                  "Directory holding the identity key and config (default: $STARGATE_IDENTITY_DIR or ~/.stargate)");
   app.add_option("--log-level", options.log_level, "Log levels, e.g. 'info' or 'warn,p2p=debug,yamux=trace'");
   app.add_flag("--log-json", options.log_json, "Log one JSON object per line on stderr");
+  // Also after the subcommand, where people type them (`stargate identity generate --identity-dir
+  // ./id`): an option a subcommand does not know falls through to its parent, up to these. CLI11
+  // copies the setting into each subcommand when it is made, so this comes before any.
+  app.fallthrough();
 }
 
 void apply_logging(const GlobalOptions& options) {

@@ -22,6 +22,8 @@ struct GlobalOptions {
   bool log_json = false;
 };
 
+// --identity-dir, --log-level and --log-json, accepted before or after the subcommand; call it
+// before the subcommands are registered.
 void add_global_options(CLI::App& app, GlobalOptions& options);
 void apply_logging(const GlobalOptions& options);
 

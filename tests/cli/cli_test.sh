@@ -132,6 +132,27 @@ grep -q -- '--log-level' "$work/err" || fail "the --log-level error does not nam
 grep -q 'nonsense' "$work/err" || fail "the --log-level error does not quote the bad value"
 pass "--log-level nonsense exits 2 with a clear message"
 
+# ---------------------------------------------------------------- top-level options after the subcommand
+# Where people type them: --identity-dir, --log-level and --log-json after any (nested) subcommand.
+after_dir="$work/id-after"
+run identity generate --identity-dir "$after_dir" >"$work/out" 2>"$work/err" ||
+  fail "identity generate --identity-dir (after the subcommand) exited $?"
+peer_after=$(grep -o '12D3KooW[1-9A-HJ-NP-Za-km-z]*' "$work/out" | head -n 1)
+[[ -n "$peer_after" && -f "$after_dir/identity.key" ]] || fail "identity generate --identity-dir wrote no key in $after_dir"
+run identity show --json --log-level warn --identity-dir "$after_dir" --log-json >"$work/out" 2>"$work/err" ||
+  fail "identity show with the top-level options after it exited $?"
+[[ "$(json_field peer_id <"$work/out")" == "$peer_after" ]] || fail "identity show --identity-dir showed another identity"
+run identity show --identity-dir "$after_dir" --log-level nonsense >"$work/out" 2>"$work/err"
+status=$?
+[[ $status -eq 2 ]] || fail "--log-level nonsense after the subcommand exited $status, not 2"
+grep -q -- '--log-level' "$work/err" || fail "the --log-level error after the subcommand does not name the option"
+run status --identity-dir "$after_dir" --log-level error >"$work/out" 2>"$work/err" &&
+  fail "status found an agent in $after_dir"
+grep -q 'no agent is running' "$work/err" || fail "status with --identity-dir after it did not look there"
+run identity show --identity-dir "$after_dir" --no-such-option >"$work/out" 2>"$work/err" &&
+  fail "an unknown option after the subcommand was accepted"
+pass "--identity-dir, --log-level and --log-json are accepted after the subcommand"
+
 # ---------------------------------------------------------------- node and ping
 node_dir="$work/node-id"
 run --identity-dir "$node_dir" identity generate >/dev/null 2>"$work/err" || fail "node identity generate exited $?"
