@@ -2,6 +2,8 @@
 # What the CLI end-to-end scripts share: a work directory and background processes cleaned up on
 # exit, check counting, failures that show the *.err logs, and `run` (the binary under a timeout).
 #   test_name=... ; stargate=... ; source tests/cli/testlib.sh
+# Under ctest the script runs in a PID namespace of its own (tests/isolated.sh), which fails the
+# test when anything it started is still running after it exits: cleanup must stop all of it.
 work="$(mktemp -d "${TMPDIR:-/tmp}/stargate-$test_name.XXXXXX")"
 pids=()
 # Processes started inside a command substitution (`x=$(start_agent ...)`) are not this shell's
