@@ -12,6 +12,7 @@
 //       one loopback TCP connection, opened by a second thread
 //
 // Usage: stargate_bench [--quick] [--markdown]
+#include "base/endian.hpp"
 #include "bench_stats.hpp"
 #include "crypto/chacha20poly1305.hpp"
 #include "p2p/host/standard_protocols.hpp"
@@ -86,8 +87,7 @@ awaitable<void> raw_bulk_session(tcp::socket socket) {
   try {
     std::uint8_t header[8];
     co_await asio::async_read(socket, asio::buffer(header, sizeof header), use_awaitable);
-    std::uint64_t count = 0;
-    for (auto byte : header) count = count << 8 | byte;
+    std::uint64_t count = load_be64(header);
     std::vector<std::uint8_t> chunk(bulk_write, 0x5a);
     while (count > 0) {
       auto n = static_cast<std::size_t>(std::min<std::uint64_t>(count, chunk.size()));
@@ -135,11 +135,7 @@ awaitable<void> raw_bulk(unsigned short port, std::uint64_t bytes, Throughput& o
   socket.set_option(tcp::no_delay(true));
   auto start = BenchClock::now();
   std::uint8_t header[8];
-  std::uint64_t remaining = bytes;
-  for (int i = 7; i >= 0; --i) {
-    header[i] = static_cast<std::uint8_t>(remaining);
-    remaining >>= 8;
-  }
+  store_be64(header, bytes);
   co_await asio::async_write(socket, asio::buffer(header, sizeof header), use_awaitable);
   std::vector<std::uint8_t> buffer(bulk_write);
   std::uint64_t received = 0;
@@ -255,7 +251,7 @@ double chacha_pipe(std::uint64_t bytes) {
     for (std::uint64_t n = 0; n < frames; ++n) {
       std::uint8_t length[2];
       asio::read(server, asio::buffer(length, 2));
-      std::size_t size = static_cast<std::size_t>(length[0]) << 8 | length[1];
+      std::size_t size = load_be16(length);
       asio::read(server, asio::buffer(frame.data(), size));
       if (!aead.open(nonce_for(n), BytesView(), BytesView(frame.data(), size), frame.data())) ok = false;
     }
@@ -264,8 +260,7 @@ double chacha_pipe(std::uint64_t bytes) {
     crypto::ChaCha20Poly1305 aead(key);
     std::vector<std::uint8_t> plaintext(noise_plaintext, 0x5a);
     std::vector<std::uint8_t> frame(2 + noise_plaintext + 16);
-    frame[0] = static_cast<std::uint8_t>((noise_plaintext + 16) >> 8);
-    frame[1] = static_cast<std::uint8_t>((noise_plaintext + 16) & 0xff);
+    store_be16(frame.data(), static_cast<std::uint16_t>(noise_plaintext + 16));
     for (std::uint64_t n = 0; n < frames; ++n) {
       aead.seal(nonce_for(n), BytesView(), plaintext, frame.data() + 2);
       asio::write(client, asio::buffer(frame));

@@ -12,6 +12,8 @@
 // the future frees everything.
 #include "nats/sealed/chunking.hpp"
 
+#include "base/endian.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -45,10 +47,6 @@ struct Reader {
     return v;
   }
 };
-
-void put_u32(Bytes& c, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) c[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-}
 
 std::string sender_name(std::uint8_t s) { return "_INBOX.s" + std::to_string(s % 6); }
 
@@ -113,9 +111,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         c[2] = c[3] = 0;
         const MessageId mid = id_of(id % 8);
         std::copy(mid.begin(), mid.end(), c.begin() + 4);
-        put_u32(c, 20, index);
-        put_u32(c, 24, count);
-        put_u32(c, 28, total);
+        store_be32(c.data() + 20, index);
+        store_be32(c.data() + 24, count);
+        store_be32(c.data() + 28, total);
         auto parsed = parse_chunk(c);
         auto res = checked_add(sender, c);
         if (!parsed) check(!res.has_value());

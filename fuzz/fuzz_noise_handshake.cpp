@@ -7,6 +7,8 @@
 //   mode 3: the rest goes straight to verify_handshake_payload().
 #include "p2p/noise/libp2p_handshake.hpp"
 
+#include "base/endian.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +16,8 @@
 
 using namespace stargate;
 using namespace stargate::p2p::noise;
+using stargate::crypto::noise::HandshakeState;
+namespace patterns = stargate::crypto::noise::patterns;
 
 namespace {
 
@@ -38,7 +42,8 @@ const Keys& keys() {
 }
 
 Bytes framed(BytesView message) {
-  Bytes out{static_cast<std::uint8_t>(message.size() >> 8), static_cast<std::uint8_t>(message.size())};
+  Bytes out;
+  append_be16(out, static_cast<std::uint16_t>(message.size()));
   append(out, message);
   return out;
 }

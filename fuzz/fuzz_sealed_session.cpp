@@ -11,12 +11,13 @@
 //   mode 3: the rest is a sequence of counters checked against a set model of the replay window.
 #include "nats/sealed/session_table.hpp"
 
+#include "base/endian.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/x25519.hpp"
 #include "nats/sealed/replay_window.hpp"
 #include "nats/sealed/wire.hpp"
-#include "p2p/noise/cipher_state.hpp"
-#include "p2p/noise/handshake_state.hpp"
+#include "crypto/noise/cipher_state.hpp"
+#include "crypto/noise/handshake_state.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -28,7 +29,7 @@
 
 using namespace stargate;
 using namespace stargate::nats::sealed;
-namespace noise = stargate::p2p::noise;
+namespace noise = stargate::crypto::noise;
 
 namespace {
 
@@ -80,10 +81,6 @@ World& world() {
   return w;
 }
 
-void put_u32(Bytes& b, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-}
-
 void check_error(const SealError& e) {
   check(!to_string(e.code).empty() && to_string(e.code) != "unknown");
   check(!e.message.empty());
@@ -118,7 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (mode) {
     case 0: {
       Bytes msg(body.begin(), body.end());
-      if (msg.size() >= 8 && msg[0] == static_cast<std::uint8_t>(MessageType::transport)) put_u32(msg, 4, w.callee_index);
+      if (msg.size() >= 8 && msg[0] == static_cast<std::uint8_t>(MessageType::transport))
+        store_be32(msg.data() + 4, w.callee_index);
       // The fuzzer can learn a genuine message byte by byte from mode 2's comparisons with it
       // (libFuzzer hooks memcmp) and send it here: the first copy of a genuine message opens.
       auto r = w.callee.open(msg, t0);
@@ -126,7 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!r) check_error(r.error());
       if (msg.size() >= 8 && (msg[0] == static_cast<std::uint8_t>(MessageType::transport) ||
                               msg[0] == static_cast<std::uint8_t>(MessageType::response)))
-        put_u32(msg, 4, w.caller_index);
+        store_be32(msg.data() + 4, w.caller_index);
       auto r2 = w.caller.open(msg, t0);
       check(!r2 || msg == w.genuine_response);
       if (!r2) check_error(r2.error());
@@ -190,7 +188,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::set<std::uint64_t> seen;
       std::uint64_t top = 0;
       for (std::size_t i = 0; i + 1 < body.size(); i += 2) {
-        const std::uint64_t n = (std::uint64_t{body[i]} << 8 | body[i + 1]) * 3;
+        const std::uint64_t n = std::uint64_t{load_be16(body.data() + i)} * 3;
         const bool too_old = !seen.empty() && n + ReplayWindow::window_size <= top;
         const bool ok = !seen.contains(n) && !too_old;
         check(win.can_accept(n) == ok);

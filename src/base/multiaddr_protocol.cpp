@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "base/base58.hpp"
+#include "base/endian.hpp"
 #include "base/multibase.hpp"
 #include "base/multihash.hpp"
 #include "base/quote.hpp"
@@ -172,7 +173,9 @@ Result<Bytes> value_from_text(const ProtocolInfo& info, std::string_view text) {
     case ValueFormat::port: {
       auto port = parse_decimal(text, 65535);
       if (!port) return make_error(invalid(info, "port", text));
-      return Bytes{static_cast<std::uint8_t>(*port >> 8), static_cast<std::uint8_t>(*port & 0xff)};
+      Bytes out(2);
+      store_be16(out.data(), static_cast<std::uint16_t>(*port));
+      return out;
     }
     case ValueFormat::cidr: {
       auto bits = parse_decimal(text, 255);
@@ -237,7 +240,7 @@ std::string value_to_text(const ProtocolInfo& info, BytesView value) {
       return buf;
     }
     case ValueFormat::port:
-      return value.size() == 2 ? std::to_string(value[0] << 8 | value[1]) : std::string{};
+      return value.size() == 2 ? std::to_string(load_be16(value.data())) : std::string{};
     case ValueFormat::cidr: return value.size() == 1 ? std::to_string(value[0]) : std::string{};
     case ValueFormat::name: return std::string(as_string(value));
     case ValueFormat::peer_id: return base58btc_encode(value);

@@ -21,6 +21,11 @@ void random_bytes(MutableBytesView out) {
   }
 }
 
+RandomSource or_system_random(RandomSource source) {
+  if (source) return source;
+  return [](MutableBytesView out) { random_bytes(out); };
+}
+
 void secure_wipe(MutableBytesView bytes) {
   if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
 }

@@ -24,9 +24,11 @@ using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 
 }  // namespace
 
-X25519PrivateKey X25519PrivateKey::generate() {
+X25519PrivateKey X25519PrivateKey::generate() { return generate(or_system_random({})); }
+
+X25519PrivateKey X25519PrivateKey::generate(const RandomSource& random) {
   X25519Key secret;
-  random_bytes(secret);
+  random(secret);
   auto key = from_bytes(secret);
   secure_wipe(secret);
   if (!key) throw std::runtime_error("X25519 key generation failed: " + key.error().message);

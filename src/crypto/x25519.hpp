@@ -2,6 +2,7 @@
 // X25519 Diffie-Hellman (RFC 7748) through OpenSSL 3, for Noise.
 #include "base/bytes.hpp"
 #include "base/result.hpp"
+#include "crypto/random.hpp"
 
 #include <array>
 #include <cstdint>
@@ -16,6 +17,8 @@ using X25519Key = std::array<std::uint8_t, 32>;
 class X25519PrivateKey {
  public:
   static X25519PrivateKey generate();
+  // From 32 bytes of an injected source (a seeded one makes the key reproducible, for tests).
+  static X25519PrivateKey generate(const RandomSource& random);
   static Result<X25519PrivateKey> from_bytes(BytesView raw32);
   X25519PrivateKey(const X25519PrivateKey&);
   X25519PrivateKey& operator=(const X25519PrivateKey&);

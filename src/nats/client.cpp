@@ -2,6 +2,7 @@
 
 #include "base/log.hpp"
 #include "base/result.hpp"
+#include "base/signal_io.hpp"
 
 #include <nats/nats.h>
 
@@ -9,7 +10,6 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -516,8 +516,8 @@ const char* on_token(void* closure) {
 
 // A blocking nats.c call's outcome, waited for on the executor.
 struct Pending {
-  explicit Pending(const asio::any_io_executor& executor) : timer(executor, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
+  explicit Pending(const asio::any_io_executor& executor) : wake(executor) {}
+  Signal wake;
   bool done = false;  // set on the executor
   natsStatus status = NATS_OK;
   std::string error;
@@ -525,17 +525,14 @@ struct Pending {
 };
 
 asio::awaitable<void> wait(std::shared_ptr<Pending> pending) {
-  while (!pending->done) {
-    boost::system::error_code ignored;
-    co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
+  while (!pending->done) co_await pending->wake.wait();
 }
 
 void complete(const std::shared_ptr<Shared>& shared, const std::shared_ptr<Pending>& pending,
               natsConnection* connection_if_lost = nullptr) {
   bool posted = shared->post([pending] {
     pending->done = true;
-    pending->timer.cancel();
+    pending->wake.notify_all();
   });
   if (!posted && connection_if_lost != nullptr) natsConnection_Destroy(connection_if_lost);
 }

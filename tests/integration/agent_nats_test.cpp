@@ -2,7 +2,7 @@
 // restarts and clusters.
 #include "nats/client.hpp"
 #include "nats_server.hpp"
-#include "p2p/host/signal.hpp"
+#include "base/signal_io.hpp"
 #include "stargate/node.hpp"
 #include "agent_test_support.hpp"
 #include "test_support.hpp"
@@ -90,7 +90,7 @@ TEST_F(AgentNatsTest, ThreeAgentsDiscoverAndCallEachOther) {
     EXPECT_EQ(r3.at("echo").at("big").as_string().size(), 100000u);
     // Many concurrent calls share one session and all complete.
     int done = 0;
-    p2p::Signal all(co_await boost::asio::this_coro::executor);
+    Signal all(co_await boost::asio::this_coro::executor);
     for (int i = 0; i < 50; ++i) {
       boost::asio::co_spawn(io, [&, i]() -> awaitable<void> {
         json::value arg6 = json::object{{"i", i}};

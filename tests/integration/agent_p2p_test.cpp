@@ -4,12 +4,12 @@
 #include "agent/a2a_io.hpp"
 #include "agent/control_socket.hpp"
 #include "agent/jsonrpc.hpp"
+#include "base/signal_io.hpp"
 #include "base/varint.hpp"
 #include "host_test_support.hpp"
 #include "http_test_support.hpp"
 #include "nats_server.hpp"
 #include "p2p/host/length_prefixed.hpp"
-#include "p2p/host/signal.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 #include "agent_test_support.hpp"
 
@@ -326,7 +326,7 @@ TEST_F(AgentP2pTest, ARepeatedRequestRunsItsHandlerOnce) {
   StarGateNode b(io.get_executor(), p2p_agent("bob"));
   int runs = 0;
   bool release = false;
-  p2p::Signal changed(io.get_executor());
+  Signal changed(io.get_executor());
   b.handle("count", [&](const json::value&, const CallContext&) -> awaitable<json::value> {
     ++runs;
     changed.notify_all();
@@ -460,7 +460,7 @@ TEST_F(AgentP2pTest, A2aRequestsBeyondTheInFlightBoundAreRateLimited) {
   TestNode server(io), client(io, {}, std::nullopt, "");
   int started = 0;
   bool release = false;
-  p2p::Signal changed(io.get_executor());
+  Signal changed(io.get_executor());
   agent::enable_a2a(
       server.host,
       [&](std::string request, p2p::ConnectionInfo) -> awaitable<std::string> {

@@ -4,11 +4,11 @@
 // carrying more data than the initial window, a bad handshake signature. Each time the node must
 // drop that connection (after a GoAway where a Yamux session exists) and keep serving honest
 // peers. Also: IPv6 loopback, identify push, and the connection / handshake limits.
-#include "p2p/host/deadline.hpp"
+#include "base/deadline_io.hpp"
+#include "crypto/noise/handshake_state.hpp"
 #include "p2p/host/noise_io.hpp"
 #include "p2p/host/standard_protocols.hpp"
 #include "p2p/multistream/multistream.hpp"
-#include "p2p/noise/handshake_state.hpp"
 #include "p2p/noise/libp2p_handshake.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
 #include "p2p/tcp/tcp_address.hpp"

@@ -2,11 +2,12 @@
 // A hand-made libp2p client for hostile-peer tests: multistream-select, a real Noise XX handshake
 // (the sans-IO Libp2pNoiseHandshake / HandshakeState + SecureTransport, not the host's own I/O
 // layer) and raw Yamux frames, so that a test can break any rule at any step, or simply stop.
-#include "p2p/host/deadline.hpp"
+#include "base/deadline_io.hpp"
+#include "base/endian.hpp"
+#include "crypto/noise/handshake_state.hpp"
 #include "p2p/host/host.hpp"
 #include "p2p/host/noise_io.hpp"
 #include "p2p/multistream/multistream.hpp"
-#include "p2p/noise/handshake_state.hpp"
 #include "p2p/noise/libp2p_handshake.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
 #include "p2p/tcp/tcp_address.hpp"
@@ -36,7 +37,8 @@ inline Bytes yamux_header(yamux::FrameType type, std::uint16_t flags, yamux::Str
 }
 
 inline Bytes noise_framed(BytesView message) {
-  Bytes out{static_cast<std::uint8_t>(message.size() >> 8), static_cast<std::uint8_t>(message.size())};
+  Bytes out;
+  append_be16(out, static_cast<std::uint16_t>(message.size()));
   append(out, message);
   return out;
 }
@@ -111,13 +113,14 @@ class RawClient {
   // A Noise XX handshake driven by hand, so that message 3 can carry any payload: with
   // `static_key` as our Noise static key, `payload` as our NoiseHandshakePayload.
   awaitable<void> secure_with_payload(const crypto::X25519PrivateKey& static_key, BytesView payload) {
-    auto hs = noise::HandshakeState::create(noise::patterns::XX(), noise::Role::initiator, BytesView{}, static_key)
+    auto hs = crypto::noise::HandshakeState::create(crypto::noise::patterns::XX(), crypto::noise::Role::initiator,
+                                                    BytesView{}, static_key)
                   .value();
     Bytes m1 = noise_framed(hs.write_message(BytesView{}).value());
     co_await tcp_->write_all(m1);
     std::uint8_t length[2];
     co_await tcp_->read_exact(MutableBytesView(length, 2));
-    Bytes m2((std::size_t{length[0]} << 8) | length[1]);
+    Bytes m2(load_be16(length));
     co_await tcp_->read_exact(m2);
     auto responder_payload = hs.read_message(m2);
     if (!responder_payload) throw ErrorException("client: " + responder_payload.error().message);

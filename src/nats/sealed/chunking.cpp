@@ -1,6 +1,6 @@
 #include "nats/sealed/chunking.hpp"
 
-#include "crypto/random.hpp"
+#include "base/endian.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -9,17 +9,6 @@
 namespace stargate::nats::sealed {
 
 namespace {
-
-void put_u32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-std::uint32_t get_u32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
-}
 
 // Offset and length of slice `index` (the layout of chunk_slice_size()).
 std::pair<std::uint64_t, std::uint64_t> slice_range(std::uint32_t total, std::uint32_t count, std::uint32_t index) {
@@ -31,9 +20,11 @@ std::pair<std::uint64_t, std::uint64_t> slice_range(std::uint32_t total, std::ui
 
 }  // namespace
 
-MessageId random_message_id() {
+MessageId random_message_id() { return random_message_id(crypto::or_system_random({})); }
+
+MessageId random_message_id(const crypto::RandomSource& random) {
   MessageId id{};
-  crypto::random_bytes(id);
+  random(id);
   return id;
 }
 
@@ -51,9 +42,9 @@ Result<std::pair<ChunkHeader, BytesView>> parse_chunk(BytesView chunk) {
   if (chunk[2] != 0 || chunk[3] != 0) return make_error("chunk: reserved bytes are not zero");
   ChunkHeader h;
   std::memcpy(h.id.data(), chunk.data() + 4, h.id.size());
-  h.index = get_u32(chunk.data() + 20);
-  h.count = get_u32(chunk.data() + 24);
-  h.total = get_u32(chunk.data() + 28);
+  h.index = load_be32(chunk.data() + 20);
+  h.count = load_be32(chunk.data() + 24);
+  h.total = load_be32(chunk.data() + 28);
   if (h.count == 0) return make_error("chunk: count is zero");
   if (h.index >= h.count) return make_error("chunk: index not below count");
   if (h.total == 0 ? h.count != 1 : h.count > h.total) return make_error("chunk: more chunks than bytes");
@@ -86,9 +77,9 @@ Result<std::vector<Bytes>> split(BytesView sealed, std::size_t max_chunk_size, c
     c[0] = chunk_type;
     c[1] = chunk_version;
     std::memcpy(c.data() + 4, id.data(), id.size());
-    put_u32(c.data() + 20, i);
-    put_u32(c.data() + 24, count);
-    put_u32(c.data() + 28, total);
+    store_be32(c.data() + 20, i);
+    store_be32(c.data() + 24, count);
+    store_be32(c.data() + 28, total);
     if (length != 0) std::memcpy(c.data() + chunk_header_size, sealed.data() + begin, length);
     chunks.push_back(std::move(c));
   }

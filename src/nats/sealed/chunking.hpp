@@ -20,6 +20,7 @@
 // Not thread-safe: use it from one strand.
 #include "base/bytes.hpp"
 #include "base/result.hpp"
+#include "crypto/random.hpp"
 
 #include <array>
 #include <chrono>
@@ -50,6 +51,8 @@ using MessageId = std::array<std::uint8_t, 16>;
 
 // 16 random bytes (the operating system's CSPRNG, via crypto/random).
 MessageId random_message_id();
+// 16 bytes of an injected source (a seeded one makes split()'s output reproducible, for tests).
+MessageId random_message_id(const crypto::RandomSource& random);
 
 struct ChunkHeader {
   MessageId id{};

@@ -1,10 +1,11 @@
 #include "nats/sealed/session_table.hpp"
 
+#include "base/endian.hpp"
+#include "crypto/noise/cipher_state.hpp"
+#include "crypto/noise/handshake_state.hpp"
 #include "crypto/peer_id.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sha256.hpp"
-#include "p2p/noise/cipher_state.hpp"
-#include "p2p/noise/handshake_state.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -12,7 +13,7 @@
 
 namespace stargate::nats::sealed {
 
-namespace noise = stargate::p2p::noise;
+namespace noise = stargate::crypto::noise;
 
 namespace {
 
@@ -108,6 +109,7 @@ struct SessionTable::Impl {
   PeerIdentity identity;
   crypto::Ed25519Signature signature{};
   Config config;
+  crypto::RandomSource random;  // never empty
 
   std::unordered_map<std::uint32_t, Session> sessions;
   std::list<std::uint32_t> lru;  // front: most recently used
@@ -122,8 +124,13 @@ struct SessionTable::Impl {
   std::uint64_t last_timestamp = 0;  // ours, as a caller: strictly increasing
   Scratch seal_scratch, open_scratch;  // the *_view results
 
-  Impl(crypto::X25519PrivateKey key, PeerIdentity id, const crypto::Ed25519Signature& sig, Config c)
-      : local_static(std::move(key)), identity(std::move(id)), signature(sig), config(c) {
+  Impl(crypto::X25519PrivateKey key, PeerIdentity id, const crypto::Ed25519Signature& sig, Config c,
+       crypto::RandomSource source)
+      : local_static(std::move(key)),
+        identity(std::move(id)),
+        signature(sig),
+        config(c),
+        random(crypto::or_system_random(std::move(source))) {
     config.max_sessions = std::max<std::size_t>(config.max_sessions, 1);
     config.max_sessions_per_peer = std::max<std::size_t>(config.max_sessions_per_peer, 1);
     config.max_timestamps = std::max<std::size_t>(config.max_timestamps, 1);
@@ -161,9 +168,8 @@ struct SessionTable::Impl {
   std::uint32_t new_index() {
     for (;;) {
       std::array<std::uint8_t, 4> r{};
-      crypto::random_bytes(r);
-      const std::uint32_t i = (std::uint32_t{r[0]} << 24) | (std::uint32_t{r[1]} << 16) |
-                              (std::uint32_t{r[2]} << 8) | r[3];
+      random(r);
+      const std::uint32_t i = load_be32(r.data());
       if (i != 0 && !sessions.contains(i)) return i;
     }
   }
@@ -365,11 +371,11 @@ struct SessionTable::Impl {
     hp.timestamp_ns = std::max(unix_ns(now), last_timestamp + 1);
     hp.identity = identity.public_key.bytes();
     hp.signature = signature;
-    crypto::random_bytes(hp.early_key);
+    random(hp.early_key);
     s.payload = encode_handshake_payload(hp);
     s.early.initialize_key(hp.early_key);
     crypto::secure_wipe(hp.early_key);
-    s.ephemeral = crypto::X25519PrivateKey::generate();
+    s.ephemeral = crypto::X25519PrivateKey::generate(random);
 
     auto hs = noise::HandshakeState::create(noise::patterns::IK(), noise::Role::initiator,
                                             handshake_prologue(prologue_fields(s.local_index)), local_static, callee,
@@ -493,6 +499,9 @@ struct SessionTable::Impl {
     auto pt = open_body(early, v.counter, v.ad, v.body, sink);
     if (!pt) return pt.error();
 
+    // Drawn only now, so that a forged initiation costs no key generation.
+    if (auto r = hs->set_ephemeral(crypto::X25519PrivateKey::generate(random)); !r)
+      throw ErrorException("sealed: " + r.error().message);  // message 2 not yet written: a bug here
     auto m2 = hs->write_message({});
     if (!m2) return fail(Errc::authentication_failed, m2.error().message);
 
@@ -592,13 +601,15 @@ struct SessionTable::Impl {
 // ---- SessionTable -------------------------------------------------------------------------------
 
 SessionTable::SessionTable(crypto::X25519PrivateKey local_static, const crypto::Ed25519PrivateKey& identity,
-                           Config config)
+                           Config config, crypto::RandomSource random)
     : SessionTable(local_static, identity.public_key(),
-                   identity.sign(static_key_signature_message(local_static.public_key())), config) {}
+                   identity.sign(static_key_signature_message(local_static.public_key())), config, std::move(random)) {}
 
 SessionTable::SessionTable(crypto::X25519PrivateKey local_static, crypto::Ed25519PublicKey identity,
-                           const crypto::Ed25519Signature& static_key_signature, Config config)
-    : impl_(std::make_unique<Impl>(std::move(local_static), make_identity(identity), static_key_signature, config)) {}
+                           const crypto::Ed25519Signature& static_key_signature, Config config,
+                           crypto::RandomSource random)
+    : impl_(std::make_unique<Impl>(std::move(local_static), make_identity(identity), static_key_signature, config,
+                                   std::move(random))) {}
 
 SessionTable::~SessionTable() = default;
 

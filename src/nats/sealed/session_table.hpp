@@ -3,7 +3,7 @@
 // the callee's announced X25519 static key, shaped like WireGuard (session indices, an explicit
 // counter per message, a sliding replay window, a timestamp in the first message). Sans-IO: the
 // table turns plaintext into wire bytes and back; it never touches a socket or a clock (`now` is
-// passed in). Wire format and rationale: docs/nats-sealed-session.md.
+// passed in), and its randomness comes from an injected source. Wire format and rationale: docs/nats-sealed-session.md.
 //
 // One table per node serves both directions (a node calls and is called).
 //
@@ -30,6 +30,7 @@
 // Not thread-safe: use it from one strand.
 #include "base/bytes.hpp"
 #include "crypto/ed25519.hpp"
+#include "crypto/random.hpp"
 #include "crypto/x25519.hpp"
 #include "nats/sealed/errors.hpp"
 #include "nats/sealed/replay_window.hpp"
@@ -132,11 +133,15 @@ struct OpenedView : OpenedInfo {
 
 class SessionTable {
  public:
-  // `identity` signs the static key once, here.
-  SessionTable(crypto::X25519PrivateKey local_static, const crypto::Ed25519PrivateKey& identity, Config config = {});
+  // `identity` signs the static key once, here. `random` is where the table draws its ephemeral
+  // keys, early-data keys and session indices from (crypto::random_bytes when empty): a seeded
+  // source makes its output reproducible, for tests.
+  SessionTable(crypto::X25519PrivateKey local_static, const crypto::Ed25519PrivateKey& identity, Config config = {},
+               crypto::RandomSource random = {});
   // With a signature made elsewhere (over static_key_signature_message(local_static.public_key())).
   SessionTable(crypto::X25519PrivateKey local_static, crypto::Ed25519PublicKey identity,
-               const crypto::Ed25519Signature& static_key_signature, Config config = {});
+               const crypto::Ed25519Signature& static_key_signature, Config config = {},
+               crypto::RandomSource random = {});
   ~SessionTable();
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;

@@ -1,5 +1,7 @@
 #include "nats/sealed/wire.hpp"
 
+#include "base/endian.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -7,19 +9,6 @@ namespace stargate::nats::sealed {
 
 namespace {
 
-std::uint32_t get_u32(BytesView b, std::size_t at) {
-  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) |
-         std::uint32_t{b[at + 3]};
-}
-std::uint64_t get_u64(BytesView b, std::size_t at) {
-  return (std::uint64_t{get_u32(b, at)} << 32) | get_u32(b, at + 4);
-}
-void put_u32(Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-void put_u64(Bytes& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
 void put_prefix(Bytes& out, MessageType type) {
   out.push_back(static_cast<std::uint8_t>(type));
   out.push_back(protocol_version);
@@ -49,8 +38,8 @@ SealResult<MessageView> parse_message(BytesView wire, std::size_t max_plaintext)
     case MessageType::initiation: {
       if (wire.size() < initiation_body_offset) return malformed("initiation truncated");
       InitiationView v;
-      v.sender_index = get_u32(wire, 4);
-      v.counter = get_u64(wire, 8);
+      v.sender_index = load_be32(wire.data() + 4);
+      v.counter = load_be64(wire.data() + 8);
       v.prologue_fields = wire.first(8);
       v.message1 = wire.subspan(initiation_header_size, ik_message1_size);
       v.ad = wire.first(initiation_body_offset);
@@ -61,9 +50,9 @@ SealResult<MessageView> parse_message(BytesView wire, std::size_t max_plaintext)
     case MessageType::response: {
       if (wire.size() < response_body_offset) return malformed("response truncated");
       ResponseView v;
-      v.receiver_index = get_u32(wire, 4);
-      v.sender_index = get_u32(wire, 8);
-      v.counter = get_u64(wire, 12);
+      v.receiver_index = load_be32(wire.data() + 4);
+      v.sender_index = load_be32(wire.data() + 8);
+      v.counter = load_be64(wire.data() + 12);
       v.message2 = wire.subspan(response_header_size, ik_message2_size);
       v.ad = wire.first(response_body_offset);
       v.body = wire.subspan(response_body_offset);
@@ -73,8 +62,8 @@ SealResult<MessageView> parse_message(BytesView wire, std::size_t max_plaintext)
     case MessageType::transport: {
       if (wire.size() < transport_header_size) return malformed("transport message truncated");
       TransportView v;
-      v.receiver_index = get_u32(wire, 4);
-      v.counter = get_u64(wire, 8);
+      v.receiver_index = load_be32(wire.data() + 4);
+      v.counter = load_be64(wire.data() + 8);
       v.ad = wire.first(transport_header_size);
       v.body = wire.subspan(transport_header_size);
       if (auto r = check_body(v.body, max_plaintext); !r) return r.error();
@@ -86,7 +75,7 @@ SealResult<MessageView> parse_message(BytesView wire, std::size_t max_plaintext)
 
 std::array<std::uint8_t, handshake_payload_size> encode_handshake_payload(const HandshakePayload& p) {
   std::array<std::uint8_t, handshake_payload_size> a{};
-  for (int i = 0; i < 8; ++i) a[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(p.timestamp_ns >> (56 - 8 * i));
+  store_be64(a.data(), p.timestamp_ns);
   std::copy(p.identity.begin(), p.identity.end(), a.begin() + 8);
   std::copy(p.signature.begin(), p.signature.end(), a.begin() + 40);
   std::copy(p.early_key.begin(), p.early_key.end(), a.begin() + 104);
@@ -98,7 +87,7 @@ SealResult<HandshakePayload> decode_handshake_payload(BytesView bytes) {
     return malformed("handshake payload of " + std::to_string(bytes.size()) + " bytes, expected " +
                      std::to_string(handshake_payload_size));
   HandshakePayload p;
-  p.timestamp_ns = get_u64(bytes, 0);
+  p.timestamp_ns = load_be64(bytes.data());
   std::copy_n(bytes.begin() + 8, 32, p.identity.begin());
   std::copy_n(bytes.begin() + 40, 64, p.signature.begin());
   std::copy_n(bytes.begin() + 104, 32, p.early_key.begin());
@@ -119,22 +108,22 @@ Bytes handshake_prologue(BytesView prologue_fields) {
 
 void write_initiation_header(Bytes& out, std::uint32_t sender_index, std::uint64_t counter) {
   put_prefix(out, MessageType::initiation);
-  put_u32(out, sender_index);
-  put_u64(out, counter);
+  append_be32(out, sender_index);
+  append_be64(out, counter);
 }
 
 void write_response_header(Bytes& out, std::uint32_t receiver_index, std::uint32_t sender_index,
                            std::uint64_t counter) {
   put_prefix(out, MessageType::response);
-  put_u32(out, receiver_index);
-  put_u32(out, sender_index);
-  put_u64(out, counter);
+  append_be32(out, receiver_index);
+  append_be32(out, sender_index);
+  append_be64(out, counter);
 }
 
 void write_transport_header(Bytes& out, std::uint32_t receiver_index, std::uint64_t counter) {
   put_prefix(out, MessageType::transport);
-  put_u32(out, receiver_index);
-  put_u64(out, counter);
+  append_be32(out, receiver_index);
+  append_be64(out, counter);
 }
 
 }  // namespace stargate::nats::sealed

@@ -1,26 +1,17 @@
 #pragma once
-// The Asio names the I/O layer uses, in one place (as libtorrent does), so that a simulated
-// network could stand in for them later.
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
+// The Asio names the p2p I/O layer uses: the generic ones of base/asio_io.hpp (shared with the NATS
+// client), and TCP.
+#include "base/asio_io.hpp"
 
-#include <chrono>
+#include <boost/asio/ip/tcp.hpp>
 
 namespace stargate::p2p {
 
 namespace asio = boost::asio;
-using asio::awaitable;
-using asio::use_awaitable;
+using io::awaitable;
+using io::Clock;
+using io::SystemError;
+using io::use_awaitable;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using SystemError = boost::system::system_error;
 
 }  // namespace stargate::p2p

@@ -1,9 +1,9 @@
 #include "p2p/host/host.hpp"
 
+#include "base/deadline_io.hpp"
 #include "base/log.hpp"
 #include "base/log_throttle.hpp"
 #include "p2p/host/connection_pool_io.hpp"
-#include "p2p/host/deadline.hpp"
 #include "p2p/host/multistream_io.hpp"
 #include "p2p/host/noise_io.hpp"
 #include "p2p/tcp/interface_addrs.hpp"

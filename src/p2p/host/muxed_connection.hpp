@@ -3,10 +3,10 @@
 // Three coroutines per connection: a reader (wire -> session -> streams), a writer
 // (session output -> wire) and a timer (keep-alive). Streams are ByteStreams.
 #include "base/multiaddr.hpp"
+#include "base/signal_io.hpp"
 #include "crypto/peer_id.hpp"
 #include "p2p/host/byte_stream.hpp"
 #include "p2p/host/resource_manager.hpp"
-#include "p2p/host/signal.hpp"
 #include "p2p/yamux/session.hpp"
 
 #include <functional>

@@ -1,5 +1,6 @@
 #include "p2p/noise/libp2p_handshake.hpp"
 
+#include "base/endian.hpp"
 #include "noise.pb.h"
 
 #include <stdexcept>
@@ -8,9 +9,9 @@ namespace stargate::p2p::noise {
 
 namespace {
 
-HandshakeState make_xx(Role role, const StaticNoiseKey& local) {
+crypto::noise::HandshakeState make_xx(Role role, const StaticNoiseKey& local) {
   // XX with a local static key never fails to initialise.
-  return HandshakeState::create(patterns::XX(), role, {}, local.key()).value();
+  return crypto::noise::HandshakeState::create(crypto::noise::patterns::XX(), role, {}, local.key()).value();
 }
 
 }  // namespace
@@ -104,8 +105,7 @@ Result<void> Libp2pNoiseHandshake::send_message(BytesView payload) {
     return fail(r.error());
   }
   const std::size_t len = output_.size() - start - frame_header_size;  // <= 65535, checked by write_message
-  output_[start] = static_cast<std::uint8_t>(len >> 8);
-  output_[start + 1] = static_cast<std::uint8_t>(len);
+  store_be16(output_.data() + start, static_cast<std::uint16_t>(len));
   return {};
 }
 
@@ -141,7 +141,7 @@ Result<void> Libp2pNoiseHandshake::receive(BytesView bytes) {
       bytes = bytes.subspan(take);
       if (input_.size() < frame_header_size) break;
     }
-    const std::size_t len = (std::size_t{input_[0]} << 8) | input_[1];
+    const std::size_t len = load_be16(input_.data());
     const std::size_t take = std::min(frame_header_size + len - input_.size(), bytes.size());
     append(input_, bytes.first(take));
     bytes = bytes.subspan(take);

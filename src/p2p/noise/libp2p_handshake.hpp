@@ -15,8 +15,8 @@
 #include "base/result.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/peer_id.hpp"
+#include "crypto/noise/handshake_state.hpp"
 #include "crypto/x25519.hpp"
-#include "p2p/noise/handshake_state.hpp"
 #include "p2p/noise/secure_transport.hpp"
 
 #include <optional>
@@ -26,6 +26,10 @@
 #include <vector>
 
 namespace stargate::p2p::noise {
+
+// Part of this handshake's interface (its role, its hash); the state machine is crypto::noise's.
+using crypto::noise::Hash;
+using crypto::noise::Role;
 
 inline constexpr std::string_view libp2p_protocol_id = "/noise";
 inline constexpr std::string_view static_key_signature_prefix = "noise-libp2p-static-key:";
@@ -114,7 +118,7 @@ class Libp2pNoiseHandshake {
   Result<void> send_message(BytesView payload);
   Result<void> fail(Error e);
 
-  HandshakeState hs_;
+  crypto::noise::HandshakeState hs_;
   Bytes local_payload_;
   std::optional<crypto::PeerId> expected_;
   std::optional<RemoteIdentity> remote_;

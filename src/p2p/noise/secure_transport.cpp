@@ -1,16 +1,11 @@
 #include "p2p/noise/secure_transport.hpp"
 
+#include "base/endian.hpp"
 #include "crypto/random.hpp"
 
 #include <algorithm>
 
 namespace stargate::p2p::noise {
-
-namespace {
-
-std::size_t read_be16(const std::uint8_t* p) { return (std::size_t{p[0]} << 8) | p[1]; }
-
-}  // namespace
 
 SecureTransport::SecureTransport(CipherState send, CipherState recv)
     : send_(std::move(send)), recv_(std::move(recv)) {}
@@ -27,8 +22,7 @@ void SecureTransport::encrypt(BytesView plaintext, Bytes& out) {
   while (!plaintext.empty()) {
     const std::size_t n = std::min(plaintext.size(), max_frame_plaintext);
     const std::size_t len = n + tag_size;
-    out[pos] = static_cast<std::uint8_t>(len >> 8);
-    out[pos + 1] = static_cast<std::uint8_t>(len);
+    store_be16(out.data() + pos, static_cast<std::uint16_t>(len));
     if (auto r = send_.encrypt_into({}, plaintext.first(n), out.data() + pos + frame_header_size); !r) {
       out.resize(pos);  // frames already sealed stay valid; this one and the rest are dropped
       throw ErrorException(r.error().message);
@@ -41,7 +35,7 @@ void SecureTransport::encrypt(BytesView plaintext, Bytes& out) {
 std::size_t SecureTransport::bytes_to_complete_frame() const {
   if (pending_.empty()) return 0;
   if (pending_.size() < frame_header_size) return frame_header_size - pending_.size();
-  return frame_header_size + read_be16(pending_.data()) - pending_.size();
+  return frame_header_size + load_be16(pending_.data()) - pending_.size();
 }
 
 Result<void> SecureTransport::open_frame(BytesView ciphertext, Bytes& plaintext_out) {
@@ -82,7 +76,7 @@ Result<void> SecureTransport::decrypt(BytesView wire, Bytes& plaintext_out) {
 
   // Then every whole frame straight from the caller's buffer.
   while (wire.size() >= frame_header_size) {
-    const std::size_t len = read_be16(wire.data());
+    const std::size_t len = load_be16(wire.data());
     if (wire.size() < frame_header_size + len) break;
     if (auto r = open_frame(wire.subspan(frame_header_size, len), plaintext_out); !r) return r;
     wire = wire.subspan(frame_header_size + len);

@@ -7,11 +7,17 @@
 // (bounded by one frame).
 #include "base/bytes.hpp"
 #include "base/result.hpp"
-#include "p2p/noise/cipher_state.hpp"
+#include "crypto/noise/cipher_state.hpp"
 
 #include <cstddef>
 
 namespace stargate::p2p::noise {
+
+// The generic Noise core is crypto::noise (the NATS transport uses it too); libp2p's channel is
+// written in its terms.
+using crypto::noise::CipherState;
+using crypto::noise::max_message_size;
+using crypto::noise::tag_size;
 
 inline constexpr std::size_t frame_header_size = 2;
 inline constexpr std::size_t max_frame_plaintext = max_message_size - tag_size;  // 65519

@@ -1,15 +1,19 @@
 #include "p2p/tcp/tcp_address.hpp"
 
+#include "base/endian.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <array>
 #include <cstring>
+#include <stdexcept>
 
 namespace stargate::p2p {
 namespace {
 
 std::uint16_t port_of(const MultiaddrComponent& c) {
-  return static_cast<std::uint16_t>(c.value.at(0) << 8 | c.value.at(1));
+  if (c.value.size() < 2) throw std::out_of_range("multiaddr: /tcp/ value shorter than a port");
+  return load_be16(c.value.data());
 }
 
 struct HostPort {

@@ -1,5 +1,7 @@
 #include "nats/sealed/chunking.hpp"
 
+#include "base/endian.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -51,12 +53,7 @@ std::optional<Bytes> feed_all(Reassembler& r, std::string_view sender, const std
 }
 
 // Rewrites header fields of a chunk.
-void set_u32(Bytes& c, std::size_t at, std::uint32_t v) {
-  c[at] = static_cast<std::uint8_t>(v >> 24);
-  c[at + 1] = static_cast<std::uint8_t>(v >> 16);
-  c[at + 2] = static_cast<std::uint8_t>(v >> 8);
-  c[at + 3] = static_cast<std::uint8_t>(v);
-}
+void set_u32(Bytes& c, std::size_t at, std::uint32_t v) { store_be32(c.data() + at, v); }
 Bytes make_chunk(MessageId id, std::uint32_t index, std::uint32_t count, std::uint32_t total, std::size_t slice_len) {
   Bytes c(chunk_header_size + slice_len, 0xAB);
   c[0] = chunk_type;

@@ -1,5 +1,6 @@
 #include "p2p/noise/libp2p_handshake.hpp"
 
+#include "base/endian.hpp"
 #include "noise.pb.h"
 
 #include <gtest/gtest.h>
@@ -129,7 +130,7 @@ TEST(Libp2pNoise, FramesAreLengthPrefixed) {
   ASSERT_TRUE(resp.receive(m1));
   Bytes m2 = resp.take_output();
   ASSERT_GT(m2.size(), 2u + 32u + 48u + 16u);
-  EXPECT_EQ((std::size_t{m2[0]} << 8 | m2[1]), m2.size() - 2);
+  EXPECT_EQ(load_be16(m2.data()), m2.size() - 2);
 }
 
 TEST(Libp2pNoise, ExpectedPeerIdMismatchFailsClearly) {
@@ -149,11 +150,13 @@ TEST(Libp2pNoise, ExpectedPeerIdMismatchFailsClearly) {
 // A hand-driven XX peer, to send payloads a correct implementation never would.
 struct RawPeer {
   crypto::X25519PrivateKey s = crypto::X25519PrivateKey::generate();
-  HandshakeState hs;
-  explicit RawPeer(Role role) : hs(HandshakeState::create(patterns::XX(), role, {}, s).value()) {}
+  crypto::noise::HandshakeState hs;
+  explicit RawPeer(Role role)
+      : hs(crypto::noise::HandshakeState::create(crypto::noise::patterns::XX(), role, {}, s).value()) {}
   Bytes framed(BytesView payload) {
     Bytes msg = hs.write_message(payload).value();
-    Bytes out{static_cast<std::uint8_t>(msg.size() >> 8), static_cast<std::uint8_t>(msg.size())};
+    Bytes out;
+    append_be16(out, static_cast<std::uint16_t>(msg.size()));
     append(out, msg);
     return out;
   }
@@ -278,8 +281,7 @@ TEST(Libp2pNoise, TruncatedHandshake) {
   Bytes m2b = resp2.take_output();
   Bytes cut(m2b.begin(), m2b.end() - 10);
   const std::size_t len = cut.size() - 2;
-  cut[0] = static_cast<std::uint8_t>(len >> 8);
-  cut[1] = static_cast<std::uint8_t>(len);
+  store_be16(cut.data(), static_cast<std::uint16_t>(len));
   auto r = init2.receive(cut);
   ASSERT_FALSE(r);
   EXPECT_TRUE(init2.failed());

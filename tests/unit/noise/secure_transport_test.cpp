@@ -1,5 +1,6 @@
 #include "p2p/noise/secure_transport.hpp"
 
+#include "base/endian.hpp"
 #include "crypto/random.hpp"
 
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ struct Ends {
   SecureTransport b{CipherState(key_of(2)), CipherState(key_of(1))};
 };
 
-std::size_t be16(const Bytes& b, std::size_t at) { return (std::size_t{b[at]} << 8) | b[at + 1]; }
+std::size_t be16(const Bytes& b, std::size_t at) { return load_be16(b.data() + at); }
 
 TEST(SecureTransport, SmallRoundTrip) {
   Ends e;
@@ -204,7 +205,7 @@ TEST(SecureTransport, WrongKeyFails) {
 
 TEST(SecureTransport, NonceExhaustionThrows) {
   CipherState send(key_of(1));
-  send.set_nonce(max_nonce - 1);
+  send.set_nonce(crypto::noise::max_nonce - 1);
   SecureTransport a{std::move(send), CipherState(key_of(2))};
   Bytes wire;
   a.encrypt(as_bytes("last one"), wire);

@@ -1,5 +1,7 @@
 #include "p2p/protocols/autonat/address_classifier.hpp"
 
+#include "base/endian.hpp"
+
 #include <algorithm>
 
 namespace stargate::p2p::autonat {
@@ -62,7 +64,7 @@ std::optional<std::uint16_t> tcp_port_of(const Multiaddr& addr) {
   const auto& c = addr.components();
   if (c.size() < 2 || !ip_of(addr) || c[1].protocol != Protocol::tcp || c[1].value.size() != 2) return std::nullopt;
   if (c.size() > 3 || (c.size() == 3 && c[2].protocol != Protocol::p2p)) return std::nullopt;
-  return static_cast<std::uint16_t>((c[1].value[0] << 8) | c[1].value[1]);
+  return load_be16(c[1].value.data());
 }
 
 Result<Cidr> Cidr::parse(std::string_view text) {

@@ -1,7 +1,7 @@
 #include "p2p/protocols/dcutr/dcutr_io.hpp"
 
+#include "base/deadline_io.hpp"
 #include "base/log.hpp"
-#include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/protocols/dcutr/messages.hpp"
 #include "p2p/tcp/tcp_address.hpp"

@@ -1,8 +1,8 @@
 #include "p2p/protocols/gossipsub/gossipsub_io.hpp"
 
+#include "base/deadline_io.hpp"
 #include "base/log.hpp"
 #include "crypto/random.hpp"
-#include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 
 #include <algorithm>

@@ -4,8 +4,8 @@
 // (uvarint-length-prefixed) from a bounded queue (an RPC that finds it full is dropped and
 // counted), and the peer's inbound stream is read, each RPC decoded under the router's limits. A
 // timer drives the heartbeat. One thread: everything runs on the host's executor.
+#include "base/signal_io.hpp"
 #include "p2p/host/host.hpp"
-#include "p2p/host/signal.hpp"
 #include "p2p/protocols/gossipsub/router.hpp"
 
 #include <deque>

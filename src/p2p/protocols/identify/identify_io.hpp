@@ -1,8 +1,8 @@
 #pragma once
 // identify over streams: answers /ipfs/id/1.0.0, accepts /ipfs/id/push/1.0.0, and identifies
 // every new connection, filling the peer store.
+#include "base/signal_io.hpp"
 #include "p2p/host/host.hpp"
-#include "p2p/host/signal.hpp"
 
 #include <functional>
 #include <memory>

@@ -1,7 +1,7 @@
 #include "p2p/protocols/kad/kad_io.hpp"
 
+#include "base/deadline_io.hpp"
 #include "base/log.hpp"
-#include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
 #include "p2p/tcp/tcp_address.hpp"

@@ -8,9 +8,9 @@
 // peer with /ipfs/ping/1.0.0, and a refresh lookup runs periodically. A peer that keeps sending
 // refused requests is disconnected and backed off.
 #include "base/offenders.hpp"
+#include "base/signal_io.hpp"
 #include "base/token_bucket.hpp"
 #include "p2p/host/host.hpp"
-#include "p2p/host/signal.hpp"
 #include "p2p/protocols/identify/identify_io.hpp"
 #include "p2p/protocols/kad/lookup.hpp"
 #include "p2p/protocols/kad/messages.hpp"

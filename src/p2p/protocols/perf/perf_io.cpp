@@ -1,5 +1,7 @@
 #include "p2p/protocols/perf/perf_io.hpp"
 
+#include "base/endian.hpp"
+
 #include <algorithm>
 
 namespace stargate::p2p::perf {
@@ -33,8 +35,7 @@ void enable(Host& host) {
   host.set_handler(protocol_id, [](std::shared_ptr<MuxedStream> stream) -> awaitable<void> {
     std::uint8_t header[8];
     co_await stream->read_exact(MutableBytesView(header, sizeof header));
-    std::uint64_t to_send = 0;
-    for (auto byte : header) to_send = to_send << 8 | byte;
+    const std::uint64_t to_send = load_be64(header);
     co_await drain(*stream);
     co_await send_bytes(*stream, to_send);
     co_await stream->close_write();
@@ -45,10 +46,7 @@ awaitable<Result> run(ByteStream& stream, std::uint64_t upload_bytes, std::uint6
   Result result;
   auto start = Clock::now();
   std::uint8_t header[8];
-  for (int i = 7; i >= 0; --i) {
-    header[i] = static_cast<std::uint8_t>(download_bytes);
-    download_bytes >>= 8;
-  }
+  store_be64(header, download_bytes);
   co_await stream.write_all(BytesView(header, sizeof header));
   co_await send_bytes(stream, upload_bytes);
   co_await stream.close_write();

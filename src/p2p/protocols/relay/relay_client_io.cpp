@@ -1,7 +1,7 @@
 #include "p2p/protocols/relay/relay_client_io.hpp"
 
+#include "base/deadline_io.hpp"
 #include "base/log.hpp"
-#include "p2p/host/deadline.hpp"
 #include "p2p/host/stream_ref.hpp"
 #include "p2p/protocols/relay/messages_io.hpp"
 #include "p2p/protocols/relay/voucher.hpp"

@@ -6,8 +6,8 @@
 //
 // Circuits are accepted only from relays this node holds a reservation with: a peer cannot make
 // us run handshakes by pretending to be a relay we never chose.
+#include "base/signal_io.hpp"
 #include "p2p/host/host.hpp"
-#include "p2p/host/signal.hpp"
 #include "p2p/protocols/relay/circuit_address.hpp"
 #include "p2p/protocols/relay/messages.hpp"
 

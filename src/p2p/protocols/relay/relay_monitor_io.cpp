@@ -1,7 +1,7 @@
 #include "p2p/protocols/relay/relay_monitor_io.hpp"
 
+#include "base/deadline_io.hpp"
 #include "base/log.hpp"
-#include "p2p/host/deadline.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
 
 #include <algorithm>

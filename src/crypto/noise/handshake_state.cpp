@@ -1,10 +1,10 @@
-#include "p2p/noise/handshake_state.hpp"
+#include "crypto/noise/handshake_state.hpp"
 
 #include "crypto/random.hpp"
 
 #include <stdexcept>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 
 namespace patterns {
 
@@ -104,6 +104,12 @@ Result<HandshakeState> HandshakeState::create(const HandshakePattern& pattern, R
   return hs;
 }
 
+Result<void> HandshakeState::set_ephemeral(crypto::X25519PrivateKey ephemeral) {
+  if (ephemeral_sent_) return make_error("noise: the ephemeral key was already sent");
+  e_ = std::move(ephemeral);
+  return {};
+}
+
 Result<void> HandshakeState::fail(Error e) {
   failed_ = true;
   return e;
@@ -147,6 +153,7 @@ Result<void> HandshakeState::write_message(BytesView payload, Bytes& out) {
     switch (t) {
       case Token::e:
         if (!e_) e_ = crypto::X25519PrivateKey::generate();
+        ephemeral_sent_ = true;
         append(out, e_->public_key());
         symmetric_.mix_hash(e_->public_key());
         break;
@@ -250,4 +257,4 @@ std::pair<CipherState, CipherState> HandshakeState::split() {
   return result;
 }
 
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

@@ -4,12 +4,12 @@
 #include "base/bytes.hpp"
 #include "base/result.hpp"
 #include "crypto/sha256.hpp"
-#include "p2p/noise/cipher_state.hpp"
+#include "crypto/noise/cipher_state.hpp"
 
 #include <string_view>
 #include <utility>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 
 inline constexpr std::size_t hash_size = 32;
 using Hash = crypto::Sha256Digest;
@@ -41,4 +41,4 @@ class SymmetricState {
   CipherState cipher_;
 };
 
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

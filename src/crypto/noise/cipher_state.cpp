@@ -1,11 +1,11 @@
-#include "p2p/noise/cipher_state.hpp"
+#include "crypto/noise/cipher_state.hpp"
 
 #include "crypto/random.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 
 crypto::ChaCha20Poly1305::Nonce make_nonce(std::uint64_t n) {
   crypto::ChaCha20Poly1305::Nonce nonce{};
@@ -89,4 +89,4 @@ void CipherState::rekey() {
   crypto::secure_wipe(k);
 }
 
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

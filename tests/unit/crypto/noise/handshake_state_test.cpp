@@ -1,12 +1,13 @@
-#include "p2p/noise/handshake_state.hpp"
+#include "crypto/noise/handshake_state.hpp"
 
 #include "noise_vectors.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 namespace {
 
 Bytes hex(std::string_view h) {
@@ -291,10 +292,24 @@ TEST(HandshakeState, MissingKeysAreReportedAtCreation) {
   EXPECT_FALSE(HandshakeState::create(patterns::NK(), Role::responder, {}, std::nullopt));
 }
 
+TEST(HandshakeState, SetEphemeralFixesTheKeyUntilItIsSent) {
+  auto pair = make_pair(patterns::XX());
+  const auto e = crypto::X25519PrivateKey::generate();
+  Bytes m1 = pair.init.write_message({}).value();
+  ASSERT_TRUE(pair.resp.read_message(m1));
+  ASSERT_TRUE(pair.resp.set_ephemeral(e));  // after checking the peer's message, before `<- e`
+  Bytes m2 = pair.resp.write_message({}).value();
+  EXPECT_TRUE(std::equal(e.public_key().begin(), e.public_key().end(), m2.begin()));
+  EXPECT_FALSE(pair.resp.set_ephemeral(crypto::X25519PrivateKey::generate()));  // already sent
+  ASSERT_TRUE(pair.init.read_message(m2));
+  EXPECT_EQ(*pair.init.remote_ephemeral(), e.public_key());
+  run_to_completion(pair);
+}
+
 TEST(HandshakeState, SplitBeforeCompletionThrows) {
   auto pair = make_pair(patterns::XX());
   EXPECT_THROW(pair.init.split(), std::logic_error);
 }
 
 }  // namespace
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

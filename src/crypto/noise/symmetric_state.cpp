@@ -1,11 +1,11 @@
-#include "p2p/noise/symmetric_state.hpp"
+#include "crypto/noise/symmetric_state.hpp"
 
 #include "crypto/random.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 
 namespace {
 
@@ -107,4 +107,4 @@ std::pair<CipherState, CipherState> SymmetricState::split() const {
   return result;
 }
 
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

@@ -1,8 +1,8 @@
-#include "p2p/noise/cipher_state.hpp"
+#include "crypto/noise/cipher_state.hpp"
 
 #include <gtest/gtest.h>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 namespace {
 
 CipherState::Key key_of(std::uint8_t fill) {
@@ -110,4 +110,4 @@ TEST(CipherState, RekeyChangesKeyConsistently) {
 }
 
 }  // namespace
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

@@ -10,7 +10,7 @@
 #include <limits>
 #include <optional>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 
 inline constexpr std::size_t tag_size = crypto::ChaCha20Poly1305::tag_size;  // 16
 inline constexpr std::size_t key_size = crypto::ChaCha20Poly1305::key_size;  // 32
@@ -69,4 +69,4 @@ class CipherState {
   std::uint64_t n_ = 0;
 };
 
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise

@@ -11,8 +11,8 @@
 #include "base/bytes.hpp"
 #include "base/result.hpp"
 #include "crypto/x25519.hpp"
-#include "p2p/noise/cipher_state.hpp"
-#include "p2p/noise/symmetric_state.hpp"
+#include "crypto/noise/cipher_state.hpp"
+#include "crypto/noise/symmetric_state.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-namespace stargate::p2p::noise {
+namespace stargate::crypto::noise {
 
 enum class Token : std::uint8_t { e, s, ee, es, se, ss };
 enum class Role : std::uint8_t { initiator, responder };
@@ -54,8 +54,9 @@ class HandshakeState {
  public:
   // `pattern` must outlive the state (the built-ins above do). `local_static` is required when the
   // pattern has this side send or use `s`; `remote_static` when the peer's `s` is a pre-message
-  // (IK, NK, XK, KK initiators; KK responders). `ephemeral` fixes the local ephemeral key, for test
-  // vectors only: otherwise a fresh one is generated when the `e` token is written.
+  // (IK, NK, XK, KK initiators; KK responders). `ephemeral` fixes the local ephemeral key (test
+  // vectors, or a caller that draws its randomness from an injected source): otherwise a fresh one
+  // is generated from the system's CSPRNG when the `e` token is written.
   static Result<HandshakeState> create(const HandshakePattern& pattern, Role role, BytesView prologue,
                                        std::optional<crypto::X25519PrivateKey> local_static,
                                        std::optional<crypto::X25519Key> remote_static = std::nullopt,
@@ -73,6 +74,11 @@ class HandshakeState {
   // bytes, or out of turn. Any error leaves the state failed (the handshake must be abandoned).
   Result<void> read_message(BytesView message, Bytes& payload_out);
   Result<Bytes> read_message(BytesView message);
+
+  // Fixes the local ephemeral key before this side writes its `e` token, for a responder that draws
+  // its randomness from an injected source only once the initiator's message has checked out (so a
+  // forged message costs no key generation). Errors once the `e` token has been written.
+  Result<void> set_ephemeral(crypto::X25519PrivateKey ephemeral);
 
   bool is_complete() const { return split_.has_value(); }
   bool failed() const { return failed_; }
@@ -107,8 +113,9 @@ class HandshakeState {
   std::optional<crypto::X25519Key> rs_;
   std::optional<crypto::X25519Key> re_;
   std::size_t index_ = 0;
+  bool ephemeral_sent_ = false;
   bool failed_ = false;
   std::optional<std::pair<CipherState, CipherState>> split_;  // {send, recv}
 };
 
-}  // namespace stargate::p2p::noise
+}  // namespace stargate::crypto::noise
