@@ -214,6 +214,7 @@ struct NodeStatus {
     bool outbound = false;
   };
   std::vector<Connection> connections;  // open libp2p connections
+  std::size_t streams = 0;              // streams open now over all of them
   // DCUtR: hole-punch attempts (both roles), those that ended direct, failures by reason.
   std::uint64_t hole_punch_attempts = 0, hole_punch_successes = 0;
   std::map<std::string, std::uint64_t> hole_punch_failures;
@@ -239,6 +240,9 @@ struct NodeStatus {
   std::uint64_t calls_ok_direct = 0, calls_ok_relayed = 0;  // the libp2p ones, by connection kind
   std::uint64_t libp2p_attempts_failed = 0;  // libp2p tries that then fell back to NATS (or failed)
   std::uint64_t requests_served = 0, requests_rejected = 0;
+  // Inputs refused, by reason (a bounded label: forbidden, invalid_request, chunk_refused,
+  // announcement_bad_signature, …; docs/metrics.md, stargate_inputs_rejected).
+  std::map<std::string, std::uint64_t> requests_rejected_by;
   // Requests that had run (or were running) already: answered from the first run, not run again.
   std::uint64_t requests_deduplicated = 0;
   // Handlers cancelled because the caller's deadline (sent with the request) passed.

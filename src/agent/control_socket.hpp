@@ -7,6 +7,7 @@
 //
 // Methods: call {peer, method, params?, timeout_ms?} -> result; discover {capability?} -> [peers];
 // announce {} -> true; status {} -> {...}; metrics {} -> "text".
+#include "agent/status_json.hpp"
 #include "stargate/node.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -45,7 +46,5 @@ boost::asio::awaitable<std::optional<boost::json::value>> control_request(const 
                                                                           std::string method,
                                                                           boost::json::value params);
 
-boost::json::value to_json(const PeerSummary& peer);
-boost::json::value to_json(const NodeStatus& status);
 
 }  // namespace stargate::agent

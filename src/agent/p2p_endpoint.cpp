@@ -1,6 +1,6 @@
 #include "agent/p2p_endpoint.hpp"
 
-#include "base/log.hpp"
+#include "agent/agent_log.hpp"
 #include "p2p/host/deadline.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/standard_protocols.hpp"
@@ -11,11 +11,6 @@
 
 namespace stargate::agent {
 namespace {
-
-auto logger() {
-  static auto l = log::get("agent");
-  return l;
-}
 
 p2p::autonat::AutonatOptions autonat_options(const P2pOptions& options) {
   // Settings validation has checked the CIDRs already.

@@ -1,11 +1,15 @@
 #include "agent/relay_metrics.hpp"
 
+#include "agent/node_status.hpp"
 #include "agent/resource_report.hpp"
+#include "agent/status_metrics.hpp"
 
 namespace stargate::agent {
 
-void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelayService& relay, const p2p::Host& host) {
-  registry.add_collector([&relay, &host](metrics::Collection& out) {
+void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelayService& relay, const p2p::Host& host,
+                         const p2p::kad::Dht* dht) {
+  registry.add_collector([&relay, &host, dht](metrics::Collection& out) {
+    if (dht) collect_dht_metrics(out, dht_status(*dht));
     namespace r = p2p::relay;
     const auto& c = relay.counters();
     out.gauge("stargate_relay_reservations", "Reservations held now").add(static_cast<double>(relay.reservation_count()));

@@ -5,9 +5,15 @@
 #include "p2p/host/host.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 
+namespace stargate::p2p::kad {
+class Dht;
+}
+
 namespace stargate::agent {
 
 // Exports `relay` and `host` from `registry` at scrape time; both must outlive the registry's use.
-void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelayService& relay, const p2p::Host& host);
+// The relay's families, its resource usage and (with `dht`) the DHT's, as an agent exports them.
+void add_relay_collector(metrics::Registry& registry, const p2p::relay::RelayService& relay, const p2p::Host& host,
+                         const p2p::kad::Dht* dht = nullptr);
 
 }  // namespace stargate::agent

@@ -59,7 +59,7 @@ RelayNode::RelayNode(p2p::asio::any_io_executor executor, crypto::Ed25519Private
   dht->add_validator(std::string(kDhtNamespace), announcement_validator([] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }));
-  add_relay_collector(metrics, *service, host);
+  add_relay_collector(metrics, *service, host, dht.get());
 }
 
 std::vector<std::string> RelayNode::listen(const std::vector<Multiaddr>& addrs) {
