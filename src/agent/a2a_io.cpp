@@ -4,7 +4,7 @@
 #include "agent/jsonrpc.hpp"
 #include "base/log.hpp"
 #include "base/log_throttle.hpp"
-#include "p2p/host/deadline.hpp"
+#include "base/deadline_io.hpp"
 #include "p2p/host/length_prefixed.hpp"
 
 namespace stargate::agent {
@@ -87,8 +87,8 @@ p2p::awaitable<void> A2aServer::serve(std::shared_ptr<p2p::MuxedStream> stream) 
   // must arrive in time, or the stream is reset (and the read below fails).
   p2p::MuxedStream* raw = stream.get();
   auto executor = co_await p2p::asio::this_coro::executor;
-  p2p::Deadline whole(executor, options.body_timeout, [raw] { raw->reset(); });
-  p2p::Deadline header(executor, options.header_timeout, [raw] { raw->reset(); });
+  Deadline whole(executor, options.body_timeout, [raw] { raw->reset(); });
+  Deadline header(executor, options.header_timeout, [raw] { raw->reset(); });
   const p2p::BeforeBody reserve = [&memory, &stream, &header](std::size_t size) {
     header.cancel();
     memory = reserve_message_memory(*stream, size);

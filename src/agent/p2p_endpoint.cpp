@@ -1,7 +1,7 @@
 #include "agent/p2p_endpoint.hpp"
 
 #include "agent/agent_log.hpp"
-#include "p2p/host/deadline.hpp"
+#include "base/deadline_io.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/host/standard_protocols.hpp"
 #include "p2p/protocols/ping/ping_io.hpp"
@@ -90,7 +90,7 @@ p2p::awaitable<std::size_t> P2pEndpoint::connect_relays_from_dht(Bytes relay_key
       std::vector<std::string> protocols{p2p::ping::protocol_id};
       auto stream = co_await host_.open_stream(connection, protocols);
       p2p::MuxedStream* raw = stream.get();
-      p2p::Deadline deadline(host_.executor(), std::chrono::seconds(2), [raw] { raw->reset(); });
+      Deadline deadline(host_.executor(), std::chrono::seconds(2), [raw] { raw->reset(); });
       auto rtt = co_await p2p::ping::round_trip(*stream);
       stream->close();
       answered.push_back(Measured{connection, rtt});
