@@ -18,6 +18,7 @@ LAB_PREFIX=${LAB_PREFIX:-sgl}
 LAB_ID=""            # e.g. sgl12345
 LAB_NAMESPACES=()    # every namespace this run made, in creation order
 LAB_PIDS=()          # every background process lab_spawn started
+LAB_PID_FILE=""      # the same, appended to by lab_spawn in subshells too (`x=$(start_agent …)`)
 LAB_INET_IF=0        # counter for bridge-side veth names in the internet namespace
 declare -gA LAB_NAT_KIND=()  # router role -> eim | symmetric
 declare -gA LAB_LAN_NET=()   # router role -> its LAN prefix, e.g. 10.0.1.0/24
@@ -54,23 +55,36 @@ lab_clear_stale() {
 }
 
 # Stops every process this run started and deletes every namespace it made (veths go with them).
-# Safe to call more than once.
+# Nothing it killed is left running when it returns (tests/isolated.sh fails a test that leaves
+# a process behind). Safe to call more than once.
 lab_cleanup() {
-  local p ns
-  for p in "${LAB_PIDS[@]}"; do
+  local p ns pids=("${LAB_PIDS[@]}") killed=()
+  # Processes spawned inside a command substitution are not in LAB_PIDS (lost with the subshell).
+  [[ -s "$LAB_PID_FILE" ]] && mapfile -t -O "${#pids[@]}" pids <"$LAB_PID_FILE"
+  for p in "${pids[@]}"; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in "${LAB_PIDS[@]}"; do
-    timeout 5 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+  # An agent drains for up to its shutdown grace (5 s) after SIGTERM: wait longer than that before
+  # killing it, and then until it is gone (a process started in a command substitution is not our
+  # child, so `wait` returns at once; tail --pid polls it).
+  for p in "${pids[@]}"; do
+    if ! timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null; then
+      kill -KILL "$p" 2>/dev/null
+      timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null
+    fi
     wait "$p" 2>/dev/null || true
   done
   LAB_PIDS=()
+  [[ -n "$LAB_PID_FILE" ]] && rm -f "$LAB_PID_FILE"
   for ns in "${LAB_NAMESPACES[@]}"; do
     # Anything else still inside (e.g. a probe started with lab_exec &) was started by this run.
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null && killed+=("$p"); done
     ip netns del "$ns" 2>/dev/null || true
   done
   LAB_NAMESPACES=()
+  # A killed process takes a moment to exit (an ASan binary has a large shadow to unmap).
+  for p in "${killed[@]}"; do timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null; done
+  return 0
 }
 
 # Lists the namespaces of this run that still exist (empty after lab_cleanup).
@@ -80,6 +94,7 @@ lab_leftovers() {
 
 lab_init() {
   LAB_ID="${LAB_PREFIX}$$"
+  LAB_PID_FILE="$(mktemp "${TMPDIR:-/tmp}/$LAB_ID.pids.XXXXXX")"
   lab_clear_stale
   trap 'lab_cleanup' EXIT
   trap 'exit 130' INT
@@ -98,6 +113,8 @@ lab_spawn() {  # lab_spawn ROLE LOGFILE CMD...  (sets LAB_LAST_PID)
   ip netns exec "$(lab_ns "$role")" "$@" >"$log" 2>&1 &
   LAB_LAST_PID=$!
   LAB_PIDS+=("$LAB_LAST_PID")
+  [[ -n "$LAB_PID_FILE" ]] && echo "$LAB_LAST_PID" >>"$LAB_PID_FILE"
+  return 0
 }
 
 lab_new_ns() {  # lab_new_ns ROLE
