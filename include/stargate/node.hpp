@@ -48,7 +48,7 @@ struct NodeOptions {
   std::string nats_user, nats_password, nats_token, nats_token_file, nats_creds_file;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds default_call_timeout{30'000};
-  std::chrono::seconds announce_interval{30};
+  std::chrono::seconds announce_interval{30};  // each wait up to 10% shorter, at random
   std::chrono::seconds announce_ttl{90};
   // How long discover() collects answers to its query.
   std::chrono::milliseconds discovery_window{300};

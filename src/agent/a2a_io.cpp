@@ -10,11 +10,6 @@
 namespace stargate::agent {
 namespace {
 
-auto logger() {
-  static auto l = log::get("a2a");
-  return l;
-}
-
 // How long a caller refused for lack of room (calls in flight, memory) is told to wait.
 constexpr int kBusyRetryMs = 100;
 
@@ -46,7 +41,7 @@ struct A2aServer {
   void refused(const crypto::PeerId& caller, A2aRefusal why, const std::string& detail) {
     std::uint64_t suppressed = 0;
     if (refusal_log.allow(std::chrono::steady_clock::now(), suppressed))
-      logger()->info("a2a request from {} refused: {}{}", caller.to_string(), detail,
+      log::module<"a2a">()->info("a2a request from {} refused: {}{}", caller.to_string(), detail,
                      suppressed ? " (" + std::to_string(suppressed) + " more refusals not logged)" : std::string());
     if (options.on_refused) options.on_refused(caller, why);
   }
@@ -115,7 +110,7 @@ p2p::awaitable<void> A2aServer::serve(std::shared_ptr<p2p::MuxedStream> stream) 
     co_return;
   }
   if (!request) {
-    logger()->debug("a2a request from {} refused: {}", caller.to_string(), refusal);
+    log::module<"a2a">()->debug("a2a request from {} refused: {}", caller.to_string(), refusal);
     co_await refuse_unread(*stream, refusal);
     co_return;
   }

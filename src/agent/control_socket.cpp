@@ -32,11 +32,6 @@ using asio::use_awaitable;
 
 namespace {
 
-auto logger() {
-  static auto l = log::get("control");
-  return l;
-}
-
 // Reads one '\n'-terminated line, at most control_max_line bytes; nullopt at a clean end.
 awaitable<std::optional<std::string>> read_line(local::socket& socket, asio::streambuf& buffer) {
   boost::system::error_code ec;
@@ -90,7 +85,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
       local::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec) break;
       if (!same_user(socket)) {
-        logger()->warn("control socket: refused a process of another user");
+        log::module<"control">()->warn("control socket: refused a process of another user");
         continue;
       }
       asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
@@ -108,7 +103,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         co_await asio::async_write(socket, asio::buffer(reply), use_awaitable);
       }
     } catch (const std::exception& e) {
-      logger()->debug("control connection closed: {}", e.what());
+      log::module<"control">()->debug("control connection closed: {}", e.what());
     }
   }
 

@@ -37,26 +37,17 @@ void DhtDiscovery::close() {
   timer_.cancel();
 }
 
-// Joins, publishes, and publishes again every republish interval (sooner after refresh()).
+// Joins, publishes, and publishes again every republish interval (sooner after refresh(), or after
+// a round that no peer stored).
 awaitable<void> DhtDiscovery::run(std::function<void()> joined) {
   std::weak_ptr<DhtDiscovery> weak = shared_from_this();
-  {
-    auto self = weak.lock();
-    if (!self || !dht()) co_return;
-    try {
-      auto answered = co_await dht()->bootstrap();
-      logger()->info("joined the DHT through {} bootstrap peer(s); {} peers in the routing table", answered,
-                     dht()->routing_table().size());
-      if (joined && !closed_) joined();
-    } catch (const std::exception& e) {
-      logger()->warn("DHT bootstrap failed: {}", e.what());
-    }
-  }
+  if (!co_await join(weak)) co_return;
+  if (auto self = weak.lock(); self && joined && !closed_) joined();
   for (;;) {
     {
       auto self = weak.lock();
       if (!self || closed_) co_return;
-      co_await publish_records();
+      const bool stored = co_await publish_records();
       // No relay list: find relays in the DHT, for AutoRelay to reserve on when we are private.
       // After publishing, not before: dialing dead relays (10 s each) must not delay that; a
       // reservation made afterwards changes our addresses, which republishes within seconds.
@@ -68,7 +59,8 @@ awaitable<void> DhtDiscovery::run(std::function<void()> joined) {
         }
       }
       if (closed_) co_return;
-      timer_.expires_after(options_.republish_interval);
+      // A round no peer stored (our neighbours were all gone) is tried again soon, not in half an hour.
+      timer_.expires_after(stored ? options_.republish_interval : std::min(options_.republish_interval, options_.retry_unstored));
     }
     // Waits without holding itself: a node destroyed meanwhile cancels the timer, and the loop ends.
     boost::system::error_code ec;
@@ -83,19 +75,52 @@ awaitable<void> DhtDiscovery::run(std::function<void()> joined) {
   }
 }
 
-// Our announcement as a record (valid for an hour) and a provider record per capability.
-awaitable<void> DhtDiscovery::publish_records() {
+// Bootstraps until the routing table holds a peer: bootstrap peers that are down when we start
+// (a relay restarting, the network not up yet) are asked again after 1 s, 2 s, 4 s, ... up to
+// bootstrap_backoff_max. A node given no bootstrap peers (the first of a network) goes on at once:
+// its table fills as others join through it. False when closed meanwhile.
+awaitable<bool> DhtDiscovery::join(std::weak_ptr<DhtDiscovery> weak) {
+  auto backoff = std::chrono::seconds(1);
+  for (;;) {
+    {
+      auto self = weak.lock();
+      if (!self || closed_ || !dht()) co_return false;
+      std::size_t answered = 0;
+      try {
+        answered = co_await dht()->bootstrap();
+      } catch (const std::exception& e) {
+        logger()->warn("DHT bootstrap failed: {}", e.what());
+      }
+      if (closed_) co_return false;
+      const auto known = dht()->routing_table().size();
+      if (known > 0 || !dht()->has_bootstrap_peers()) {
+        logger()->info("joined the DHT through {} bootstrap peer(s); {} peers in the routing table", answered, known);
+        co_return true;
+      }
+      logger()->warn("no DHT bootstrap peer answered; asking again in {} s", backoff.count());
+      timer_.expires_after(backoff);
+      backoff = std::min(backoff * 2, options_.bootstrap_backoff_max);
+    }
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+// Our announcement as a record (valid for an hour) and a provider record per capability. True when
+// at least one peer stored something; only such a round counts as a publish.
+awaitable<bool> DhtDiscovery::publish_records() {
   auto* table = dht();
-  if (!table || closed_) co_return;
+  if (!table || closed_) co_return false;
   const auto wire = sign_(AnnouncementKind::announce, kDhtAnnouncementTtl);
-  if (!wire) co_return;
+  if (!wire) co_return false;
   // The announcement and each capability are published at once: each is a lookup of its own, and
   // one after the other a round took as long as all of them together.
   struct Round {
     std::size_t pending = 0;
+    std::size_t stored = 0;
     Signal done;
   };
-  auto round = std::make_shared<Round>(Round{1 + options_.capabilities.size(), Signal(executor_)});
+  auto round = std::make_shared<Round>(Round{1 + options_.capabilities.size(), 0, Signal(executor_)});
   auto finished = [round](const char* what, std::exception_ptr failure, std::size_t stored) {
     if (failure) {
       try {
@@ -105,6 +130,7 @@ awaitable<void> DhtDiscovery::publish_records() {
       }
     } else {
       logger()->debug("{} stored on {} DHT peers", what, stored);
+      round->stored += stored;
     }
     if (--round->pending == 0) round->done.notify_all();
   };
@@ -116,8 +142,13 @@ awaitable<void> DhtDiscovery::publish_records() {
                    [finished](std::exception_ptr e, std::size_t n) { finished("capability provider record", e, n); });
   }
   while (round->pending > 0) co_await round->done.wait();
+  if (round->stored == 0) {
+    logger()->warn("no DHT peer stored our records; publishing again in {} s", options_.retry_unstored.count());
+    co_return false;
+  }
   ++publishes_;
   last_published_ = std::chrono::system_clock::now();
+  co_return true;
 }
 
 // Fetches an agent's announcement into the directory; false when none is found.

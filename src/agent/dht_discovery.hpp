@@ -17,6 +17,8 @@ namespace stargate::agent {
 struct DhtDiscoveryOptions {
   std::vector<std::string> capabilities;
   std::chrono::seconds republish_interval{1800};
+  std::chrono::seconds retry_unstored{30};           // after a round no peer stored
+  std::chrono::seconds bootstrap_backoff_max{60};    // bootstrap retries: 1 s, 2 s, ... up to this
   bool find_relays = false;  // no configured relays: look for providers of stargate/relay
 };
 
@@ -26,8 +28,9 @@ class DhtDiscovery final : public DiscoverySource, public std::enable_shared_fro
                AnnouncementSigner sign, std::string own_agent_id, DhtDiscoveryOptions options);
   ~DhtDiscovery() override;
 
-  // Joins through the bootstrap peers, calls `joined` (the node announces everywhere: we just met
-  // people), then publishes on schedule until closed.
+  // Joins through the bootstrap peers (asking again with back-off while none answers), calls
+  // `joined` (the node announces everywhere: we just met people), then publishes on schedule until
+  // closed.
   void start(std::function<void()> joined);
   // Publishes again soon: our addresses changed, and the stored announcement must say where we are.
   void refresh();
@@ -39,12 +42,14 @@ class DhtDiscovery final : public DiscoverySource, public std::enable_shared_fro
   boost::asio::awaitable<void> leave(const std::string&, std::chrono::milliseconds) override { co_return; }
   void close() override;
 
+  // Rounds that at least one peer stored.
   std::uint64_t publishes() const { return publishes_; }
   std::chrono::system_clock::time_point last_published() const { return last_published_; }
 
  private:
   boost::asio::awaitable<void> run(std::function<void()> joined);
-  boost::asio::awaitable<void> publish_records();
+  boost::asio::awaitable<bool> join(std::weak_ptr<DhtDiscovery> weak);
+  boost::asio::awaitable<bool> publish_records();
   boost::asio::awaitable<bool> fetch_announcement(std::string agent_id);
   p2p::kad::Dht* dht() const { return endpoint_->dht(); }
 

@@ -35,6 +35,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <random>
 #include <set>
 
 namespace stargate {
@@ -114,6 +115,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   std::unique_ptr<agent::Cascade> cascade;
 
   asio::steady_timer announce_timer;
+  std::mt19937_64 announce_jitter{std::random_device{}()};
   bool started = false, stopped = false;
   NodeStatus counters;  // the calls this node made; the parts count the rest
 
@@ -447,7 +449,11 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   awaitable<void> announce_loop() {
     auto self = shared_from_this();
     while (!stopped) {
-      announce_timer.expires_after(options.announce_interval);
+      // Up to 10% early, never late (announce_ttl only has to outlast the interval): agents started
+      // together, a fleet restarted at once, drift apart instead of announcing in step for ever.
+      const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(options.announce_interval);
+      announce_timer.expires_after(interval - std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
+                                                  0, interval.count() / 10)(announce_jitter)));
       boost::system::error_code ec;
       co_await announce_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped) break;

@@ -14,11 +14,6 @@
 namespace stargate::cli {
 namespace {
 
-auto logger() {
-  static auto l = log::get("relay");
-  return l;
-}
-
 struct RelayFlags {
   int port = 4001;
   std::vector<std::string> listen;
@@ -149,7 +144,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       for (const auto& f : failures) all += (all.empty() ? "" : "; ") + f;
       throw CliError("cannot listen: " + all);
     }
-    for (const auto& f : failures) logger()->warn("not listening on {}", f);
+    for (const auto& f : failures) log::module<"relay">()->warn("not listening on {}", f);
     std::vector<Multiaddr> announce;
     for (const auto& text : flags->announce) {
       auto addr = Multiaddr::parse(text);
@@ -176,7 +171,7 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       } catch (const std::exception& e) {
         // The default port may be taken by another relay on this host: that is not worth dying for.
         if (start->get_option("--metrics-listen")->count()) throw CliError("--metrics-listen: " + std::string(e.what()));
-        logger()->warn("no metrics endpoint: {}", e.what());
+        log::module<"relay">()->warn("no metrics endpoint: {}", e.what());
       }
     }
 
@@ -185,14 +180,14 @@ void register_relay_command(CLI::App& app, GlobalOptions& options) {
       load_timer.expires_after(*log_interval);
       load_timer.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
-        logger()->info("load: {}", relay.load_line());
+        log::module<"relay">()->info("load: {}", relay.load_line());
         log_load();
       });
     };
     log_load();
     const int code = run_until_signal(io, grace, [&] {
       // Draining: Yamux GoAway on every connection tells clients to reserve elsewhere.
-      logger()->info("stopping; final load: {}", relay.load_line());
+      log::module<"relay">()->info("stopping; final load: {}", relay.load_line());
       load_timer.cancel();
       relay.close();  // the metrics endpoint first
     });

@@ -31,11 +31,6 @@ constexpr auto& use_awaitable = asio::use_awaitable;
 
 namespace {
 
-auto logger() {
-  static auto l = log::get("http");
-  return l;
-}
-
 std::string to_string(const tcp::endpoint& endpoint) {
   std::ostringstream out;
   out << endpoint;  // [::1]:9464 for IPv6
@@ -88,7 +83,7 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
   void log_refusal(const std::string& what) {
     std::uint64_t suppressed = 0;
     if (!refusal_log.allow(std::chrono::steady_clock::now(), suppressed)) return;
-    logger()->info("metrics endpoint: {}{}", what,
+    log::module<"http">()->info("metrics endpoint: {}{}", what,
                    suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : std::string());
   }
 
@@ -100,7 +95,7 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
       if (ec == asio::error::operation_aborted || stopped) break;
       if (ec) {
         // Out of descriptors and the like: keep the listener, the condition may pass.
-        logger()->warn("metrics endpoint: accept failed: {}", ec.message());
+        log::module<"http">()->warn("metrics endpoint: accept failed: {}", ec.message());
         continue;
       }
       const auto address = socket.remote_endpoint(ec).address();
@@ -214,7 +209,7 @@ tcp::endpoint MetricsServer::listen(const tcp::endpoint& endpoint) {
     throw std::runtime_error("cannot serve metrics on " + to_string(endpoint) + ": " + ec.message());
   }
   auto bound = acceptor.local_endpoint();
-  logger()->info("metrics endpoint on http://{}/metrics", to_string(bound));
+  log::module<"http">()->info("metrics endpoint on http://{}/metrics", to_string(bound));
   asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
   return bound;
 }

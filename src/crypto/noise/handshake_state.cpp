@@ -125,6 +125,22 @@ Result<void> HandshakeState::dh_and_mix(const std::optional<crypto::X25519Privat
   return {};
 }
 
+Result<void> HandshakeState::mix_dh_token(Token token) {
+  const bool initiator = role_ == Role::initiator;
+  switch (token) {
+    case Token::ee:
+      return dh_and_mix(e_, re_, "ee");
+    case Token::es:
+      return initiator ? dh_and_mix(e_, rs_, "es") : dh_and_mix(s_, re_, "es");
+    case Token::se:
+      return initiator ? dh_and_mix(s_, re_, "se") : dh_and_mix(e_, rs_, "se");
+    case Token::ss:
+      return dh_and_mix(s_, rs_, "ss");
+    default:
+      return make_error("noise: not a DH token");
+  }
+}
+
 void HandshakeState::finish_message() {
   ++index_;
   if (index_ == pattern_->messages.size()) {
@@ -147,7 +163,6 @@ Result<void> HandshakeState::write_message(BytesView payload, Bytes& out) {
     out.resize(start);
     return fail(std::move(e));
   };
-  const bool initiator = role_ == Role::initiator;
   for (Token t : pattern_->messages[index_]) {
     Result<void> r;
     switch (t) {
@@ -160,17 +175,8 @@ Result<void> HandshakeState::write_message(BytesView payload, Bytes& out) {
       case Token::s:
         r = symmetric_.encrypt_and_hash(s_->public_key(), out);
         break;
-      case Token::ee:
-        r = dh_and_mix(e_, re_, "ee");
-        break;
-      case Token::es:
-        r = initiator ? dh_and_mix(e_, rs_, "es") : dh_and_mix(s_, re_, "es");
-        break;
-      case Token::se:
-        r = initiator ? dh_and_mix(s_, re_, "se") : dh_and_mix(e_, rs_, "se");
-        break;
-      case Token::ss:
-        r = dh_and_mix(s_, rs_, "ss");
+      default:
+        r = mix_dh_token(t);
         break;
     }
     if (!r) return give_up(r.error());
@@ -194,7 +200,6 @@ Result<void> HandshakeState::read_message(BytesView message, Bytes& payload_out)
   if (sends(index_)) return fail(make_error("noise: read_message out of turn"));
   if (message.size() > max_message_size) return fail(make_error("noise: handshake message exceeds 65535 bytes"));
 
-  const bool initiator = role_ == Role::initiator;
   BytesView rest = message;
   for (Token t : pattern_->messages[index_]) {
     Result<void> r;
@@ -220,17 +225,8 @@ Result<void> HandshakeState::read_message(BytesView message, Bytes& payload_out)
         rs_ = key;
         break;
       }
-      case Token::ee:
-        r = dh_and_mix(e_, re_, "ee");
-        break;
-      case Token::es:
-        r = initiator ? dh_and_mix(e_, rs_, "es") : dh_and_mix(s_, re_, "es");
-        break;
-      case Token::se:
-        r = initiator ? dh_and_mix(s_, re_, "se") : dh_and_mix(e_, rs_, "se");
-        break;
-      case Token::ss:
-        r = dh_and_mix(s_, rs_, "ss");
+      default:
+        r = mix_dh_token(t);
         break;
     }
     if (!r) return fail(r.error());

@@ -99,6 +99,8 @@ class HandshakeState {
 
  private:
   HandshakeState(const HandshakePattern& pattern, Role role, std::string_view name);
+  // The DH tokens (ee, es, se, ss): the same on both sides but for which keys are local.
+  Result<void> mix_dh_token(Token token);
   Result<void> dh_and_mix(const std::optional<crypto::X25519PrivateKey>& local,
                           const std::optional<crypto::X25519Key>& remote, const char* what);
   Result<void> fail(Error e);

@@ -16,11 +16,6 @@
 namespace stargate::p2p {
 namespace {
 
-auto logger() {
-  static auto l = log::get("p2p");
-  return l;
-}
-
 // A peer's key in the resource manager: its binary multihash, not the base58 text (which costs
 // an encoding per stream; the manager never shows which peer is the busiest).
 std::string resource_key(const crypto::PeerId& peer) { return std::string(peer.bytes().begin(), peer.bytes().end()); }
@@ -172,7 +167,7 @@ awaitable<void> Host::Impl::accept_loop(tcp::acceptor& acceptor) {
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || closed) break;
-      logger()->warn("accept failed: {}", ec.message());
+      log::module<"p2p">()->warn("accept failed: {}", ec.message());
       continue;
     }
     boost::system::error_code ignored;
@@ -303,7 +298,7 @@ void Host::Impl::strike_handshake_source(const std::string& ip) {
   auto address = asio::ip::make_address(ip, ec);
   if (ec || exempt(address)) return;  // "circuit" (relayed), or exempt loopback
   if (handshake_offenders.strike(ip, Clock::now()))
-    logger()->info("{} keeps stalling handshakes: its connections are refused for {} ms", ip,
+    log::module<"p2p">()->info("{} keeps stalling handshakes: its connections are refused for {} ms", ip,
                    config.handshake_offenders.backoff.count());
 }
 
@@ -311,14 +306,14 @@ void Host::Impl::log_refusal(const std::string& what) {
   std::uint64_t suppressed = 0;
   if (!refusal_log.allow(Clock::now(), suppressed)) return;
   if (suppressed > 0)
-    logger()->info("{} ({} more refusals not logged)", what, suppressed);
+    log::module<"p2p">()->info("{} ({} more refusals not logged)", what, suppressed);
   else
-    logger()->info("{}", what);
+    log::module<"p2p">()->info("{}", what);
 }
 
 void Host::Impl::register_connection(const std::shared_ptr<MuxedConnection>& connection, ResourceGrant grant) {
   const auto& info = connection->info();
-  logger()->debug("{} connection with {} at {}", info.outbound ? "outbound" : "inbound", info.remote_peer.to_string(),
+  log::module<"p2p">()->debug("{} connection with {} at {}", info.outbound ? "outbound" : "inbound", info.remote_peer.to_string(),
                   info.remote_addr.to_string());
   auto it = connections.emplace(info.remote_peer, connection);
   auto pool_id = pool->add(connection);
@@ -347,7 +342,7 @@ void Host::Impl::dispatch_inbound(std::shared_ptr<MuxedStream> stream) {
   std::string why;
   auto scope = resources->open_stream(resource_key(stream->connection().info().remote_peer), why);
   if (!scope) {
-    logger()->debug("inbound stream from {} refused: {}", stream->connection().info().remote_peer.to_string(), why);
+    log::module<"p2p">()->debug("inbound stream from {} refused: {}", stream->connection().info().remote_peer.to_string(), why);
     stream->reset();
     return;
   }
@@ -379,7 +374,7 @@ awaitable<void> Host::Impl::serve_stream(std::shared_ptr<MuxedStream> stream) {
     failure = e.what();
   }
   if (!handler) {
-    logger()->debug("inbound stream negotiation failed: {}", failure);
+    log::module<"p2p">()->debug("inbound stream negotiation failed: {}", failure);
     stream->reset();
   } else {
     try {
@@ -388,7 +383,7 @@ awaitable<void> Host::Impl::serve_stream(std::shared_ptr<MuxedStream> stream) {
       failure = e.what();
     }
     if (!failure.empty()) {
-      logger()->debug("handler for {} failed: {}", stream->protocol(), failure);
+      log::module<"p2p">()->debug("handler for {} failed: {}", stream->protocol(), failure);
       stream->reset();
     }
   }

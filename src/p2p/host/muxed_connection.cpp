@@ -8,11 +8,6 @@
 namespace stargate::p2p {
 namespace {
 
-auto logger() {
-  static auto l = log::get("yamux");
-  return l;
-}
-
 template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
@@ -202,7 +197,7 @@ void MuxedConnection::check_watchdog(Clock::time_point now) {
 void MuxedConnection::abort(std::string reason) {
   if (closed_) return;
   if (close_reason_.empty()) close_reason_ = std::move(reason);
-  logger()->debug("connection to {} aborted: {}", info_.remote_peer.to_string(), close_reason_);
+  log::module<"yamux">()->debug("connection to {} aborted: {}", info_.remote_peer.to_string(), close_reason_);
   if (!closing_) closing_since_ = Clock::now();
   closing_ = true;
   // A write in progress fails at once; an idle writer wakes, sees `closing_` and ends.
@@ -255,7 +250,7 @@ void MuxedConnection::drain_events() {
                    },
                    [&](yamux::PingRtt&) {},
                    [&](yamux::GoAwayReceived& e) {
-                     logger()->debug("peer sent GoAway (code {})", e.code);
+                     log::module<"yamux">()->debug("peer sent GoAway (code {})", e.code);
                    },
                    [&](yamux::SessionFailed& e) { fail("yamux: " + e.reason); },
                },
@@ -266,7 +261,7 @@ void MuxedConnection::drain_events() {
 void MuxedConnection::fail(std::string reason) {
   if (closed_) return;
   if (close_reason_.empty()) close_reason_ = std::move(reason);
-  logger()->debug("connection closed: {}", close_reason_);
+  log::module<"yamux">()->debug("connection closed: {}", close_reason_);
   if (!closing_) closing_since_ = Clock::now();
   closing_ = true;
   writer_wake_.notify_all();

@@ -19,7 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Env;
 using testing::TempDir;
-constexpr auto env_of = testing::getenv_from;
 
 const char* kConfig = R"(
 [agent]
@@ -57,7 +56,7 @@ TEST(SettingsChain, EachSourceOverridesTheOnesBeforeIt) {
           {"STARGATE_LIMITS_CALLS_BURST", "21"}};
   SettingsInputs inputs;
   inputs.identity_dir = dir.path();
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   inputs.overrides.display_name = "from-flag";
   inputs.overrides.relay_reservations = 5;
   inputs.overrides.limits["calls_burst"] = 22;
@@ -95,7 +94,7 @@ TEST(SettingsChain, AgentSettingsKeepWhatIsNotANodeOption) {
   Env env;
   SettingsInputs inputs;
   inputs.identity_dir = dir.path();
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   inputs.overrides.serve = {{"translate", "./translate"}};
   inputs.overrides.shutdown_grace = 1500ms;
   auto loaded = load_agent_settings(inputs);
@@ -112,7 +111,7 @@ TEST(SettingsChain, TheIdentityDirectoryCanComeFromTheGivenEnvironment) {
   dir.write("config.toml", "[agent]\nname = \"found-through-env\"\n");
   Env env{{crypto::kIdentityDirEnv, dir.path().string()}};
   SettingsInputs inputs;
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   auto options = load_node_options(inputs);
   ASSERT_TRUE(options) << error_of(options);
   EXPECT_EQ(options->display_name, "found-through-env");
@@ -132,7 +131,7 @@ TEST(SettingsChain, ABadValueInTheConfigFileNamesTheFile) {
   Env env;
   SettingsInputs inputs;
   inputs.identity_dir = dir.path();
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   // A later layer does not excuse it: the file is wrong.
   inputs.overrides.call_timeout = 5s;
   auto options = load_node_options(inputs);
@@ -146,13 +145,13 @@ TEST(SettingsChain, ABadValueInTheEnvironmentNamesTheVariable) {
   Env env{{"STARGATE_CALL_TIMEOUT", "abc"}};
   SettingsInputs inputs;
   inputs.identity_dir = dir.path();
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   auto options = load_node_options(inputs);
   ASSERT_FALSE(options);
   EXPECT_TRUE(contains(options.error().message, "STARGATE_CALL_TIMEOUT='abc' is not a call timeout")) << options.error().message;
 
   Env pool{{"STARGATE_POOL_MAX_CONNECTIONS", "0"}};
-  inputs.getenv = env_of(pool);
+  inputs.getenv = testing::getenv_from(pool);
   options = load_node_options(inputs);
   ASSERT_FALSE(options);
   EXPECT_TRUE(contains(options.error().message, "STARGATE_POOL_MAX_CONNECTIONS='0'")) << options.error().message;
@@ -163,7 +162,7 @@ TEST(SettingsChain, ABadOverrideNamesTheSettingAndWhereItIsSet) {
   Env env;
   SettingsInputs inputs;
   inputs.identity_dir = dir.path();
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   inputs.overrides.limits["calls_per_second"] = 0;
   auto options = load_node_options(inputs);
   ASSERT_FALSE(options);
@@ -185,7 +184,7 @@ TEST(SettingsChain, AnIdentityDirectoryOthersCanWriteIsRefusedBeforeItsConfig) {
   Env env;
   SettingsInputs inputs;
   inputs.identity_dir = dir.path();
-  inputs.getenv = env_of(env);
+  inputs.getenv = testing::getenv_from(env);
   auto options = load_node_options(inputs);
   ASSERT_FALSE(options);
   EXPECT_TRUE(contains(options.error().message, dir.path().string())) << options.error().message;

@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::Env;
 using testing::TempDir;
-constexpr auto env_of = testing::getenv_from;
 
 std::string error_of(const Result<void>& r) { return r ? std::string("<no error>") : r.error().message; }
 
@@ -122,7 +121,7 @@ level = "debug"
   flags.display_name = "from-flag";
   flags.call_timeout = 11s;
 
-  auto r = load_settings(dir.path(), flags, env_of(env));
+  auto r = load_settings(dir.path(), flags, testing::getenv_from(env));
   ASSERT_TRUE(r.has_value()) << r.error().message;
   const Settings& s = *r;
   EXPECT_EQ(s.display_name, "from-flag");                                     // flag > env > file
@@ -136,14 +135,14 @@ level = "debug"
   EXPECT_EQ(s.announce_ttl, 90s);                                              // default kept
 
   // Without the flags, the environment wins over the file.
-  auto r2 = load_settings(dir.path(), {}, env_of(env));
+  auto r2 = load_settings(dir.path(), {}, testing::getenv_from(env));
   ASSERT_TRUE(r2.has_value()) << r2.error().message;
   EXPECT_EQ(r2->display_name, "from-env");
   EXPECT_EQ(r2->call_timeout, 9s);
 
   // Without the environment either, the file wins over the defaults.
   Env none;
-  auto r3 = load_settings(dir.path(), {}, env_of(none));
+  auto r3 = load_settings(dir.path(), {}, testing::getenv_from(none));
   ASSERT_TRUE(r3.has_value()) << r3.error().message;
   EXPECT_EQ(r3->display_name, "from-file");
   EXPECT_EQ(r3->call_timeout, 7s);
@@ -179,7 +178,7 @@ TEST(Settings, MissingFileIsFine) {
   ASSERT_TRUE(r.has_value()) << error_of(r);
   EXPECT_EQ(s.display_name, "unchanged");
   Env none;
-  EXPECT_TRUE(load_settings(dir.path() / "no-such-dir", {}, env_of(none)).has_value());
+  EXPECT_TRUE(load_settings(dir.path() / "no-such-dir", {}, testing::getenv_from(none)).has_value());
 }
 
 TEST(Settings, SyntaxErrorNamesFileLineAndColumn) {
@@ -296,17 +295,17 @@ TEST(Settings, EnvironmentLists) {
   Env env{{"STARGATE_CAPABILITIES", " summarize, translate ,,search "},
           {"NATS_URL", "nats://a:4222, nats://b:4222"}};
   Settings s = defaults();
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.capabilities, (std::vector<std::string>{"summarize", "translate", "search"}));
   EXPECT_EQ(s.nats_urls, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
 
   // STARGATE_NATS_URL comes before NATS_URL; an empty one is as good as unset.
   env["STARGATE_NATS_URL"] = "nats://c:4222";
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.nats_urls, std::vector<std::string>{"nats://c:4222"});
   env["STARGATE_NATS_URL"] = "";
   Settings t = defaults();
-  ASSERT_TRUE(apply_environment(t, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(t, testing::getenv_from(env)).has_value());
   EXPECT_EQ(t.nats_urls, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
 }
 
@@ -315,7 +314,7 @@ TEST(Settings, EnvironmentScalars) {
           {"STARGATE_NATS_CREDS", "/c.creds"},     {"STARGATE_NATS_USER", "u"},
           {"STARGATE_NATS_PASSWORD", "p"},         {"STARGATE_CALL_TIMEOUT", "2.5"}};
   Settings s = defaults();
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.nats_token, "tok");
   EXPECT_EQ(s.nats_token_file, "/t");
   EXPECT_EQ(s.nats_creds_file, "/c.creds");
@@ -326,7 +325,7 @@ TEST(Settings, EnvironmentScalars) {
   for (const char* bad : {"abc", "0", "-3", "5s", "1e99"}) {
     Env e{{"STARGATE_CALL_TIMEOUT", bad}, {"STARGATE_NAME", "not-applied"}};
     Settings t = defaults();
-    auto r = apply_environment(t, env_of(e));
+    auto r = apply_environment(t, testing::getenv_from(e));
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_NE(r.error().message.find("STARGATE_CALL_TIMEOUT"), std::string::npos) << r.error().message;
     EXPECT_EQ(t.display_name, "");  // nothing applied
@@ -403,7 +402,7 @@ TEST(Settings, ValidateCrossField) {
   TempDir dir;
   dir.write("config.toml", "[announce]\ninterval_s = 100\n");
   Env none;
-  auto loaded = load_settings(dir.path(), {}, env_of(none));
+  auto loaded = load_settings(dir.path(), {}, testing::getenv_from(none));
   ASSERT_FALSE(loaded.has_value());
   EXPECT_NE(loaded.error().message.find("TTL"), std::string::npos) << loaded.error().message;
 }
@@ -433,7 +432,7 @@ TEST(Settings, P2pEnvironment) {
           {"STARGATE_RELAYS", "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWGsUPE814N8ons6XNM8C7iuEneGBTDxW92NazvBP4eXiu"},
           {"STARGATE_ANNOUNCE_ADDRS", "/dns4/agent.example.com/tcp/4001"}};
   Settings s = defaults();
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.listen_addrs, (std::vector<std::string>{"/ip4/127.0.0.1/tcp/0", "/ip6/::1/tcp/0"}));
   EXPECT_EQ(s.relays.size(), 1u);
   EXPECT_EQ(s.announce_addrs, std::vector<std::string>{"/dns4/agent.example.com/tcp/4001"});
@@ -455,13 +454,13 @@ TEST(Settings, RelayHealthAndTransportOrder) {
   EXPECT_NE(zero.error().message.find("relay_reservations must be between 1 and 16"), std::string::npos) << zero.error().message;
 
   Env env{{"STARGATE_RELAY_HEALTH_INTERVAL", "0.5"}, {"STARGATE_RELAY_RESERVATIONS", "3"}, {"STARGATE_TRANSPORTS", "libp2p"}};
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.relay_health_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(s.relay_reservations, 3u);
   EXPECT_EQ(s.transports, std::vector<std::string>{"libp2p"});
   EXPECT_FALSE(nats_enabled(s));  // leaving NATS out of the transports turns it off
   Env bad{{"STARGATE_RELAY_HEALTH_INTERVAL", "soon"}};
-  auto e = apply_environment(s, env_of(bad));
+  auto e = apply_environment(s, testing::getenv_from(bad));
   ASSERT_FALSE(e.has_value());
   EXPECT_NE(e.error().message.find("STARGATE_RELAY_HEALTH_INTERVAL='soon'"), std::string::npos) << e.error().message;
 
@@ -483,7 +482,7 @@ TEST(Settings, TreatAsPublic) {
   EXPECT_EQ(s.treat_as_public, (std::vector<std::string>{"198.51.100.0/24", "2001:db8::/32"}));
   EXPECT_TRUE(validate(s).has_value());
   Env env{{"STARGATE_TREAT_AS_PUBLIC", "127.0.0.0/8, 203.0.113.0/24"}};
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.treat_as_public, (std::vector<std::string>{"127.0.0.0/8", "203.0.113.0/24"}));
   s.treat_as_public = {"198.51.100.0/33"};
   auto bad = validate(s);
@@ -497,7 +496,7 @@ TEST(Settings, MetricsListenFromFileEnvironmentAndFlags) {
   ASSERT_TRUE(apply_text(s, "[metrics]\nlisten = \"127.0.0.1:9464\"\n").has_value());
   EXPECT_EQ(s.metrics_listen, "127.0.0.1:9464");
   Env env{{"STARGATE_METRICS_LISTEN", "127.0.0.1:9500"}};
-  ASSERT_TRUE(apply_environment(s, env_of(env)).has_value());
+  ASSERT_TRUE(apply_environment(s, testing::getenv_from(env)).has_value());
   EXPECT_EQ(s.metrics_listen, "127.0.0.1:9500");
   SettingOverrides flags;
   flags.metrics_listen = "[::1]:9600";
@@ -542,13 +541,13 @@ TEST(Settings, PoolSettingsThroughTheChain) {
   TempDir dir;
   dir.write("config.toml", "[pool]\nmax_connections = 20\nidle_timeout = 60\n");
   Env none;
-  auto from_file = load_settings(dir.path(), {}, env_of(none));
+  auto from_file = load_settings(dir.path(), {}, testing::getenv_from(none));
   ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
   EXPECT_EQ(from_file->pool_max_connections, 20u);
   EXPECT_EQ(from_file->pool_idle_timeout, 60s);
 
   Env env{{"STARGATE_POOL_MAX_CONNECTIONS", " 30 "}};
-  auto from_env = load_settings(dir.path(), {}, env_of(env));
+  auto from_env = load_settings(dir.path(), {}, testing::getenv_from(env));
   ASSERT_TRUE(from_env.has_value()) << from_env.error().message;
   EXPECT_EQ(from_env->pool_max_connections, 30u);
   EXPECT_EQ(from_env->pool_idle_timeout, 60s);  // the file's, the environment said nothing
@@ -556,12 +555,12 @@ TEST(Settings, PoolSettingsThroughTheChain) {
   env["STARGATE_POOL_IDLE_TIMEOUT"] = "5";
   SettingOverrides flags;
   flags.pool_max_connections = 2;
-  auto from_flags = load_settings(dir.path(), flags, env_of(env));
+  auto from_flags = load_settings(dir.path(), flags, testing::getenv_from(env));
   ASSERT_TRUE(from_flags.has_value()) << from_flags.error().message;
   EXPECT_EQ(from_flags->pool_max_connections, 2u);
   EXPECT_EQ(from_flags->pool_idle_timeout, 5s);
   flags.pool_idle_timeout = 1s;
-  auto all_flags = load_settings(dir.path(), flags, env_of(env));
+  auto all_flags = load_settings(dir.path(), flags, testing::getenv_from(env));
   ASSERT_TRUE(all_flags.has_value());
   EXPECT_EQ(all_flags->pool_idle_timeout, 1s);
 }
@@ -589,7 +588,7 @@ TEST(Settings, BadPoolValuesNameTheirSource) {
     for (const char* name : {"STARGATE_POOL_MAX_CONNECTIONS", "STARGATE_POOL_IDLE_TIMEOUT"}) {
       Env e{{name, bad}, {"STARGATE_NAME", "not-applied"}};
       Settings t = defaults();
-      auto r = apply_environment(t, env_of(e));
+      auto r = apply_environment(t, testing::getenv_from(e));
       if (std::string_view(bad).empty()) {  // empty: unset
         EXPECT_TRUE(r.has_value());
         continue;
@@ -652,14 +651,14 @@ TEST(Settings, CallsInFlightAndRequestDeadlinesThroughTheChain) {
             "[limits]\ncalls_in_flight_per_peer = 4\nrequest_header_timeout_s = 0.5\n"
             "[resources]\nmax_pending_handshakes_per_ip = 3\n");
   Env env{{"STARGATE_LIMITS_CALLS_IN_FLIGHT", "128"}};
-  auto loaded = load_settings(dir.path(), {}, env_of(env));
+  auto loaded = load_settings(dir.path(), {}, testing::getenv_from(env));
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   EXPECT_EQ(loaded->limits.calls_in_flight, 128);
   EXPECT_EQ(loaded->limits.calls_in_flight_per_peer, 4);
   EXPECT_EQ(loaded->limits.request_header_timeout_s, 0.5);
   EXPECT_EQ(loaded->resources.max_pending_handshakes_per_ip, 3u);
   dir.write("config.toml", "[limits]\ncalls_in_flight_per_ip = 2.5\n");
-  auto fractional = load_settings(dir.path(), {}, env_of(env));
+  auto fractional = load_settings(dir.path(), {}, testing::getenv_from(env));
   ASSERT_FALSE(fractional.has_value());
   EXPECT_NE(fractional.error().message.find("whole number"), std::string::npos) << fractional.error().message;
 }
@@ -669,7 +668,7 @@ TEST(Settings, RateLimitsThroughTheChain) {
   TempDir dir;
   dir.write("config.toml", "[limits]\ncalls_per_second = 20\ncalls_burst = 40.5\nannouncements_per_second = 0.5\n");
   Env none;
-  auto from_file = load_settings(dir.path(), {}, env_of(none));
+  auto from_file = load_settings(dir.path(), {}, testing::getenv_from(none));
   ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
   EXPECT_EQ(from_file->limits.calls_per_second, 20);
   EXPECT_EQ(from_file->limits.calls_burst, 40.5);
@@ -677,7 +676,7 @@ TEST(Settings, RateLimitsThroughTheChain) {
   EXPECT_EQ(from_file->limits.calls_per_ip_burst, 5000);  // the default
 
   Env env{{"STARGATE_LIMITS_CALLS_PER_SECOND", " 30 "}, {"STARGATE_LIMITS_BACKOFF_S", "2.5"}};
-  auto from_env = load_settings(dir.path(), {}, env_of(env));
+  auto from_env = load_settings(dir.path(), {}, testing::getenv_from(env));
   ASSERT_TRUE(from_env.has_value()) << from_env.error().message;
   EXPECT_EQ(from_env->limits.calls_per_second, 30);
   EXPECT_EQ(from_env->limits.calls_burst, 40.5);  // the file's
@@ -685,7 +684,7 @@ TEST(Settings, RateLimitsThroughTheChain) {
 
   SettingOverrides flags;
   flags.limits["calls_per_second"] = 7;
-  auto from_flags = load_settings(dir.path(), flags, env_of(env));
+  auto from_flags = load_settings(dir.path(), flags, testing::getenv_from(env));
   ASSERT_TRUE(from_flags.has_value()) << from_flags.error().message;
   EXPECT_EQ(from_flags->limits.calls_per_second, 7);
   EXPECT_EQ(from_flags->limits.backoff_s, 2.5);
@@ -711,7 +710,7 @@ TEST(Settings, BadRateLimitsNameTheirSource) {
   for (const char* bad : {"0", "-3", "abc", "12x", "2e7"}) {
     Env e{{"STARGATE_LIMITS_CALLS_BURST", bad}, {"STARGATE_NAME", "not-applied"}};
     Settings t = defaults();
-    auto r = apply_environment(t, env_of(e));
+    auto r = apply_environment(t, testing::getenv_from(e));
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_NE(r.error().message.find(std::string("STARGATE_LIMITS_CALLS_BURST='") + bad + "'"), std::string::npos)
         << r.error().message;
@@ -769,7 +768,7 @@ TEST(CheckedSeconds, EnvironmentDurationsUseIt) {
     for (const char* name : {"STARGATE_CALL_TIMEOUT", "STARGATE_RELAY_HEALTH_INTERVAL"}) {
       Env e{{name, bad}};
       Settings t = defaults();
-      auto r = apply_environment(t, env_of(e));
+      auto r = apply_environment(t, testing::getenv_from(e));
       ASSERT_FALSE(r.has_value()) << name << "=" << bad;
       EXPECT_NE(r.error().message.find(std::string(name) + "='" + bad + "'"), std::string::npos) << r.error().message;
       EXPECT_NE(r.error().message.find("between 0.001 and 86400"), std::string::npos) << r.error().message;
@@ -777,7 +776,7 @@ TEST(CheckedSeconds, EnvironmentDurationsUseIt) {
   }
   Env ok{{"STARGATE_RELAY_HEALTH_INTERVAL", "0.25"}};
   Settings t = defaults();
-  ASSERT_TRUE(apply_environment(t, env_of(ok)).has_value());
+  ASSERT_TRUE(apply_environment(t, testing::getenv_from(ok)).has_value());
   EXPECT_EQ(t.relay_health_interval, 250ms);
 }
 
@@ -788,13 +787,13 @@ TEST(Settings, GroupOrWorldWritableIdentityDirIsRefused) {
   Env none;
   for (mode_t mode : {0777, 0770, 0720, 0702, 01777}) {
     ASSERT_EQ(::chmod(dir.path().c_str(), mode), 0);
-    auto r = load_settings(dir.path(), {}, env_of(none));
+    auto r = load_settings(dir.path(), {}, testing::getenv_from(none));
     ASSERT_FALSE(r.has_value()) << std::oct << mode;
     EXPECT_NE(r.error().message.find("chmod 700 " + dir.path().string()), std::string::npos) << r.error().message;
   }
   for (mode_t mode : {0700, 0755}) {
     ASSERT_EQ(::chmod(dir.path().c_str(), mode), 0);
-    auto r = load_settings(dir.path(), {}, env_of(none));
+    auto r = load_settings(dir.path(), {}, testing::getenv_from(none));
     ASSERT_TRUE(r.has_value()) << std::oct << mode << ": " << r.error().message;
     EXPECT_EQ(r->display_name, "from-file");
   }

@@ -6,11 +6,11 @@ namespace stargate {
 namespace {
 
 // multiformats/multibase test vectors for "yes mani !".
-struct Vector {
+struct MultibaseVector {
   Multibase base;
   const char* text;
 };
-constexpr Vector kYesMani[] = {
+constexpr MultibaseVector kYesMani[] = {
     {Multibase::base16, "f796573206d616e692021"},
     {Multibase::base32, "bpfsxgidnmfxgsibb"},
     {Multibase::base58btc, "z7paNL19xttacUY"},

@@ -8,13 +8,13 @@ namespace stargate {
 namespace {
 
 // RFC 4648 section 10 test vectors, lowercase where multibase wants it and without padding.
-struct Vector {
+struct Rfc4648Vector {
   const char* plain;
   const char* b16;
   const char* b32;
   const char* b64;
 };
-constexpr Vector kVectors[] = {
+constexpr Rfc4648Vector kRfc4648Vectors[] = {
     {"", "", "", ""},
     {"f", "66", "my", "Zg"},
     {"fo", "666f", "mzxq", "Zm8"},
@@ -25,7 +25,7 @@ constexpr Vector kVectors[] = {
 };
 
 TEST(Rfc4648, EncodesRfcVectors) {
-  for (const auto& v : kVectors) {
+  for (const auto& v : kRfc4648Vectors) {
     EXPECT_EQ(base16_encode(as_bytes(v.plain)), v.b16);
     EXPECT_EQ(base32_encode(as_bytes(v.plain)), v.b32);
     EXPECT_EQ(base64_encode(as_bytes(v.plain)), v.b64);
@@ -34,7 +34,7 @@ TEST(Rfc4648, EncodesRfcVectors) {
 }
 
 TEST(Rfc4648, DecodesRfcVectors) {
-  for (const auto& v : kVectors) {
+  for (const auto& v : kRfc4648Vectors) {
     EXPECT_EQ(base16_decode(v.b16).value(), to_bytes(v.plain));
     EXPECT_EQ(base32_decode(v.b32).value(), to_bytes(v.plain));
     EXPECT_EQ(base64_decode(v.b64).value(), to_bytes(v.plain));

@@ -9,20 +9,20 @@ namespace {
 
 using test::hex;
 
-struct Vector {
+struct VarintVector {
   std::uint64_t value;
   const char* encoded;
 };
 
 // multiformats/unsigned-varint README examples, plus the 9-byte maximum.
-constexpr Vector kVectors[] = {
+constexpr VarintVector kVarintVectors[] = {
     {0, "00"},       {1, "01"},         {127, "7f"},     {128, "8001"},
     {255, "ff01"},   {300, "ac02"},     {16384, "808001"},
     {kMaxUvarintValue, "ffffffffffffffff7f"},
 };
 
 TEST(Varint, EncodesSpecVectors) {
-  for (const auto& v : kVectors) {
+  for (const auto& v : kVarintVectors) {
     Bytes out{0xaa};  // appends, keeps what was there
     append_uvarint(out, v.value);
     EXPECT_EQ(to_hex(out), std::string("aa") + v.encoded) << v.value;
@@ -31,7 +31,7 @@ TEST(Varint, EncodesSpecVectors) {
 }
 
 TEST(Varint, DecodesSpecVectors) {
-  for (const auto& v : kVectors) {
+  for (const auto& v : kVarintVectors) {
     Bytes in = hex(v.encoded);
     in.push_back(0xff);  // bytes after the varint are not consumed
     auto r = decode_uvarint(in);
@@ -43,7 +43,7 @@ TEST(Varint, DecodesSpecVectors) {
 }
 
 TEST(Varint, EveryProperPrefixNeedsMoreBytes) {
-  for (const auto& v : kVectors) {
+  for (const auto& v : kVarintVectors) {
     const Bytes full = hex(v.encoded);
     for (std::size_t n = 0; n < full.size(); ++n) {
       auto r = decode_uvarint(BytesView(full).first(n));

@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 using test::addr;
 using test::some_peer;
 
-const SteadyTime t0{};
+const SteadyTime table_start{};
 
 // A fresh peer whose key falls in bucket `cpl` seen from `self`.
 crypto::PeerId peer_in_bucket(const crypto::PeerId& self, std::size_t cpl) {
@@ -34,10 +34,10 @@ TEST(KadKey, DistanceAndPrefix) {
 TEST(RoutingTable, InsertsUpdatesAndIgnoresSelf) {
   auto self = some_peer();
   RoutingTable table(self);
-  EXPECT_EQ(table.add(self, {}, t0).outcome, RoutingTable::Outcome::self);
+  EXPECT_EQ(table.add(self, {}, table_start).outcome, RoutingTable::Outcome::self);
   auto p = some_peer();
-  EXPECT_EQ(table.add(p, {addr("/ip4/1.2.3.4/tcp/1")}, t0).outcome, RoutingTable::Outcome::inserted);
-  EXPECT_EQ(table.add(p, {}, t0 + 1s).outcome, RoutingTable::Outcome::updated);
+  EXPECT_EQ(table.add(p, {addr("/ip4/1.2.3.4/tcp/1")}, table_start).outcome, RoutingTable::Outcome::inserted);
+  EXPECT_EQ(table.add(p, {}, table_start + 1s).outcome, RoutingTable::Outcome::updated);
   ASSERT_NE(table.find(p), nullptr);
   EXPECT_EQ(table.find(p)->addrs.size(), 1u);  // empty addrs keep the known ones
   EXPECT_EQ(table.size(), 1u);
@@ -50,15 +50,15 @@ TEST(RoutingTable, FullBucketCachesNewcomersAndChecksItsOldestPeer) {
   std::vector<crypto::PeerId> members;
   for (int i = 0; i < 3; ++i) {
     members.push_back(peer_in_bucket(self, 0));
-    EXPECT_EQ(table.add(members.back(), {}, t0 + std::chrono::seconds(i)).outcome, RoutingTable::Outcome::inserted);
+    EXPECT_EQ(table.add(members.back(), {}, table_start + std::chrono::seconds(i)).outcome, RoutingTable::Outcome::inserted);
   }
   auto newcomer = peer_in_bucket(self, 0);
   // The oldest was seen recently: cached, nobody to check.
-  auto early = table.add(newcomer, {}, t0 + 10s);
+  auto early = table.add(newcomer, {}, table_start + 10s);
   EXPECT_EQ(early.outcome, RoutingTable::Outcome::cached);
   EXPECT_FALSE(early.check);
   // Later the oldest is due a check.
-  auto later = table.add(newcomer, {}, t0 + 100s);
+  auto later = table.add(newcomer, {}, table_start + 100s);
   ASSERT_TRUE(later.check);
   EXPECT_EQ(*later.check, members[0]);
   EXPECT_EQ(table.replacements(), 1u);
@@ -69,7 +69,7 @@ TEST(RoutingTable, FullBucketCachesNewcomersAndChecksItsOldestPeer) {
   EXPECT_EQ(table.size(), 3u);
   EXPECT_EQ(table.replacements(), 0u);
   // The cache is bounded.
-  for (int i = 0; i < 5; ++i) table.add(peer_in_bucket(self, 0), {}, t0 + 200s);
+  for (int i = 0; i < 5; ++i) table.add(peer_in_bucket(self, 0), {}, table_start + 200s);
   EXPECT_EQ(table.replacements(), 2u);
 }
 
@@ -78,13 +78,13 @@ TEST(RoutingTable, SeenMovesAPeerOutOfTheCheckQueue) {
   RoutingTable table(self, RoutingTableConfig{.bucket_size = 2, .replacement_cache = 2, .max_addrs_per_peer = 8,
                                               .check_after = 60s});
   auto a = peer_in_bucket(self, 0), b = peer_in_bucket(self, 0);
-  table.add(a, {}, t0);
-  table.add(b, {}, t0);
-  table.seen(a, t0 + 100s);
-  auto result = table.add(peer_in_bucket(self, 0), {}, t0 + 100s);
+  table.add(a, {}, table_start);
+  table.add(b, {}, table_start);
+  table.seen(a, table_start + 100s);
+  auto result = table.add(peer_in_bucket(self, 0), {}, table_start + 100s);
   ASSERT_TRUE(result.check);
   EXPECT_EQ(*result.check, b);
-  EXPECT_EQ(table.stale(t0 + 100s, 60s), std::vector<crypto::PeerId>{b});
+  EXPECT_EQ(table.stale(table_start + 100s, 60s), std::vector<crypto::PeerId>{b});
 }
 
 TEST(RoutingTable, ClosestAreSortedByXorDistance) {
@@ -93,7 +93,7 @@ TEST(RoutingTable, ClosestAreSortedByXorDistance) {
   std::vector<crypto::PeerId> peers;
   for (int i = 0; i < 60; ++i) {
     peers.push_back(some_peer());
-    table.add(peers.back(), {}, t0);
+    table.add(peers.back(), {}, table_start);
   }
   const auto target = key_of(some_peer());
   auto closest = table.closest(target, 10);

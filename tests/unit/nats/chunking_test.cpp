@@ -15,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using TP = Reassembler::TimePoint;
 
-const TP t0 = TP{} + 1000s;
+const TP chunking_start = TP{} + 1000s;
 
 Bytes pattern(std::size_t n, std::uint32_t seed = 1) {
   Bytes b(n);
@@ -37,7 +37,7 @@ std::vector<Bytes> chunks_of(const Bytes& m, std::size_t max_chunk, MessageId id
 }
 
 // Feeds every chunk; expects nullopt for all but the last, returns what the last gave.
-std::optional<Bytes> feed_all(Reassembler& r, std::string_view sender, const std::vector<Bytes>& chunks, TP now = t0) {
+std::optional<Bytes> feed_all(Reassembler& r, std::string_view sender, const std::vector<Bytes>& chunks, TP now = chunking_start) {
   std::optional<Bytes> out;
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     auto res = r.add(sender, chunks[i], now);
@@ -127,10 +127,10 @@ TEST(Chunking, PendingBytesAreThePreallocatedTotal) {
   Reassembler r;
   const Bytes m = pattern(5000);
   auto chunks = chunks_of(m, 1000, id_of(1));
-  ASSERT_TRUE(r.add("a", chunks[2], t0).value() == std::nullopt);
+  ASSERT_TRUE(r.add("a", chunks[2], chunking_start).value() == std::nullopt);
   EXPECT_EQ(r.pending_bytes(), 5000u);
   EXPECT_EQ(r.pending_messages(), 1u);
-  EXPECT_EQ(r.next_expiry(), t0 + r.config().timeout);
+  EXPECT_EQ(r.next_expiry(), chunking_start + r.config().timeout);
 }
 
 TEST(Chunking, SplitRefusesChunkSizeWithoutRoom) {
@@ -143,19 +143,19 @@ TEST(Chunking, LostChunkExpiresAfterTimeoutAndFreesBytes) {
   Reassembler r;
   auto chunks = chunks_of(pattern(3000), 1000, id_of(1));
   ASSERT_EQ(chunks.size(), 4u);
-  for (std::size_t i = 0; i + 1 < chunks.size(); ++i) ASSERT_TRUE(r.add("a", chunks[i], t0).has_value());
+  for (std::size_t i = 0; i + 1 < chunks.size(); ++i) ASSERT_TRUE(r.add("a", chunks[i], chunking_start).has_value());
   EXPECT_EQ(r.pending_bytes(), 3000u);
   ASSERT_TRUE(r.next_expiry().has_value());
-  EXPECT_EQ(*r.next_expiry(), t0 + 30s);
-  r.expire(t0 + 29s);
+  EXPECT_EQ(*r.next_expiry(), chunking_start + 30s);
+  r.expire(chunking_start + 29s);
   EXPECT_EQ(r.pending_bytes(), 3000u);
-  r.expire(t0 + 30s);
+  r.expire(chunking_start + 30s);
   EXPECT_EQ(r.pending_bytes(), 0u);
   EXPECT_EQ(r.pending_messages(), 0u);
   EXPECT_EQ(r.pending_senders(), 0u);
   EXPECT_FALSE(r.next_expiry().has_value());
   // The missing chunk arriving late neither completes nor restarts the message.
-  auto late = r.add("a", chunks.back(), t0 + 31s);
+  auto late = r.add("a", chunks.back(), chunking_start + 31s);
   ASSERT_TRUE(late.has_value());
   EXPECT_FALSE(late->has_value());
   EXPECT_EQ(r.pending_bytes(), 0u);
@@ -167,11 +167,11 @@ TEST(Chunking, AddExpiresBeforeCounting) {
   Reassembler r(c);
   auto a = chunks_of(pattern(3000, 1), 1000, id_of(1));
   auto b = chunks_of(pattern(3000, 2), 1000, id_of(2));
-  ASSERT_TRUE(r.add("s", a[0], t0).has_value());
-  EXPECT_FALSE(r.add("s", b[0], t0 + 1s).has_value());  // over the per-sender bound
+  ASSERT_TRUE(r.add("s", a[0], chunking_start).has_value());
+  EXPECT_FALSE(r.add("s", b[0], chunking_start + 1s).has_value());  // over the per-sender bound
   // Once the first message timed out, a new one from the same sender is accepted.
   auto d = chunks_of(pattern(3000, 3), 1000, id_of(3));
-  auto out = feed_all(r, "s", d, t0 + 31s);
+  auto out = feed_all(r, "s", d, chunking_start + 31s);
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(*out, pattern(3000, 3));
 }
@@ -182,26 +182,26 @@ TEST(Chunking, DuplicateChunksAreIgnored) {
   auto chunks = chunks_of(m, 1000, id_of(1));
   ASSERT_EQ(chunks.size(), 3u);
   for (int k = 0; k < 3; ++k) {
-    auto res = r.add("a", chunks[0], t0);
+    auto res = r.add("a", chunks[0], chunking_start);
     ASSERT_TRUE(res.has_value());
     EXPECT_FALSE(res->has_value());
   }
   EXPECT_EQ(r.pending_bytes(), 2500u);
-  ASSERT_TRUE(r.add("a", chunks[1], t0).has_value());
-  ASSERT_TRUE(r.add("a", chunks[1], t0).has_value());
-  auto out = r.add("a", chunks[2], t0);
+  ASSERT_TRUE(r.add("a", chunks[1], chunking_start).has_value());
+  ASSERT_TRUE(r.add("a", chunks[1], chunking_start).has_value());
+  auto out = r.add("a", chunks[2], chunking_start);
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->has_value());
   EXPECT_EQ(**out, m);
   // A duplicate after completion does not start a new message.
-  auto after = r.add("a", chunks[0], t0 + 1s);
+  auto after = r.add("a", chunks[0], chunking_start + 1s);
   ASSERT_TRUE(after.has_value());
   EXPECT_FALSE(after->has_value());
   EXPECT_EQ(r.pending_bytes(), 0u);
   // Same for a single-chunk message delivered twice.
   auto one = chunks_of(pattern(10), 1000, id_of(9));
-  EXPECT_TRUE(r.add("a", one[0], t0).value().has_value());
-  EXPECT_FALSE(r.add("a", one[0], t0).value().has_value());
+  EXPECT_TRUE(r.add("a", one[0], chunking_start).value().has_value());
+  EXPECT_FALSE(r.add("a", one[0], chunking_start).value().has_value());
 }
 
 TEST(Chunking, DuplicateIndexWithOtherContentKeepsTheFirst) {
@@ -211,9 +211,9 @@ TEST(Chunking, DuplicateIndexWithOtherContentKeepsTheFirst) {
   ASSERT_EQ(chunks.size(), 2u);
   Bytes forged = chunks[0];
   forged.back() ^= 0xFF;
-  ASSERT_TRUE(r.add("a", chunks[0], t0).has_value());
-  ASSERT_TRUE(r.add("a", forged, t0).has_value());
-  auto out = r.add("a", chunks[1], t0);
+  ASSERT_TRUE(r.add("a", chunks[0], chunking_start).has_value());
+  ASSERT_TRUE(r.add("a", forged, chunking_start).has_value());
+  auto out = r.add("a", chunks[1], chunking_start);
   ASSERT_TRUE(out.has_value() && out->has_value());
   EXPECT_EQ(**out, m);
 }
@@ -223,15 +223,15 @@ TEST(Chunking, InconsistentHeadersAreRejectedAndTheMessageKept) {
   const Bytes m = pattern(3000);
   auto chunks = chunks_of(m, 1000, id_of(1));
   ASSERT_EQ(chunks.size(), 4u);
-  ASSERT_TRUE(r.add("a", chunks[0], t0).has_value());
+  ASSERT_TRUE(r.add("a", chunks[0], chunking_start).has_value());
   // Same id, another (self-consistent) layout: count 3 over 3000 bytes.
-  EXPECT_FALSE(r.add("a", make_chunk(id_of(1), 1, 3, 3000, 1000), t0).has_value());
+  EXPECT_FALSE(r.add("a", make_chunk(id_of(1), 1, 3, 3000, 1000), chunking_start).has_value());
   // Same count, another total.
-  EXPECT_FALSE(r.add("a", make_chunk(id_of(1), 1, 4, 2999, 750), t0).has_value());
+  EXPECT_FALSE(r.add("a", make_chunk(id_of(1), 1, 4, 2999, 750), chunking_start).has_value());
   EXPECT_EQ(r.pending_bytes(), 3000u);
   // The genuine message still completes.
-  for (std::size_t i = 1; i < 3; ++i) ASSERT_TRUE(r.add("a", chunks[i], t0).value() == std::nullopt);
-  auto out = r.add("a", chunks[3], t0);
+  for (std::size_t i = 1; i < 3; ++i) ASSERT_TRUE(r.add("a", chunks[i], chunking_start).value() == std::nullopt);
+  auto out = r.add("a", chunks[3], chunking_start);
   ASSERT_TRUE(out.has_value() && out->has_value());
   EXPECT_EQ(**out, m);
 }
@@ -242,7 +242,7 @@ TEST(Chunking, MalformedChunksAreErrors) {
   ASSERT_TRUE(parse_chunk(good).has_value());
   auto bad = [&](Bytes c, const char* what) {
     EXPECT_FALSE(parse_chunk(c).has_value()) << what;
-    EXPECT_FALSE(r.add("a", c, t0).has_value()) << what;
+    EXPECT_FALSE(r.add("a", c, chunking_start).has_value()) << what;
   };
   bad(Bytes(good.begin(), good.begin() + chunk_header_size - 1), "short header");
   Bytes c = good;
@@ -272,19 +272,19 @@ TEST(Chunking, CountAndTotalOverBoundsAreRefusedBeforeAllocating) {
   c.max_chunks_per_message = 16;
   Reassembler r(c);
   // Total over the bound.
-  EXPECT_FALSE(r.add("a", make_chunk(id_of(1), 0, 2, 10'001, 5001), t0).has_value());
+  EXPECT_FALSE(r.add("a", make_chunk(id_of(1), 0, 2, 10'001, 5001), chunking_start).has_value());
   {
     // A well-formed 1 MiB chunk of a message claiming 4 GiB - 1, against the default bounds.
     Reassembler r0;
-    EXPECT_FALSE(r0.add("a", make_chunk(id_of(1), 0, 4096, 0xFFFFFFFF, 1024 * 1024), t0).has_value());
+    EXPECT_FALSE(r0.add("a", make_chunk(id_of(1), 0, 4096, 0xFFFFFFFF, 1024 * 1024), chunking_start).has_value());
     EXPECT_EQ(r0.pending_bytes(), 0u);
   }
   // Count over the bound.
-  EXPECT_FALSE(r.add("a", make_chunk(id_of(2), 0, 17, 1700, 100), t0).has_value());
+  EXPECT_FALSE(r.add("a", make_chunk(id_of(2), 0, 17, 1700, 100), chunking_start).has_value());
   EXPECT_EQ(r.pending_bytes(), 0u);
   // At the bounds: accepted.
-  EXPECT_TRUE(r.add("a", make_chunk(id_of(3), 0, 16, 1600, 100), t0).has_value());
-  EXPECT_TRUE(r.add("a", make_chunk(id_of(4), 0, 2, 10'000, 5000), t0).has_value());
+  EXPECT_TRUE(r.add("a", make_chunk(id_of(3), 0, 16, 1600, 100), chunking_start).has_value());
+  EXPECT_TRUE(r.add("a", make_chunk(id_of(4), 0, 2, 10'000, 5000), chunking_start).has_value());
   EXPECT_EQ(r.pending_bytes(), 11'600u);
 }
 
@@ -297,23 +297,23 @@ TEST(Chunking, PerSenderBoundsDoNotTouchOtherSenders) {
   // The victim has a message in progress.
   const Bytes victim_msg = pattern(4000, 5);
   auto victim = chunks_of(victim_msg, 1000, id_of(200));
-  ASSERT_TRUE(r.add("victim", victim[0], t0).has_value());
+  ASSERT_TRUE(r.add("victim", victim[0], chunking_start).has_value());
   // A flood from one sender: only three messages are held for it.
   int accepted = 0;
   for (std::uint8_t i = 0; i < 50; ++i) {
-    if (r.add("flooder", make_chunk(id_of(i), 0, 2, 2000, 1000), t0).has_value()) ++accepted;
+    if (r.add("flooder", make_chunk(id_of(i), 0, 2, 2000, 1000), chunking_start).has_value()) ++accepted;
   }
   EXPECT_EQ(accepted, 3);
   EXPECT_EQ(r.pending_bytes(), 4000u + 3 * 2000u);
   // Per-sender bytes: a message that would take the flooder over 10 000 bytes is refused.
   Reassembler r2(c);
-  ASSERT_TRUE(r2.add("f", make_chunk(id_of(1), 0, 2, 6000, 3000), t0).has_value());
-  EXPECT_FALSE(r2.add("f", make_chunk(id_of(2), 0, 2, 5000, 2500), t0).has_value());
-  EXPECT_TRUE(r2.add("g", make_chunk(id_of(2), 0, 2, 5000, 2500), t0).has_value());
+  ASSERT_TRUE(r2.add("f", make_chunk(id_of(1), 0, 2, 6000, 3000), chunking_start).has_value());
+  EXPECT_FALSE(r2.add("f", make_chunk(id_of(2), 0, 2, 5000, 2500), chunking_start).has_value());
+  EXPECT_TRUE(r2.add("g", make_chunk(id_of(2), 0, 2, 5000, 2500), chunking_start).has_value());
   // The victim's message still completes.
   std::optional<Bytes> out;
   for (std::size_t i = 1; i < victim.size(); ++i) {
-    auto res = r.add("victim", victim[i], t0);
+    auto res = r.add("victim", victim[i], chunking_start);
     ASSERT_TRUE(res.has_value());
     if (*res) out = std::move(*res);
   }
@@ -328,28 +328,28 @@ TEST(Chunking, TotalAndSenderCountBoundsRefuseNewMessagesOnly) {
   c.max_pending_bytes_total = 10'000;
   c.max_senders = 3;
   Reassembler r(c);
-  ASSERT_TRUE(r.add("s1", make_chunk(id_of(1), 0, 2, 4000, 2000), t0).has_value());
-  ASSERT_TRUE(r.add("s2", make_chunk(id_of(1), 0, 2, 4000, 2000), t0).has_value());
+  ASSERT_TRUE(r.add("s1", make_chunk(id_of(1), 0, 2, 4000, 2000), chunking_start).has_value());
+  ASSERT_TRUE(r.add("s2", make_chunk(id_of(1), 0, 2, 4000, 2000), chunking_start).has_value());
   // Total: 8000 + 4000 > 10 000.
-  auto over = r.add("s3", make_chunk(id_of(1), 0, 2, 4000, 2000), t0);
+  auto over = r.add("s3", make_chunk(id_of(1), 0, 2, 4000, 2000), chunking_start);
   EXPECT_FALSE(over.has_value());
   // Its later chunks are ignored (no restart), not re-reported.
-  auto rest = r.add("s3", make_chunk(id_of(1), 1, 2, 4000, 2000), t0);
+  auto rest = r.add("s3", make_chunk(id_of(1), 1, 2, 4000, 2000), chunking_start);
   ASSERT_TRUE(rest.has_value());
   EXPECT_FALSE(rest->has_value());
   EXPECT_LE(r.pending_bytes(), c.max_pending_bytes_total);
-  ASSERT_TRUE(r.add("s3", make_chunk(id_of(2), 0, 2, 2000, 1000), t0).has_value());
+  ASSERT_TRUE(r.add("s3", make_chunk(id_of(2), 0, 2, 2000, 1000), chunking_start).has_value());
   // Senders: a fourth sender is refused, even for a small message.
-  EXPECT_FALSE(r.add("s4", make_chunk(id_of(1), 0, 2, 10, 5), t0).has_value());
+  EXPECT_FALSE(r.add("s4", make_chunk(id_of(1), 0, 2, 10, 5), chunking_start).has_value());
   EXPECT_EQ(r.pending_senders(), 3u);
   EXPECT_EQ(r.pending_bytes(), 10'000u);
   // Earlier messages still complete.
-  auto done = r.add("s1", make_chunk(id_of(1), 1, 2, 4000, 2000), t0);
+  auto done = r.add("s1", make_chunk(id_of(1), 1, 2, 4000, 2000), chunking_start);
   ASSERT_TRUE(done.has_value() && done->has_value());
   EXPECT_EQ((*done)->size(), 4000u);
   EXPECT_EQ(r.pending_bytes(), 6000u);
   // Single-chunk messages hold nothing and pass even when bounds are reached.
-  auto single = r.add("s9", make_chunk(id_of(7), 0, 1, 10, 10), t0);
+  auto single = r.add("s9", make_chunk(id_of(7), 0, 1, 10, 10), chunking_start);
   ASSERT_TRUE(single.has_value() && single->has_value());
 }
 
@@ -357,8 +357,8 @@ TEST(Chunking, SenderKeyTooLong) {
   Reassembler::Config c;
   c.max_sender_length = 8;
   Reassembler r(c);
-  EXPECT_FALSE(r.add(std::string(9, 'x'), make_chunk(id_of(1), 0, 2, 10, 5), t0).has_value());
-  EXPECT_TRUE(r.add(std::string(8, 'x'), make_chunk(id_of(1), 0, 2, 10, 5), t0).has_value());
+  EXPECT_FALSE(r.add(std::string(9, 'x'), make_chunk(id_of(1), 0, 2, 10, 5), chunking_start).has_value());
+  EXPECT_TRUE(r.add(std::string(8, 'x'), make_chunk(id_of(1), 0, 2, 10, 5), chunking_start).has_value());
 }
 
 TEST(Chunking, InterleavedMessagesFromSeveralSenders) {
@@ -385,7 +385,7 @@ TEST(Chunking, InterleavedMessagesFromSeveralSenders) {
   std::shuffle(all.begin(), all.end(), rng);
   std::vector<Bytes> got;
   for (auto& it : all) {
-    auto res = r.add(it.sender, it.chunk, t0);
+    auto res = r.add(it.sender, it.chunk, chunking_start);
     ASSERT_TRUE(res.has_value()) << res.error().message;
     if (*res) got.push_back(std::move(**res));
   }
@@ -398,13 +398,13 @@ TEST(Chunking, InterleavedMessagesFromSeveralSenders) {
 
 TEST(Chunking, ExpiryOrderAcrossMessages) {
   Reassembler r;
-  ASSERT_TRUE(r.add("a", make_chunk(id_of(1), 0, 2, 10, 5), t0).has_value());
-  ASSERT_TRUE(r.add("b", make_chunk(id_of(1), 0, 2, 20, 10), t0 + 10s).has_value());
-  EXPECT_EQ(r.next_expiry(), t0 + 30s);
-  r.expire(t0 + 30s);
+  ASSERT_TRUE(r.add("a", make_chunk(id_of(1), 0, 2, 10, 5), chunking_start).has_value());
+  ASSERT_TRUE(r.add("b", make_chunk(id_of(1), 0, 2, 20, 10), chunking_start + 10s).has_value());
+  EXPECT_EQ(r.next_expiry(), chunking_start + 30s);
+  r.expire(chunking_start + 30s);
   EXPECT_EQ(r.pending_bytes(), 20u);
-  EXPECT_EQ(r.next_expiry(), t0 + 40s);
-  r.expire(t0 + 40s);
+  EXPECT_EQ(r.next_expiry(), chunking_start + 40s);
+  r.expire(chunking_start + 40s);
   EXPECT_EQ(r.pending_bytes(), 0u);
 }
 

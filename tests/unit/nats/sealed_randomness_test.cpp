@@ -14,7 +14,7 @@
 namespace stargate::nats::sealed {
 namespace {
 
-const TimePoint t0 = TimePoint{} + std::chrono::seconds(1'700'000'000);
+const TimePoint randomness_start = TimePoint{} + std::chrono::seconds(1'700'000'000);
 
 crypto::RandomSource seeded(std::uint64_t seed) {
   auto engine = std::make_shared<std::mt19937_64>(seed);
@@ -42,10 +42,10 @@ Exchange exchange(std::uint64_t seed) {
   SessionTable caller(caller_keys.static_key, caller_keys.identity, {}, seeded(seed));
   SessionTable callee(callee_keys.static_key, callee_keys.identity, {}, seeded(seed + 1));
   Exchange e;
-  e.request = caller.seal_request(callee.static_public_key(), as_bytes("request"), t0).value();
-  auto in = callee.open(e.request.wire, t0).value();
-  e.response = callee.seal_response(in.session, as_bytes("response"), t0).value();
-  auto back = caller.open(e.response, t0).value();  // the deterministic handshake still completes
+  e.request = caller.seal_request(callee.static_public_key(), as_bytes("request"), randomness_start).value();
+  auto in = callee.open(e.request.wire, randomness_start).value();
+  e.response = callee.seal_response(in.session, as_bytes("response"), randomness_start).value();
+  auto back = caller.open(e.response, randomness_start).value();  // the deterministic handshake still completes
   EXPECT_EQ(as_string(back.plaintext), "response");
   return e;
 }
@@ -71,8 +71,8 @@ TEST(SealedRandomness, WithoutASourceTheSystemRandomnessIsUsed) {
   const Keys caller_keys(1), callee_keys(7);
   SessionTable one(caller_keys.static_key, caller_keys.identity);
   SessionTable two(caller_keys.static_key, caller_keys.identity);
-  auto x = one.seal_request(callee_keys.static_key.public_key(), as_bytes("r"), t0).value();
-  auto y = two.seal_request(callee_keys.static_key.public_key(), as_bytes("r"), t0).value();
+  auto x = one.seal_request(callee_keys.static_key.public_key(), as_bytes("r"), randomness_start).value();
+  auto y = two.seal_request(callee_keys.static_key.public_key(), as_bytes("r"), randomness_start).value();
   EXPECT_NE(x.wire, y.wire);
 }
 

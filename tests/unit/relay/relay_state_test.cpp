@@ -11,7 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-crypto::PeerId some_peer() { return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()); }
+crypto::PeerId random_peer() { return crypto::PeerId::from_public_key(crypto::Ed25519PrivateKey::generate().public_key()); }
 
 const TimePoint t0 = TimePoint{} + std::chrono::seconds(1'700'000'000);
 
@@ -41,7 +41,7 @@ TEST(RelayLimitsTest, DefaultsAreGoLibp2ps) {
 
 TEST(RelayStateTest, ReserveGrantsExpiryAddrsVoucherAndLimit) {
   Relay r;
-  const auto peer = some_peer();
+  const auto peer = random_peer();
   auto grant = r.state.reserve(peer, "203.0.113.5", t0);
   ASSERT_TRUE(grant);
   EXPECT_FALSE(grant->refreshed);
@@ -68,7 +68,7 @@ TEST(RelayStateTest, AddressesGetTheRelaysIdAndOthersAreLeftOut) {
   const auto id = r.state.relay_id().to_string();
   r.state.set_addrs({Multiaddr::parse("/ip4/198.51.100.1/tcp/1").value(),
                      Multiaddr::parse("/ip4/198.51.100.1/tcp/2/p2p/" + id).value(),
-                     Multiaddr::parse("/ip4/198.51.100.1/tcp/3/p2p/" + some_peer().to_string()).value(),
+                     Multiaddr::parse("/ip4/198.51.100.1/tcp/3/p2p/" + random_peer().to_string()).value(),
                      Multiaddr::parse("/ip4/198.51.100.1/tcp/4/p2p/" + id + "/p2p-circuit").value()});
   ASSERT_EQ(r.state.addrs().size(), 2u);
   EXPECT_EQ(r.state.addrs()[0].to_string(), "/ip4/198.51.100.1/tcp/1/p2p/" + id);
@@ -77,7 +77,7 @@ TEST(RelayStateTest, AddressesGetTheRelaysIdAndOthersAreLeftOut) {
 
 TEST(RelayStateTest, RefreshExtendsAndNeedsNoNewSlot) {
   Relay r;
-  const auto peer = some_peer();
+  const auto peer = random_peer();
   ASSERT_TRUE(r.state.reserve(peer, "203.0.113.5", t0));
   auto again = r.state.reserve(peer, "203.0.113.5", t0 + 30min);
   ASSERT_TRUE(again);
@@ -92,7 +92,7 @@ TEST(RelayStateTest, RefreshExtendsAndNeedsNoNewSlot) {
   EXPECT_TRUE(r.state.has_reservation(peer, t0 + 139min));
   EXPECT_FALSE(r.state.has_reservation(peer, t0 + 140min));
 
-  auto none = r.state.refresh(some_peer(), "203.0.113.5", t0);
+  auto none = r.state.refresh(random_peer(), "203.0.113.5", t0);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error(), (Refusal{Status::no_reservation, RefusalReason::no_reservation}));
 }
@@ -101,20 +101,20 @@ TEST(RelayStateTest, TotalReservationLimit) {
   RelayLimits limits;
   limits.max_reservations = 3;
   Relay r(limits);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(r.state.reserve(some_peer(), "203.0.113." + std::to_string(i), t0));
-  auto refused = r.state.reserve(some_peer(), "203.0.113.9", t0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(r.state.reserve(random_peer(), "203.0.113." + std::to_string(i), t0));
+  auto refused = r.state.reserve(random_peer(), "203.0.113.9", t0);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error(), (Refusal{Status::reservation_refused, RefusalReason::too_many_reservations}));
   EXPECT_EQ(r.state.counters().refusals_for(RefusalReason::too_many_reservations), 1u);
   EXPECT_EQ(r.state.counters().refusals_with(Status::reservation_refused), 1u);
   // Once the others expire there is room again.
-  EXPECT_TRUE(r.state.reserve(some_peer(), "203.0.113.9", t0 + 1h));
+  EXPECT_TRUE(r.state.reserve(random_peer(), "203.0.113.9", t0 + 1h));
   EXPECT_EQ(r.state.reservation_count(), 1u);
 }
 
 TEST(RelayStateTest, PerPeerReservationLimit) {
   Relay r;
-  const auto peer = some_peer();
+  const auto peer = random_peer();
   ASSERT_TRUE(r.state.reserve(peer, "203.0.113.5", t0));
   auto refused = r.state.reserve(peer, "203.0.113.6", t0);
   ASSERT_FALSE(refused);
@@ -127,29 +127,29 @@ TEST(RelayStateTest, PerPeerReservationLimit) {
 
 TEST(RelayStateTest, PerIpReservationLimit) {
   Relay r;
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(r.state.reserve(some_peer(), "203.0.113.5", t0));
-  auto refused = r.state.reserve(some_peer(), "203.0.113.5", t0);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(r.state.reserve(random_peer(), "203.0.113.5", t0));
+  auto refused = r.state.reserve(random_peer(), "203.0.113.5", t0);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error(), (Refusal{Status::reservation_refused, RefusalReason::too_many_reservations_for_ip}));
-  EXPECT_TRUE(r.state.reserve(some_peer(), "203.0.113.6", t0)) << "another IP is not affected";
+  EXPECT_TRUE(r.state.reserve(random_peer(), "203.0.113.6", t0)) << "another IP is not affected";
 
   Relay lifted(RelayLimits::private_relay());
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(lifted.state.reserve(some_peer(), "203.0.113.5", t0));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(lifted.state.reserve(random_peer(), "203.0.113.5", t0));
 }
 
 TEST(RelayStateTest, ReservationFloodIsBoundedAndOthersKeepBeingServed) {
   Relay r;
-  const auto flooder = some_peer();
+  const auto flooder = random_peer();
   ASSERT_TRUE(r.state.reserve(flooder, "203.0.113.66", t0));
-  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(r.state.reserve(some_peer(), "203.0.113.66", t0) && i >= 7);
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(r.state.reserve(random_peer(), "203.0.113.66", t0) && i >= 7);
   EXPECT_EQ(r.state.reservation_count(), 8u);
-  EXPECT_TRUE(r.state.reserve(some_peer(), "198.51.100.20", t0));
+  EXPECT_TRUE(r.state.reserve(random_peer(), "198.51.100.20", t0));
 }
 
 TEST(RelayStateTest, AllowList) {
   Relay r(RelayLimits::private_relay());
-  const auto friend_peer = some_peer();
-  const auto stranger = some_peer();
+  const auto friend_peer = random_peer();
+  const auto stranger = random_peer();
   r.state.set_allowlist(std::set<crypto::PeerId>{friend_peer});
   auto refused = r.state.reserve(stranger, "203.0.113.5", t0);
   ASSERT_FALSE(refused);
@@ -165,8 +165,8 @@ TEST(RelayStateTest, AllowList) {
 
 TEST(RelayStateTest, CircuitNeedsAReservation) {
   Relay r;
-  const auto src = some_peer();
-  const auto dst = some_peer();
+  const auto src = random_peer();
+  const auto dst = random_peer();
   auto refused = r.state.open_circuit(src, dst, t0);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error(), (Refusal{Status::no_reservation, RefusalReason::no_reservation}));
@@ -186,15 +186,15 @@ TEST(RelayStateTest, CircuitNeedsAReservation) {
 
 TEST(RelayStateTest, CircuitsPerPeerLimitBothEnds) {
   Relay r;
-  const auto dst = some_peer();
+  const auto dst = random_peer();
   ASSERT_TRUE(r.state.reserve(dst, "203.0.113.5", t0));
   std::vector<CircuitId> ids;
   for (int i = 0; i < 16; ++i) {
-    auto c = r.state.open_circuit(some_peer(), dst, t0);
+    auto c = r.state.open_circuit(random_peer(), dst, t0);
     ASSERT_TRUE(c);
     ids.push_back(c->id);
   }
-  auto refused = r.state.open_circuit(some_peer(), dst, t0);
+  auto refused = r.state.open_circuit(random_peer(), dst, t0);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error(),
             (Refusal{Status::resource_limit_exceeded, RefusalReason::too_many_circuits_for_destination}));
@@ -202,17 +202,17 @@ TEST(RelayStateTest, CircuitsPerPeerLimitBothEnds) {
   r.state.close_circuit(ids[0]);  // twice: ignored
   r.state.close_circuit(999999);  // unknown: ignored
   EXPECT_EQ(r.state.circuit_count(), 15u);
-  EXPECT_TRUE(r.state.open_circuit(some_peer(), dst, t0));
+  EXPECT_TRUE(r.state.open_circuit(random_peer(), dst, t0));
 
   // The source's own count is limited too.
   Relay s;
-  const auto src = some_peer();
+  const auto src = random_peer();
   for (int i = 0; i < 16; ++i) {
-    const auto target = some_peer();
+    const auto target = random_peer();
     ASSERT_TRUE(s.state.reserve(target, "203.0.113." + std::to_string(i), t0));
     ASSERT_TRUE(s.state.open_circuit(src, target, t0));
   }
-  const auto target = some_peer();
+  const auto target = random_peer();
   ASSERT_TRUE(s.state.reserve(target, "203.0.113.100", t0));
   auto too_many = s.state.open_circuit(src, target, t0);
   ASSERT_FALSE(too_many);
@@ -222,10 +222,10 @@ TEST(RelayStateTest, CircuitsPerPeerLimitBothEnds) {
 
 TEST(RelayStateTest, CircuitDurationEndsInExpire) {
   Relay r;
-  const auto dst = some_peer();
+  const auto dst = random_peer();
   ASSERT_TRUE(r.state.reserve(dst, "203.0.113.5", t0));
-  const auto a = r.state.open_circuit(some_peer(), dst, t0).value().id;
-  const auto b = r.state.open_circuit(some_peer(), dst, t0 + 1min).value().id;
+  const auto a = r.state.open_circuit(random_peer(), dst, t0).value().id;
+  const auto b = r.state.open_circuit(random_peer(), dst, t0 + 1min).value().id;
   EXPECT_EQ(r.state.next_deadline(), t0 + 2min);
   EXPECT_TRUE(r.state.expire(t0 + 2min - 1s).empty());
   EXPECT_EQ(r.state.expire(t0 + 2min), std::vector<CircuitId>{a});
@@ -244,19 +244,19 @@ TEST(RelayStateTest, CircuitDurationEndsInExpire) {
 
 TEST(RelayStateTest, ReserveNeverEndsACircuitBehindTheIoLayersBack) {
   Relay r;
-  const auto dst = some_peer();
+  const auto dst = random_peer();
   ASSERT_TRUE(r.state.reserve(dst, "203.0.113.5", t0));
-  const auto id = r.state.open_circuit(some_peer(), dst, t0).value().id;
-  ASSERT_TRUE(r.state.reserve(some_peer(), "203.0.113.6", t0 + 10min));
+  const auto id = r.state.open_circuit(random_peer(), dst, t0).value().id;
+  ASSERT_TRUE(r.state.reserve(random_peer(), "203.0.113.6", t0 + 10min));
   EXPECT_EQ(r.state.circuit_count(), 1u) << "only expire() ends circuits, and it says which";
   EXPECT_EQ(r.state.expire(t0 + 10min), std::vector<CircuitId>{id});
 }
 
 TEST(RelayStateTest, CircuitBytesPerDirection) {
   Relay r;
-  const auto dst = some_peer();
+  const auto dst = random_peer();
   ASSERT_TRUE(r.state.reserve(dst, "203.0.113.5", t0));
-  const auto id = r.state.open_circuit(some_peer(), dst, t0).value().id;
+  const auto id = r.state.open_circuit(random_peer(), dst, t0).value().id;
   EXPECT_EQ(r.state.allowance(id, Direction::source_to_destination), 131072u);
   r.state.add_relayed(id, Direction::source_to_destination, 131000);
   EXPECT_EQ(r.state.allowance(id, Direction::source_to_destination), 72u);
@@ -270,11 +270,11 @@ TEST(RelayStateTest, CircuitBytesPerDirection) {
 
 TEST(RelayStateTest, PrivateRelayCircuitsHaveNoLimit) {
   Relay r(RelayLimits::private_relay());
-  const auto dst = some_peer();
+  const auto dst = random_peer();
   auto grant = r.state.reserve(dst, "203.0.113.5", t0).value();
   EXPECT_EQ(grant.limit, std::nullopt);
   EXPECT_EQ(grant.response().limit, std::nullopt);
-  auto circuit = r.state.open_circuit(some_peer(), dst, t0).value();
+  auto circuit = r.state.open_circuit(random_peer(), dst, t0).value();
   EXPECT_EQ(circuit.limit, std::nullopt);
   EXPECT_EQ(circuit.deadline, std::nullopt);
   r.state.add_relayed(circuit.id, Direction::destination_to_source, 1'000'000'000);
@@ -298,7 +298,7 @@ TEST(RelayStateTest, RefusalsCountedByReasonIncludingIoLayerOnes) {
     EXPECT_NE(status_for(reason), Status::ok);
   }
   // value() on a refusal throws with the status in the message.
-  auto refused = r.state.open_circuit(some_peer(), some_peer(), t0);
+  auto refused = r.state.open_circuit(random_peer(), random_peer(), t0);
   try {
     (void)refused.value();
     FAIL();

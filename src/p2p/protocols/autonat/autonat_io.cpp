@@ -10,11 +10,6 @@
 namespace stargate::p2p::autonat {
 namespace {
 
-auto logger() {
-  static auto l = log::get("autonat");
-  return l;
-}
-
 ProbeOutcome outcome_of(Status status) {
   switch (status) {
     case Status::ok: return ProbeOutcome::reachable;
@@ -76,7 +71,7 @@ std::shared_ptr<ReachabilityService> ReachabilityService::enable(Host& host, ide
 }
 
 void ReachabilityService::notify() {
-  logger()->info("reachability {} (confidence {}), NAT {}", to_string(tracker_.reachability()), tracker_.confidence(),
+  log::module<"autonat">()->info("reachability {} (confidence {}), NAT {}", to_string(tracker_.reachability()), tracker_.confidence(),
                  to_string(nat_.kind()));
   for (const auto& hook : change_hooks_) hook();
 }
@@ -101,7 +96,7 @@ awaitable<void> ReachabilityService::serve(std::shared_ptr<MuxedStream> stream) 
   auto decision = policy_.decide(info.remote_peer, info.remote_addr, info.relayed, request, Clock::now());
   DialResponse response;
   if (const auto* refusal = std::get_if<Refusal>(&decision)) {
-    logger()->debug("dial-back for {} refused ({}): {}", info.remote_peer.to_string(), to_string(refusal->reason),
+    log::module<"autonat">()->debug("dial-back for {} refused ({}): {}", info.remote_peer.to_string(), to_string(refusal->reason),
                     refusal->text);
     response = refusal->response();
   } else {
@@ -122,14 +117,14 @@ awaitable<DialResponse> ReachabilityService::dial_back(const crypto::PeerId& pee
     try {
       auto reached = co_await host_.probe_dial(addr, peer, left);
       policy_.dial_finished(true);
-      logger()->debug("dial-back to {} at {} succeeded", peer.to_string(), reached.to_string());
+      log::module<"autonat">()->debug("dial-back to {} at {} succeeded", peer.to_string(), reached.to_string());
       co_return DialResponse{Status::ok, "", reached};
     } catch (const std::exception& e) {
       errors += std::string(errors.empty() ? "" : "; ") + addr.to_string() + ": " + e.what();
     }
   }
   policy_.dial_finished(false);
-  logger()->debug("dial-back to {} failed: {}", peer.to_string(), errors);
+  log::module<"autonat">()->debug("dial-back to {} failed: {}", peer.to_string(), errors);
   co_return DialResponse{Status::dial_error, "dial failed", std::nullopt};
 }
 
@@ -174,12 +169,12 @@ awaitable<DialResponse> ReachabilityService::probe(std::shared_ptr<MuxedConnecti
   }
   if (!response) {
     ++client_counters_.no_answer;
-    logger()->debug("autonat probe via {} got no answer: {}", server.to_string(), failure);
+    log::module<"autonat">()->debug("autonat probe via {} got no answer: {}", server.to_string(), failure);
     tracker_.record(server, ProbeOutcome::no_evidence);
     throw ErrorException("autonat probe via " + server.to_string() + ": " + failure);
   }
   ++client_counters_.answered[status_index(response->status)];
-  logger()->debug("autonat probe via {}: {} {}", server.to_string(), to_string(response->status), response->status_text);
+  log::module<"autonat">()->debug("autonat probe via {}: {} {}", server.to_string(), to_string(response->status), response->status_text);
   if (tracker_.record(server, outcome_of(response->status))) notify();
   co_return *response;
 }

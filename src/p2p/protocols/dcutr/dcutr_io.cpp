@@ -9,11 +9,6 @@
 namespace stargate::p2p::dcutr {
 namespace {
 
-auto logger() {
-  static auto l = log::get("dcutr");
-  return l;
-}
-
 // How long a relayed connection that was upgraded may keep serving streams that were already on
 // it before it is closed anyway (its relay would end it soon in any case).
 constexpr auto kRetireGrace = std::chrono::minutes(2);
@@ -138,7 +133,7 @@ awaitable<void> DcutrService::upgrade(std::shared_ptr<MuxedConnection> relayed) 
     try {
       if (co_await attempt_as_b(relayed)) {
         ++counters_.successes;
-        logger()->info("hole punch to {} succeeded (attempt {})", peer.to_string(), attempt + 1);
+        log::module<"dcutr">()->info("hole punch to {} succeeded (attempt {})", peer.to_string(), attempt + 1);
         retire(relayed);
         co_return;
       }
@@ -150,7 +145,7 @@ awaitable<void> DcutrService::upgrade(std::shared_ptr<MuxedConnection> relayed) 
       detail = e.what();
     }
     fail(reason);
-    logger()->info("hole punch to {} failed (attempt {}, {}): {}", peer.to_string(), attempt + 1, reason, detail);
+    log::module<"dcutr">()->info("hole punch to {} failed (attempt {}, {}): {}", peer.to_string(), attempt + 1, reason, detail);
     // No address on either side, or a peer without DCUtR: trying again changes nothing.
     if (reason == "no_addresses" || reason == "protocol_refused" || reason == "peer_sent_no_addresses") break;
   }
@@ -245,7 +240,7 @@ awaitable<void> DcutrService::answer(std::shared_ptr<MuxedStream> stream) {
     try {
       co_await host_.punch(peer, theirs, PunchRole::client, options_.punch_timeout);
       ++counters_.successes;
-      logger()->info("hole punch to {} succeeded", peer.to_string());
+      log::module<"dcutr">()->info("hole punch to {} succeeded", peer.to_string());
       retire(relayed);
       co_return;
     } catch (const std::exception& e) {
@@ -254,7 +249,7 @@ awaitable<void> DcutrService::answer(std::shared_ptr<MuxedStream> stream) {
     }
   }
   fail(reason);
-  logger()->info("hole punch with {} failed ({}): {}", peer.to_string(), reason, detail);
+  log::module<"dcutr">()->info("hole punch with {} failed ({}): {}", peer.to_string(), reason, detail);
 }
 
 void DcutrService::retire(std::shared_ptr<MuxedConnection> relayed) {

@@ -10,11 +10,6 @@
 namespace stargate::p2p::gossipsub {
 namespace {
 
-auto logger() {
-  static auto l = log::get("gossipsub");
-  return l;
-}
-
 std::uint64_t random_u64() {
   std::uint64_t value = 0;
   crypto::random_bytes(MutableBytesView(reinterpret_cast<std::uint8_t*>(&value), sizeof value));
@@ -109,7 +104,7 @@ awaitable<void> GossipsubService::open_outbound(std::shared_ptr<MuxedConnection>
   try {
     stream = co_await host_.open_stream(connection, protocol_ids());
   } catch (const std::exception& e) {
-    logger()->debug("no pubsub stream to {}: {}", peer.to_string(), e.what());
+    log::module<"gossipsub">()->debug("no pubsub stream to {}: {}", peer.to_string(), e.what());
   }
   auto it = links_.find(peer);
   if (it == links_.end() || closed_) {
@@ -154,7 +149,7 @@ awaitable<void> GossipsubService::write_loop(crypto::PeerId peer, std::shared_pt
       written_.notify_all();
     }
   } catch (const std::exception& e) {
-    logger()->debug("pubsub stream to {} failed: {}", peer.to_string(), e.what());
+    log::module<"gossipsub">()->debug("pubsub stream to {} failed: {}", peer.to_string(), e.what());
   }
   drop(peer, link, true);
 }
@@ -217,7 +212,7 @@ awaitable<void> GossipsubService::serve_inbound(std::shared_ptr<MuxedStream> str
       auto rpc = decode(*body, options_.router.limits);
       if (!rpc) {
         ++stats_.decode_errors;
-        logger()->debug("malformed RPC from {}: {}", peer.to_string(), rpc.error().message);
+        log::module<"gossipsub">()->debug("malformed RPC from {}: {}", peer.to_string(), rpc.error().message);
         break;
       }
       router_.handle_rpc(peer, std::move(*rpc), Clock::now());
@@ -225,7 +220,7 @@ awaitable<void> GossipsubService::serve_inbound(std::shared_ptr<MuxedStream> str
     }
   } catch (const std::exception& e) {
     ++stats_.decode_errors;
-    logger()->debug("pubsub stream from {} ended: {}", peer.to_string(), e.what());
+    log::module<"gossipsub">()->debug("pubsub stream from {} ended: {}", peer.to_string(), e.what());
   }
   link->inbound_open = false;
   stream->reset();

@@ -7,15 +7,6 @@
 #include "p2p/protocols/identify/peer_record.hpp"
 
 namespace stargate::p2p::identify {
-namespace {
-
-auto logger() {
-  static auto l = log::get("identify");
-  return l;
-}
-
-}  // namespace
-
 IdentifyService::IdentifyService(Host& host) : host_(host), identified_(host.executor()) {}
 
 std::shared_ptr<IdentifyService> IdentifyService::enable(Host& host) {
@@ -43,7 +34,7 @@ std::shared_ptr<IdentifyService> IdentifyService::enable(Host& host) {
       try {
         co_await self->identify(connection);
       } catch (const std::exception& e) {
-        logger()->debug("identify of {} failed: {}", connection->info().remote_peer.to_string(), e.what());
+        log::module<"identify">()->debug("identify of {} failed: {}", connection->info().remote_peer.to_string(), e.what());
       }
     }, asio::detached);
   });
@@ -95,7 +86,7 @@ PeerInfo IdentifyService::record(const crypto::PeerId& peer, BytesView message, 
   known_[peer] = copy;
   identified_.notify_all();
   for (const auto& hook : identified_hooks_) hook(copy);
-  logger()->debug("identified {} ({}), {} protocols", peer.to_string(), entry.agent_version, entry.protocols.size());
+  log::module<"identify">()->debug("identified {} ({}), {} protocols", peer.to_string(), entry.agent_version, entry.protocols.size());
   return copy;
 }
 
@@ -131,7 +122,7 @@ void IdentifyService::push_to_all() {
         co_await write_length_prefixed(*stream, self->our_message(*connection));
         co_await stream->close_write();
       } catch (const std::exception& e) {
-        logger()->debug("identify push failed: {}", e.what());
+        log::module<"identify">()->debug("identify push failed: {}", e.what());
       }
     }, asio::detached);
   }

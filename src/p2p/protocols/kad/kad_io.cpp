@@ -12,11 +12,6 @@
 namespace stargate::p2p::kad {
 namespace {
 
-auto logger() {
-  static auto l = log::get("kad");
-  return l;
-}
-
 bool speaks(const PeerInfo& info, const std::string& protocol) {
   return std::find(info.protocols.begin(), info.protocols.end(), protocol) != info.protocols.end();
 }
@@ -105,7 +100,7 @@ bool Dht::backed_off(const crypto::PeerId& peer) const {
 void Dht::strike(const crypto::PeerId& peer) {
   if (!offenders_.strike(peer.to_string(), std::chrono::steady_clock::now())) return;
   ++counters_.peers_backed_off;
-  logger()->info("{} keeps sending refused DHT requests: disconnected and backed off for {} ms", peer.to_string(),
+  log::module<"kad">()->info("{} keeps sending refused DHT requests: disconnected and backed off for {} ms", peer.to_string(),
                  options_.offenders.backoff.count());
   if (table_.find(peer)) table_.failed(peer);
   // Posted: the refusal's reset goes out first, and the stream being served is not closed under
@@ -138,7 +133,7 @@ void Dht::set_mode(DhtMode mode) {
   }
   // Peers learn of the change through identify push, and add or drop us.
   if (identify_) identify_->push_to_all();
-  logger()->info("DHT in {} mode ({})", mode == DhtMode::server ? "server" : "client", options_.protocol);
+  log::module<"kad">()->info("DHT in {} mode ({})", mode == DhtMode::server ? "server" : "client", options_.protocol);
 }
 
 void Dht::learn(const PeerInfo& info) {
@@ -174,7 +169,7 @@ void Dht::check_liveness(crypto::PeerId peer) {
       stream->close();
       alive = true;
     } catch (const std::exception& e) {
-      logger()->debug("liveness check of {} failed: {}", peer.to_string(), e.what());
+      log::module<"kad">()->debug("liveness check of {} failed: {}", peer.to_string(), e.what());
     }
     self->checking_.erase(peer);
     if (alive) {
@@ -224,7 +219,7 @@ awaitable<void> Dht::serve(std::shared_ptr<MuxedStream> stream) {
     }
     if (!refusal.empty()) {
       ++counters_.requests_refused;
-      logger()->debug("refused a DHT request from {}: {}", from.to_string(), refusal);
+      log::module<"kad">()->debug("refused a DHT request from {}: {}", from.to_string(), refusal);
       stream->reset();
       if (offence) strike(from);
       co_return;
@@ -390,7 +385,7 @@ awaitable<LookupResult> Dht::run_lookup(Bytes key, MessageType type,
         try {
           response = co_await self->request(next, message);
         } catch (const std::exception& e) {
-          logger()->debug("{} to {} failed: {}", to_string(message.type), next.peer.to_string(), e.what());
+          log::module<"kad">()->debug("{} to {} failed: {}", to_string(message.type), next.peer.to_string(), e.what());
         }
         stall->cancel();
         if (state->over) co_return;
@@ -441,7 +436,7 @@ awaitable<std::size_t> Dht::send_to_closest(const Bytes& key, const Message& mes
         co_await self->request(peer, message);
         ++progress->told;
       } catch (const std::exception& e) {
-        logger()->debug("{} to {} failed: {}", to_string(message.type), peer.peer.to_string(), e.what());
+        log::module<"kad">()->debug("{} to {} failed: {}", to_string(message.type), peer.peer.to_string(), e.what());
       }
       --progress->pending;
       progress->done.notify_all();
@@ -487,7 +482,7 @@ awaitable<LookupResult> Dht::get_value(Bytes key) {
           if (!response.record || response.record->key != key) return false;
           auto why = validators->validate(key, response.record->value);
           if (!why.empty()) {
-            logger()->debug("invalid record from {}: {}", from.peer.to_string(), why);
+            log::module<"kad">()->debug("invalid record from {}: {}", from.peer.to_string(), why);
             return false;
           }
           found->values.push_back(response.record->value);
@@ -544,7 +539,7 @@ awaitable<std::size_t> Dht::bootstrap() {
       add_to_table(peer.peer, peer.addrs);
       ++answered;
     } catch (const std::exception& e) {
-      logger()->info("bootstrap peer {} did not answer: {}", addr.to_string(), e.what());
+      log::module<"kad">()->info("bootstrap peer {} did not answer: {}", addr.to_string(), e.what());
     }
   }
   co_await find_closest(host_.peer_id().bytes());
@@ -586,7 +581,7 @@ awaitable<void> Dht::maintenance_loop() {
       for (auto& key : due)
         if (!closed_ && provided_.contains(key)) co_await provide(key);
     } catch (const std::exception& e) {
-      logger()->debug("DHT maintenance: {}", e.what());
+      log::module<"kad">()->debug("DHT maintenance: {}", e.what());
     }
   }
 }

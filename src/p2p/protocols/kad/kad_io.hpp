@@ -95,6 +95,7 @@ class Dht : public std::enable_shared_from_this<Dht> {
   // then refreshes periodically. Returns the number of bootstrap peers that answered.
   awaitable<std::size_t> bootstrap();
   void add_bootstrap(Multiaddr addr) { options_.bootstrap.push_back(std::move(addr)); }
+  bool has_bootstrap_peers() const { return !options_.bootstrap.empty(); }
 
   // Iterative lookup of the k peers closest to `key`.
   awaitable<LookupResult> find_closest(Bytes key);

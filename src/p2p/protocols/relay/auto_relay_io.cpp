@@ -6,15 +6,6 @@
 #include <algorithm>
 
 namespace stargate::p2p::relay {
-namespace {
-
-auto logger() {
-  static auto l = log::get("relay");
-  return l;
-}
-
-}  // namespace
-
 AutoRelay::AutoRelay(Host& host, std::shared_ptr<RelayClient> client,
                      std::shared_ptr<autonat::ReachabilityService> reachability, AutoRelayOptions options)
     : host_(host), client_(std::move(client)), reachability_(std::move(reachability)), options_(options) {}
@@ -65,7 +56,7 @@ void AutoRelay::check() {
     if (client_->reservations().size() > before) {
       ++held;
       ++chosen_;
-      logger()->info("private: reserving on {} on our own", full.to_string());
+      log::module<"relay">()->info("private: reserving on {} on our own", full.to_string());
     }
   }
 }

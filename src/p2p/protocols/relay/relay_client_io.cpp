@@ -11,11 +11,6 @@
 namespace stargate::p2p::relay {
 namespace {
 
-auto logger() {
-  static auto l = log::get("relay");
-  return l;
-}
-
 using SystemClock = std::chrono::system_clock;
 
 std::optional<std::chrono::seconds> duration_of(const std::optional<Limit>& limit) {
@@ -170,7 +165,7 @@ awaitable<void> RelayClient::keep_reserved(crypto::PeerId relay, std::uint64_t g
           }, asio::detached);
         }
       } else {
-        logger()->info("reservation on relay {} failed: {}", relay.to_string(), failure);
+        log::module<"relay">()->info("reservation on relay {} failed: {}", relay.to_string(), failure);
         ++self->counters_.reservations_failed;
         self->mark_lost(*entry, failure);
         wait = backoff;
@@ -283,7 +278,7 @@ awaitable<void> RelayClient::accept_circuit(std::shared_ptr<MuxedStream> stream)
     try {
       request = co_await read_stop(*stream);
     } catch (const MalformedMessage& e) {
-      logger()->debug("malformed stop message from {}: {}", relay.to_string(), e.what());
+      log::module<"relay">()->debug("malformed stop message from {}: {}", relay.to_string(), e.what());
       refusal = Status::malformed_message;
     }
   }
@@ -291,7 +286,7 @@ awaitable<void> RelayClient::accept_circuit(std::shared_ptr<MuxedStream> stream)
   if (!refusal && (relay_info.relayed || !holds_reservation_with(relay))) refusal = Status::permission_denied;
   if (refusal) {
     ++counters_.circuits_refused;
-    logger()->debug("circuit from relay {} refused: {}", relay.to_string(), to_string(*refusal));
+    log::module<"relay">()->debug("circuit from relay {} refused: {}", relay.to_string(), to_string(*refusal));
     auto answer = stop_status(*refusal);
     co_await write_message(*stream, answer);
     co_await stream->close_write();
@@ -319,7 +314,7 @@ awaitable<void> RelayClient::accept_circuit(std::shared_ptr<MuxedStream> stream)
   }
   if (!failure.empty()) {
     ++counters_.circuits_refused;
-    logger()->debug("relayed connection from {} failed: {}", source.to_string(), failure);
+    log::module<"relay">()->debug("relayed connection from {} failed: {}", source.to_string(), failure);
   }
 }
 

@@ -9,11 +9,6 @@
 namespace stargate::p2p::relay {
 namespace {
 
-auto logger() {
-  static auto l = log::get("relay");
-  return l;
-}
-
 std::vector<crypto::PeerId> ids_of(const std::vector<std::pair<crypto::PeerId, Multiaddr>>& relays) {
   std::vector<crypto::PeerId> out;
   for (const auto& [id, addr] : relays) out.push_back(id);
@@ -87,13 +82,13 @@ void RelayMonitor::follow_preference() {
   auto wanted = table_.preferred();
   for (const auto& relay : reserving_) {
     if (std::find(wanted.begin(), wanted.end(), relay) == wanted.end()) {
-      logger()->info("releasing the reservation on relay {}", relay.to_string());
+      log::module<"relay">()->info("releasing the reservation on relay {}", relay.to_string());
       client_->drop_relay(relay);
     }
   }
   for (const auto& relay : wanted) {
     if (std::find(reserving_.begin(), reserving_.end(), relay) == reserving_.end()) {
-      logger()->info("reserving on relay {}", relay.to_string());
+      log::module<"relay">()->info("reserving on relay {}", relay.to_string());
       client_->add_relay(addrs_.at(relay));
     } else {
       client_->retry_now(relay);  // back from an outage: no need to wait out the backoff
@@ -139,12 +134,12 @@ awaitable<void> RelayMonitor::watch(crypto::PeerId relay) {
       if (changed) {
         const auto state = self->table_.find(relay)->state;
         if (state == RelayHealthState::unhealthy) {
-          logger()->warn("relay {} is unhealthy: {}", relay.to_string(), failure);
+          log::module<"relay">()->warn("relay {} is unhealthy: {}", relay.to_string(), failure);
           // A relay that stopped answering may still hold a half-open connection: let it go, so
           // that the reservation on it is known to be lost.
           if (auto c = self->host_.find_connection(relay); c && !c->info().relayed) c->close();
         } else {
-          logger()->info("relay {} is {}", relay.to_string(), to_string(state));
+          log::module<"relay">()->info("relay {} is {}", relay.to_string(), to_string(state));
         }
         self->follow_preference();
         if (self->change_hook_) self->change_hook_();

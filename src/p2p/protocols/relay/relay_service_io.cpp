@@ -8,11 +8,6 @@
 namespace stargate::p2p::relay {
 namespace {
 
-auto logger() {
-  static auto l = log::get("relay");
-  return l;
-}
-
 // A circuit moves this much per read: large enough for throughput, small enough that the byte
 // limit is enforced close to the byte.
 constexpr std::size_t kSpliceChunk = kCircuitBufferBytes / 2;  // one buffer per direction
@@ -62,7 +57,7 @@ awaitable<void> RelayService::serve(std::shared_ptr<MuxedStream> stream) {
     try {
       request = co_await read_hop(*stream);
     } catch (const MalformedMessage& e) {
-      logger()->debug("malformed hop message from {}: {}", raw->connection().info().remote_peer.to_string(), e.what());
+      log::module<"relay">()->debug("malformed hop message from {}: {}", raw->connection().info().remote_peer.to_string(), e.what());
       refusal = RefusalReason::malformed_message;
     }
   }
@@ -95,10 +90,10 @@ awaitable<void> RelayService::reserve(MuxedStream& stream) {
     answer = decision->response();
     watch(connection);
     schedule_expiry();
-    logger()->debug("reservation for {} until {}", info.remote_peer.to_string(), decision->expire_unix);
+    log::module<"relay">()->debug("reservation for {} until {}", info.remote_peer.to_string(), decision->expire_unix);
   } else {
     answer = hop_status(decision.error().status);
-    logger()->debug("reservation for {} refused: {}", info.remote_peer.to_string(), to_string(decision.error().reason));
+    log::module<"relay">()->debug("reservation for {} refused: {}", info.remote_peer.to_string(), to_string(decision.error().reason));
   }
   co_await write_message(stream, answer);
   co_await stream.close_write();
@@ -125,7 +120,7 @@ awaitable<void> RelayService::connect(std::shared_ptr<MuxedStream> source_stream
   std::string why;
   auto memory = std::make_shared<MemoryGrant>(source_stream->resources().reserve_memory(kCircuitBufferBytes, why));
   if (!*memory && !why.empty()) {
-    logger()->debug("circuit {} -> {} refused: {}", source.to_string(), destination.to_string(), why);
+    log::module<"relay">()->debug("circuit {} -> {} refused: {}", source.to_string(), destination.to_string(), why);
     co_await refuse_granted(*source_stream, grant.id, RefusalReason::node_resources);
     co_return;
   }
@@ -137,7 +132,7 @@ awaitable<void> RelayService::connect(std::shared_ptr<MuxedStream> source_stream
     failure = e.what();
   }
   if (!destination_stream) {
-    logger()->debug("circuit {} -> {} failed: {}", source.to_string(), destination.to_string(), failure);
+    log::module<"relay">()->debug("circuit {} -> {} failed: {}", source.to_string(), destination.to_string(), failure);
     co_await refuse_granted(*source_stream, grant.id, RefusalReason::connection_failed);
     co_return;
   }
@@ -150,7 +145,7 @@ awaitable<void> RelayService::connect(std::shared_ptr<MuxedStream> source_stream
     state_.close_circuit(grant.id);
     throw;
   }
-  logger()->debug("circuit {} -> {} open", source.to_string(), destination.to_string());
+  log::module<"relay">()->debug("circuit {} -> {} open", source.to_string(), destination.to_string());
   splice(grant.id, std::move(source_stream), std::move(destination_stream), std::move(memory));
   schedule_expiry();
 }
@@ -219,7 +214,7 @@ awaitable<void> RelayService::pump(CircuitId id, Direction direction, std::share
           co_await to->write_all(BytesView(buffer.data(), static_cast<std::size_t>(allowance)));
           state_.add_relayed(id, direction, allowance);
         }
-        logger()->debug("circuit {} reached its data limit", id);
+        log::module<"relay">()->debug("circuit {} reached its data limit", id);
         failed = true;
         break;
       }
@@ -277,7 +272,7 @@ void RelayService::schedule_expiry() {
     auto self = weak.lock();
     if (ec || !self) return;
     for (CircuitId id : self->state_.expire(std::chrono::system_clock::now())) {
-      logger()->debug("circuit {} reached its duration limit", id);
+      log::module<"relay">()->debug("circuit {} reached its duration limit", id);
       if (auto it = self->active_.find(id); it != self->active_.end()) {
         if (auto s = it->second.source.lock()) s->reset();
         if (auto d = it->second.destination.lock()) d->reset();
