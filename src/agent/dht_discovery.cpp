@@ -143,7 +143,9 @@ awaitable<bool> DhtDiscovery::publish_records() {
   }
   while (round->pending > 0) co_await round->done.wait();
   if (round->stored == 0) {
-    logger()->warn("no DHT peer stored our records; publishing again in {} s", options_.retry_unstored.count());
+    // Expected while we are the network's first node (nobody to store on); a warning otherwise.
+    const auto level = table->routing_table().size() == 0 ? spdlog::level::debug : spdlog::level::warn;
+    logger()->log(level, "no DHT peer stored our records; publishing again in {} s", options_.retry_unstored.count());
     co_return false;
   }
   ++publishes_;

@@ -6,6 +6,7 @@
 // resolved before the cascade carries it.
 #include "stargate/node.hpp"
 
+#include "agent/announce_jitter.hpp"
 #include "agent/announcement_intake.hpp"
 #include "agent/call_errors.hpp"
 #include "agent/cascade.hpp"
@@ -449,11 +450,7 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
   awaitable<void> announce_loop() {
     auto self = shared_from_this();
     while (!stopped) {
-      // Up to 10% early, never late (announce_ttl only has to outlast the interval): agents started
-      // together, a fleet restarted at once, drift apart instead of announcing in step for ever.
-      const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(options.announce_interval);
-      announce_timer.expires_after(interval - std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
-                                                  0, interval.count() / 10)(announce_jitter)));
+      announce_timer.expires_after(agent::next_announce_wait(options.announce_interval, announce_jitter));
       boost::system::error_code ec;
       co_await announce_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped) break;
