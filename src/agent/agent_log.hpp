@@ -4,9 +4,6 @@
 
 namespace stargate::agent {
 
-inline const std::shared_ptr<spdlog::logger>& logger() {
-  static const auto l = log::get("agent");
-  return l;
-}
+inline const std::shared_ptr<spdlog::logger>& logger() { return log::module<"agent">(); }
 
 }  // namespace stargate::agent
