@@ -245,8 +245,14 @@ struct NodeStatus {
   std::map<std::string, std::uint64_t> requests_rejected_by;
   // Requests that had run (or were running) already: answered from the first run, not run again.
   std::uint64_t requests_deduplicated = 0;
-  // Handlers cancelled because the caller's deadline (sent with the request) passed.
+  // Handlers cancelled: the caller's deadline (sent with the request) passed, or the caller of a
+  // streamed call cancelled it or did not come back.
   std::uint64_t handlers_cancelled = 0;
+  // Streamed calls served now (running, or keeping frames for a resume), and the bytes of frames
+  // they keep that their callers have not acknowledged (docs/protocol.md, "Streamed results").
+  std::size_t streams_open = 0;
+  std::uint64_t stream_buffered_bytes = 0;
+  std::uint64_t streams_resumed = 0;  // re-attached by their caller over a new path
   // The Kademlia DHT (docs/dht.md): mode ("server", "client", "off"), peers in the routing
   // table, records kept for others, requests served and refused, lookups run.
   struct Dht {
@@ -289,6 +295,54 @@ struct NodeStatus {
 using Handler =
     std::function<boost::asio::awaitable<boost::json::value>(const boost::json::value& params, const CallContext&)>;
 
+// Where a streaming handler (StarGateNode::handle_stream) sends its partial results, before it
+// returns the final one (docs/protocol.md, "Streamed results").
+class ResultStream {
+ public:
+  virtual ~ResultStream() = default;
+  // Sends one partial result. Waits while the caller has not consumed enough of what was sent (its
+  // window, 4 MiB by default): a slow consumer slows the handler, and memory stays bounded. Throws
+  // CallError payload_too_large (-32002) for a partial over 1 MiB serialized, and CallError once
+  // the call is cancelled (the caller cancelled, its deadline passed, or it did not come back
+  // within 30 s of its path breaking); the handler's coroutine is cancelled then too. A unary
+  // caller gets only the final result: its partials are dropped here.
+  virtual boost::asio::awaitable<void> send(boost::json::value partial) = 0;
+  virtual bool cancelled() const = 0;
+};
+using StreamHandler = std::function<boost::asio::awaitable<boost::json::value>(
+    const boost::json::value& params, const CallContext&, ResultStream& partials)>;
+
+namespace agent {
+class StreamingCall;
+}
+
+// A streamed call's results as they arrive (StarGateNode::call_stream): partials in order, exactly
+// once, then the final result. The path under it may break and be replaced (another relay, another
+// tier) without the reader noticing anything but the delay. Reading slowly slows the callee.
+class CallStream {
+ public:
+  explicit CallStream(std::shared_ptr<agent::StreamingCall> call);
+  CallStream(CallStream&&) noexcept;
+  CallStream& operator=(CallStream&&) noexcept;
+  // Cancels the call when it has not ended.
+  ~CallStream();
+
+  // The next partial result; nullopt once the final result is in (read it with result()). Throws
+  // CallError when the call failed (the callee's error, a timeout, no tier reached it).
+  boost::asio::awaitable<std::optional<boost::json::value>> next();
+  // The final result; partials not read yet are skipped. Throws CallError as next() does.
+  boost::asio::awaitable<boost::json::value> result();
+  // Stops the callee's handler (it sees cancellation); next() and result() then throw.
+  void cancel();
+  const std::string& call_id() const;
+  // Bytes of frames received and not read yet (at most the window the caller offered, plus the
+  // final result).
+  std::uint64_t buffered_bytes() const;
+
+ private:
+  std::shared_ptr<agent::StreamingCall> call_;
+};
+
 class StarGateNode {
  public:
   StarGateNode(boost::asio::any_io_executor executor, NodeOptions options);
@@ -299,6 +353,9 @@ class StarGateNode {
   // Registers a method. The catch-all (handle_any) answers methods nobody registered.
   void handle(std::string method, Handler handler);
   void handle_any(Handler handler);
+  // Registers a method that streams partial results (see ResultStream). A unary call() to it gets
+  // its final result alone.
+  void handle_stream(std::string method, StreamHandler handler);
 
   // Loads (or creates) the identity, connects to the broker, subscribes and announces.
   // Throws std::runtime_error with one clear line when the broker cannot be reached.
@@ -315,6 +372,13 @@ class StarGateNode {
                                                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   boost::asio::awaitable<boost::json::value> call(std::string peer, std::string method, boost::json::value params,
                                                   CallOptions options);
+  // A call whose results stream (docs/protocol.md, "Streamed results"): returns once the call is
+  // under way; read it with CallStream::next() and result(). The timeout covers the whole stream.
+  // A path that breaks mid-stream is replaced (the cascade again: another connection or relay,
+  // then NATS), resuming after the last partial received. A callee that does not stream answers
+  // with its final result alone.
+  boost::asio::awaitable<CallStream> call_stream(std::string peer, std::string method, boost::json::value params,
+                                                 CallOptions options = {});
   NodeStatus get_status() const;
   // Prometheus text exposition format.
   std::string get_metrics() const;

@@ -1,5 +1,8 @@
 #include "agent/a2a_io.hpp"
 
+#include "agent/a2a_stream_io.hpp"
+#include "agent/stream_frames.hpp"
+
 #include "agent/call_limiter.hpp"
 #include "agent/jsonrpc.hpp"
 #include "base/log.hpp"
@@ -32,8 +35,10 @@ A2aRefusal refusal_of(InFlightCalls::Refusal refusal) {
 
 // What serving a2a keeps between streams.
 struct A2aServer {
-  A2aServer(A2aRequestHandler h, A2aServeOptions o) : handle(std::move(h)), options(std::move(o)), in_flight(options.in_flight) {}
+  A2aServer(A2aRequestHandler h, A2aServeOptions o, A2aStreamService s)
+      : handle(std::move(h)), streams(std::move(s)), options(std::move(o)), in_flight(options.in_flight) {}
   A2aRequestHandler handle;
+  A2aStreamService streams;
   A2aServeOptions options;
   InFlightCalls in_flight;
   LogThrottle refusal_log;
@@ -49,8 +54,11 @@ struct A2aServer {
   p2p::awaitable<void> serve(std::shared_ptr<p2p::MuxedStream> stream);
 };
 
+// On /stargate/a2a/1.1.0 the answer is a stream's final frame.
 p2p::awaitable<void> refuse_unread(p2p::MuxedStream& stream, const std::string& response) {
-  co_await p2p::write_length_prefixed(stream, as_bytes(response));
+  const bool framed = stream.protocol() == kA2aStreamProtocol;
+  const std::string text = framed ? make_final_frame(1, response) : response;
+  co_await p2p::write_length_prefixed(stream, as_bytes(text));
   co_await stream.close_write();
   stream.reset();
 }
@@ -114,6 +122,11 @@ p2p::awaitable<void> A2aServer::serve(std::shared_ptr<p2p::MuxedStream> stream) 
     co_await refuse_unread(*stream, refusal);
     co_return;
   }
+  if (stream->protocol() == kA2aStreamProtocol) {
+    auto opened = co_await streams.open(std::move(*request), stream->connection().info());
+    co_await serve_stream_frames(std::move(stream), std::move(opened), streams.ended);
+    co_return;
+  }
   auto response = co_await handle(std::move(*request), stream->connection().info());
   co_await p2p::write_length_prefixed(*stream, as_bytes(response));
   co_await stream->close_write();
@@ -137,12 +150,18 @@ std::optional<std::string> agent_id_of(const crypto::PeerId& peer) {
   return crypto::agent_id(*key);
 }
 
-void enable_a2a(p2p::Host& host, A2aRequestHandler handle, A2aServeOptions options) {
-  auto server = std::make_shared<A2aServer>(std::move(handle), std::move(options));
-  host.resources().set_service(kA2aProtocol, "a2a");
-  host.set_handler(kA2aProtocol, [server](std::shared_ptr<p2p::MuxedStream> stream) -> p2p::awaitable<void> {
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle, A2aServeOptions options, A2aStreamService streams) {
+  const bool streamed = static_cast<bool>(streams.open);
+  auto server = std::make_shared<A2aServer>(std::move(handle), std::move(options), std::move(streams));
+  auto serve = [server](std::shared_ptr<p2p::MuxedStream> stream) -> p2p::awaitable<void> {
     co_await server->serve(std::move(stream));
-  });
+  };
+  host.resources().set_service(kA2aProtocol, "a2a");
+  host.set_handler(kA2aProtocol, serve);
+  if (streamed) {
+    host.resources().set_service(kA2aStreamProtocol, "a2a");
+    host.set_handler(kA2aStreamProtocol, serve);
+  }
 }
 
 p2p::awaitable<std::string> a2a_round_trip(p2p::Host& host, std::shared_ptr<p2p::MuxedConnection> connection,

@@ -7,6 +7,7 @@
 // The caller is the peer Noise authenticated on the connection: its agent ID follows from its
 // PeerId (an Ed25519 identity key), and a request whose `from` says otherwise is refused.
 #include "agent/in_flight.hpp"
+#include "agent/served_stream.hpp"
 #include "crypto/peer_id.hpp"
 #include "p2p/host/host.hpp"
 
@@ -44,7 +45,15 @@ struct A2aServeOptions {
   // caller that keeps holding places without progress is backed off like a flooder).
   std::function<void(const crypto::PeerId& caller, A2aRefusal why)> on_refused;
 };
-void enable_a2a(p2p::Host& host, A2aRequestHandler handle, A2aServeOptions options = {});
+// Streamed calls (/stargate/a2a/1.1.0, a2a_stream_io.hpp): `open` takes the opening frame (a
+// request, streamed or not, or a resume) and returns the stream to write, or the one response;
+// `ended` is told when a path is done with a stream.
+struct A2aStreamService {
+  std::function<p2p::awaitable<StreamAttachment>(std::string opening, p2p::ConnectionInfo connection)> open;
+  std::function<void(const ServedStream&)> ended;
+};
+// Serves /stargate/a2a/1.0.0, and /stargate/a2a/1.1.0 too when `streams.open` is set.
+void enable_a2a(p2p::Host& host, A2aRequestHandler handle, A2aServeOptions options = {}, A2aStreamService streams = {});
 
 // Sends `request` to the peer on `connection` and returns the response text. Throws
 // p2p::MessageTooLarge when the response is over the limit, ErrorException on a stream failure.

@@ -14,12 +14,15 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace stargate::agent {
+
+class StreamingCall;
 
 // The tier that carried a call: a direct libp2p connection, a relayed one, or the broker.
 enum class Tier { direct, relay, nats };
@@ -47,6 +50,9 @@ struct OutboundCall {
   std::chrono::steady_clock::time_point deadline;
   std::chrono::milliseconds timeout{0};  // the caller's, for messages
   Via via = Via::any;
+  // A streamed call: frames go into it, and an attempt after the first resumes after what it has
+  // received. An answered attempt's result is then null (the final frame is in the stream).
+  std::shared_ptr<StreamingCall> stream;
 };
 
 // What one attempt came to.

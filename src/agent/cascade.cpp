@@ -1,6 +1,7 @@
 #include "agent/cascade.hpp"
 
 #include "agent/jsonrpc.hpp"
+#include "agent/streaming_call.hpp"
 #include "base/signal_io.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -89,17 +90,26 @@ awaitable<Delivered> Cascade::run(std::shared_ptr<const CallTarget> target, std:
     throw unreachable("cannot reach " + target->label + ": " + (unavailable.empty() ? "no transport for this path" : unavailable));
 
   json::array attempts;
+  const auto received = [&call] { return call->stream ? call->stream->inbox().received() : 0; };
   for (std::size_t i = 0; i < tiers.size(); ++i) {
     const bool last = i + 1 == tiers.size();
     const auto now = clock_.now();
     const auto left = call->deadline - now;
     const auto give_up_at = last || left <= CallClock::time_point::duration::zero() ? call->deadline : now + left * 2 / 3;
+    const auto received_before = received();
     auto outcome = co_await attempt(*tiers[i], target, call, give_up_at);
     if (outcome.result) co_return Delivered{std::move(*outcome.result), outcome.tier};
     if (outcome.error) throw *outcome.error;
     if (!outcome.failure) outcome.failure = "no answer";
     attempts.push_back(json::object{{"tier", tiers[i]->name}, {"error", *outcome.failure}});
     if (on_failed_) on_failed_(*tiers[i], outcome);
+    // A streamed call whose path broke after frames came: the walk starts over, resuming (another
+    // connection or relay first, then the next tier), as long as each path brings something.
+    if (received() > received_before && clock_.now() < call->deadline) {
+      attempts.clear();
+      i = static_cast<std::size_t>(-1);
+      continue;
+    }
     if (last) throw all_failed(target->label, attempts, outcome);
   }
   throw unreachable("cannot reach " + target->label);  // not reached: the last tier returns or throws
@@ -132,11 +142,26 @@ awaitable<CallOutcome> Cascade::attempt(const CascadeTier& tier, std::shared_ptr
         race->wake.notify_all();
       },
       asio::detached);
+  // A streamed call's attempt that is delivering frames is not given up at its share of the time:
+  // it runs on until the call's deadline.
+  const auto received_at_start = call->stream ? call->stream->inbox().received() : 0;
+  bool extended = false;
   auto alarm = clock_.alarm(give_up_at, [race] {
     race->expired = true;
     race->wake.notify_all();
   });
-  while (!race->outcome && !race->expired) co_await race->wake.wait();
+  for (;;) {
+    while (!race->outcome && !race->expired) co_await race->wake.wait();
+    if (race->outcome || extended || !call->stream || call->stream->inbox().received() == received_at_start ||
+        give_up_at >= call->deadline)
+      break;
+    extended = true;
+    race->expired = false;
+    alarm = clock_.alarm(call->deadline, [race] {
+      race->expired = true;
+      race->wake.notify_all();
+    });
+  }
   if (race->outcome) co_return std::move(*race->outcome);
   const auto given = std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - started).count();
   co_return CallOutcome::failed(Tier::direct, "no " + tier.name + " response within " + std::to_string(std::max<long long>(given, 0)) + " ms",

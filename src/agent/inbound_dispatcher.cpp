@@ -65,11 +65,24 @@ InboundDispatcher::InboundDispatcher(asio::any_io_executor executor, const NodeO
 
 InboundDispatcher::~InboundDispatcher() = default;
 
-void InboundDispatcher::handle(std::string method, Handler handler) { handlers_[std::move(method)] = std::move(handler); }
-void InboundDispatcher::handle_any(Handler handler) { catch_all_ = std::move(handler); }
+namespace {
+
+StreamHandler unary(Handler handler) {
+  return [handler = std::move(handler)](const json::value& params, const CallContext& context,
+                                        ResultStream&) -> awaitable<json::value> { return handler(params, context); };
+}
+
+}  // namespace
+
+void InboundDispatcher::handle(std::string method, Handler handler) { handlers_[std::move(method)] = unary(std::move(handler)); }
+void InboundDispatcher::handle_any(Handler handler) { catch_all_ = unary(std::move(handler)); }
+void InboundDispatcher::handle_stream(std::string method, StreamHandler handler) {
+  handlers_[std::move(method)] = std::move(handler);
+}
 
 void InboundDispatcher::stop() {
   stopped_ = true;
+  streams_.cancel_all("the node is stopping");
   for (auto& [key, run] : runs_) run->notify_all();
 }
 
@@ -86,17 +99,8 @@ void InboundDispatcher::back_off(const std::string& peer) {
 awaitable<InboundDispatcher::Response> InboundDispatcher::respond(ParsedRequest request, std::optional<Caller> caller) {
   auto self = shared_from_this();
   Response response;
-  if (!request) {
-    rejections_.count("invalid_request");
-    response = share(make_error_response(request.error().id, request.error().error));
-  } else if (!caller || caller->agent_id != request->from) {
-    rejections_.count("forbidden");
-    response = share(make_error_response(
-        request->id, RpcError{ErrorCode::forbidden, "'from' does not match the authenticated caller"}));
-  } else if (auto refusal = admit(*caller)) {
-    // Answered before the at-most-once cache is consulted: a refusal is never stored as the
-    // request's result, so a retry after the hint runs the handler.
-    response = share(make_error_response(request->id, *refusal));
+  if (auto refusal = check(request, caller)) {
+    response = share(make_error_response(request ? std::optional<RequestId>(request->id) : request.error().id, *refusal));
   } else {
     response = co_await run_once(*request, *caller);
   }
@@ -105,6 +109,115 @@ awaitable<InboundDispatcher::Response> InboundDispatcher::respond(ParsedRequest 
                                          payload_too_large_error(response->size(), kMaxMessageBytes)));
   }
   co_return response;
+}
+
+// Why a request is refused before anything runs (counted), or nothing. A rate refusal is answered
+// before the at-most-once cache is consulted: it is never stored as the request's result, so a
+// retry after the hint runs the handler.
+std::optional<RpcError> InboundDispatcher::check(const ParsedRequest& request, const std::optional<Caller>& caller) {
+  if (!request) {
+    rejections_.count("invalid_request");
+    return request.error().error;
+  }
+  if (!caller || caller->agent_id != request->from) {
+    rejections_.count("forbidden");
+    return RpcError{ErrorCode::forbidden, "'from' does not match the authenticated caller"};
+  }
+  return admit(*caller);
+}
+
+awaitable<InboundDispatcher::StreamOpened> InboundDispatcher::open_stream(ParsedRequest request, std::optional<Caller> caller) {
+  auto self = shared_from_this();
+  StreamOpened opened;
+  auto refuse = [&](const RpcError& error) {
+    opened.refusal = share(make_error_response(request ? std::optional<RequestId>(request->id) : request.error().id, error));
+    return opened;
+  };
+  if (auto refusal = check(request, caller)) co_return refuse(*refusal);
+  if (!request->stream_window) {
+    opened.refusal = co_await respond(std::move(request), std::move(caller));
+    co_return opened;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  streams_.expire(now);
+  // The call ID as the caller's later frames name it (a resume, an acknowledgement): the ID's text.
+  const auto* text_id = std::get_if<std::string>(&request->id);
+  const auto call_id = text_id ? *text_id : to_string(request->id);
+  const auto key = ServedStreams::key(caller->agent_id, call_id);
+  const auto window = clamp_stream_window(*request->stream_window);
+  if (auto running = streams_.find(key)) {
+    // The same request again (a retry over another tier before any frame arrived): join the run.
+    ++counters_.requests_deduplicated;
+    if (!running->attach(0, window, opened.attachment))
+      co_return refuse(RpcError{ErrorCode::stream_lost, "this call's first frames are no longer kept"});
+    opened.stream = std::move(running);
+    co_return opened;
+  }
+  const auto cache_key = ResultCache::key(caller->agent_id, to_string(request->id));
+  if (results_.state(cache_key) != ResultCache::State::fresh) {
+    ++counters_.requests_deduplicated;
+    co_return refuse(RpcError{ErrorCode::stream_lost, "this call ran already; its stream is no longer kept"});
+  }
+  if (auto why = streams_.full(caller->agent_id)) {
+    rejections_.count("streams_full");
+    co_return refuse(RpcError{ErrorCode::rate_limited, *why, json::object{{"retry_after_ms", 1000}}});
+  }
+  results_.begin(cache_key, now);
+  auto stream = std::make_shared<ServedStream>(executor_, caller->agent_id, call_id, window);
+  streams_.add(key, stream);
+  stream->attach(0, window, opened.attachment);
+  opened.stream = stream;
+  CallContext context{request->method, caller->agent_id, caller->peer_id};
+  asio::co_spawn(executor_, run_stream(cache_key, std::move(*request), std::move(context), std::move(stream)),
+                 asio::detached);
+  co_return opened;
+}
+
+InboundDispatcher::StreamOpened InboundDispatcher::resume_stream(const StreamResume& resume, std::optional<Caller> caller) {
+  StreamOpened opened;
+  streams_.expire(std::chrono::steady_clock::now());
+  // Another caller's call ID finds nothing: call IDs are bound to the identity that opened them.
+  auto stream = caller && caller->agent_id == resume.from ? streams_.find(ServedStreams::key(caller->agent_id, resume.call_id))
+                                                          : nullptr;
+  if (!stream || !stream->attach(resume.after, clamp_stream_window(resume.window), opened.attachment)) {
+    rejections_.count("resume_refused");
+    opened.refusal = share(make_error_response(
+        RequestId(resume.call_id),
+        RpcError{ErrorCode::stream_lost, stream ? "the frames after " + std::to_string(resume.after) + " are no longer kept"
+                                                : "no stream of this caller with this call ID"}));
+    return opened;
+  }
+  ++counters_.streams_resumed;
+  opened.stream = std::move(stream);
+  return opened;
+}
+
+void InboundDispatcher::stream_ended(const ServedStream& stream) {
+  if (stream.outbox().drained()) streams_.remove(ServedStreams::key(stream.caller(), stream.call_id()));
+  streams_.expire(std::chrono::steady_clock::now());
+  if (stream.attached() || stream.outbox().drained()) return;
+  // Its path broke: if no resume comes within the window, the handler is cancelled then, even when
+  // no other stream opens or ends meanwhile.
+  auto timer = std::make_shared<asio::steady_timer>(executor_, streams_.limits().resume_window + std::chrono::milliseconds(50));
+  std::weak_ptr<InboundDispatcher> weak = shared_from_this();
+  timer->async_wait([timer, weak](boost::system::error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->streams_.expire(std::chrono::steady_clock::now());
+  });
+}
+
+// The handler's run for a streamed call: its response becomes the final frame, and is kept by the
+// result cache so that the same request again is not run twice.
+awaitable<void> InboundDispatcher::run_stream(std::string key, Request request, CallContext context,
+                                              std::shared_ptr<ServedStream> stream) {
+  auto self = shared_from_this();
+  std::string response;
+  try {
+    response = co_await run_handler(request, context, stream);
+  } catch (const std::exception& e) {
+    response = make_error_response(request.id, RpcError{ErrorCode::internal_error, std::string("handler failed: ") + e.what()});
+  }
+  stream->finish(response);
+  results_.finish(key, share(std::move(response)));
 }
 
 // A call over the caller's (or its IP's) rate: the error to answer with, counted; nothing when it
@@ -179,8 +292,9 @@ awaitable<InboundDispatcher::Response> InboundDispatcher::run_once(Request& requ
 }
 
 // Moves request.params into the handler's run.
-awaitable<std::string> InboundDispatcher::run_handler(Request& request, const CallContext& context) {
-  Handler handler;
+awaitable<std::string> InboundDispatcher::run_handler(Request& request, const CallContext& context,
+                                                     std::shared_ptr<ServedStream> stream) {
+  StreamHandler handler;
   if (auto it = handlers_.find(request.method); it != handlers_.end())
     handler = it->second;
   else
@@ -197,11 +311,16 @@ awaitable<std::string> InboundDispatcher::run_handler(Request& request, const Ca
     std::optional<RpcError> failure;
     Signal finished;
     asio::cancellation_signal cancel;
+    DiscardedPartials discarded;
   };
   auto run = std::make_shared<Run>(executor_);
-  asio::co_spawn(executor_, [run, handler, params = std::move(request.params), context]() -> awaitable<void> {
+  // A streamed call is also cancelled by its caller (a cancel frame, or never coming back).
+  if (stream) stream->on_cancel([run] { run->finished.notify_all(); });
+  auto& cancel = stream ? stream->handler_cancel() : run->cancel;
+  asio::co_spawn(executor_, [run, stream, handler, params = std::move(request.params), context]() -> awaitable<void> {
+    ResultStream& partials = stream ? static_cast<ResultStream&>(*stream) : run->discarded;
     try {
-      run->result = co_await handler(params, context);
+      run->result = co_await handler(params, context, partials);
     } catch (const CallError& e) {
       run->failure = RpcError{e.code(), e.what(), e.data()};
     } catch (const std::exception& e) {
@@ -209,22 +328,30 @@ awaitable<std::string> InboundDispatcher::run_handler(Request& request, const Ca
     }
     run->done = true;
     run->finished.notify_all();
-  }, asio::bind_cancellation_slot(run->cancel.slot(), asio::detached));
+  }, asio::bind_cancellation_slot(cancel.slot(), asio::detached));
   bool expired = false;
   std::optional<asio::steady_timer> limit;
   if (request.deadline_ms) {
     limit.emplace(executor_, std::chrono::milliseconds(*request.deadline_ms));
-    limit->async_wait([run, &expired](boost::system::error_code ec) {
+    limit->async_wait([run, stream, &expired](boost::system::error_code ec) {
       if (ec || run->done) return;
       expired = true;
-      run->cancel.emit(asio::cancellation_type::terminal);
+      if (stream)
+        stream->cancel("the caller's deadline passed");
+      else
+        run->cancel.emit(asio::cancellation_type::terminal);
       run->finished.notify_all();
     });
   }
-  while (!run->done && !expired) co_await run->finished.wait();
+  const auto cancelled_by_caller = [&stream] { return stream && stream->cancelled(); };
+  while (!run->done && !expired && !cancelled_by_caller()) co_await run->finished.wait();
   if (limit) limit->cancel();
+  if (stream) stream->on_cancel(nullptr);
   std::optional<RpcError> failure = run->failure;
-  if (expired) {
+  if (!expired && cancelled_by_caller()) {
+    ++counters_.handlers_cancelled;
+    failure = RpcError{ErrorCode::timeout, "cancelled: " + stream->cancel_reason().value_or("")};
+  } else if (expired) {
     ++counters_.handlers_cancelled;
     failure = RpcError{ErrorCode::timeout, "the caller's deadline of " + std::to_string(*request.deadline_ms) +
                                                " ms passed: the handler was cancelled"};

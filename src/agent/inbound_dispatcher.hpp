@@ -10,6 +10,8 @@
 #include "agent/jsonrpc.hpp"
 #include "agent/rejections.hpp"
 #include "agent/result_cache.hpp"
+#include "agent/served_stream.hpp"
+#include "agent/stream_frames.hpp"
 #include "stargate/node.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -41,6 +43,7 @@ struct InboundCounters {
   std::uint64_t requests_rate_limited = 0;
   std::map<std::string, std::uint64_t> requests_rate_limited_by;  // peer, ip, backoff, node_busy, …
   std::uint64_t peers_backed_off = 0;
+  std::uint64_t streams_resumed = 0;  // streamed calls re-attached after `after` > 0
 };
 
 class InboundDispatcher : public std::enable_shared_from_this<InboundDispatcher> {
@@ -54,6 +57,20 @@ class InboundDispatcher : public std::enable_shared_from_this<InboundDispatcher>
 
   void handle(std::string method, Handler handler);
   void handle_any(Handler handler);
+  void handle_stream(std::string method, StreamHandler handler);
+
+  // Streamed calls (docs/protocol.md, "Streamed results"): a stream attached to the path that
+  // asked (its writer stops once `attachment` is no longer current), or the one response to answer
+  // with instead (a refusal, or the final result of a call that is not streamed).
+  using StreamOpened = StreamAttachment;
+  // A request with a stream window: runs its handler with a stream (the same checks as respond()),
+  // or re-attaches from the start when this caller's call with this ID is streaming already.
+  boost::asio::awaitable<StreamOpened> open_stream(ParsedRequest request, std::optional<Caller> caller);
+  // Re-attaches after `resume.after`: only the caller that opened the stream may.
+  StreamOpened resume_stream(const StreamResume& resume, std::optional<Caller> caller);
+  // A stream whose final frame was acknowledged, or whose path gave up: forgotten when done with.
+  void stream_ended(const ServedStream& stream);
+  const ServedStreams& streams() const { return streams_; }
 
   // The response to one request. `caller` is who the transport authenticated (none: it could not
   // tell, which is refused "forbidden"). Never more than kMaxMessageBytes.
@@ -73,15 +90,20 @@ class InboundDispatcher : public std::enable_shared_from_this<InboundDispatcher>
 
  private:
   boost::asio::awaitable<Response> run_once(Request& request, const Caller& caller);
-  boost::asio::awaitable<std::string> run_handler(Request& request, const CallContext& context);
+  boost::asio::awaitable<std::string> run_handler(Request& request, const CallContext& context,
+                                                  std::shared_ptr<ServedStream> stream = nullptr);
+  boost::asio::awaitable<void> run_stream(std::string key, Request request, CallContext context,
+                                          std::shared_ptr<ServedStream> stream);
+  std::optional<RpcError> check(const ParsedRequest& request, const std::optional<Caller>& caller);
   std::optional<RpcError> admit(const Caller& caller);
   void back_off(const std::string& peer);
 
   boost::asio::any_io_executor executor_;
   NodeOptions::RateLimits limits_;
   Rejections& rejections_;
-  std::map<std::string, Handler, std::less<>> handlers_;
-  Handler catch_all_;
+  std::map<std::string, StreamHandler, std::less<>> handlers_;
+  StreamHandler catch_all_;
+  ServedStreams streams_;
   CallLimiter call_limiter_;
   // At most once per request, across transports: results by (caller, request ID), and a signal per
   // run in progress for the retries that join it.

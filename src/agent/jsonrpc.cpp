@@ -37,6 +37,7 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::replay, "replay", "replayed message"},
     {ErrorCode::forbidden, "forbidden", "forbidden"},
     {ErrorCode::unknown_session, "unknown_session", "unknown session"},
+    {ErrorCode::stream_lost, "stream_lost", "stream lost"},
     {ErrorCode::rate_limited, "rate_limited", "rate limited"},
 };
 
@@ -220,6 +221,12 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
                             request.id};
     request.deadline_ms = deadline->get_int64();
   }
+  if (const json::value* stream = obj.if_contains("stream")) {
+    const json::value* window = stream->is_object() ? stream->get_object().if_contains("window") : nullptr;
+    if (!window || !window->is_int64() || window->get_int64() <= 0)
+      return RequestFailure{invalid("\"stream\" must be {\"window\": bytes above 0}"), request.id};
+    request.stream_window = static_cast<std::uint64_t>(window->get_int64());
+  }
   return request;
 }
 
@@ -395,17 +402,13 @@ void append_value(std::string& out, const json::value& v, std::size_t depth) {
 // buffer is sized once, up front: growing it step by step would copy a large payload several
 // times (and the last steps of a 64 KiB one are mmap-sized allocations, page-faulted at every
 // call), and nothing is zero-filled before it is written. The same text as json::serialize.
-void append_json(std::string& out, const json::value& v) {
-  out.reserve(out.size() + estimated_size(v) + 64);
-  append_value(out, v, 0);
-}
-
 void append_json_string(std::string& out, std::string_view text) { append_escaped(out, text); }
 
 // {"jsonrpc":"2.0","method":…,"params":…,"id":…,"from":…}, fields in this order (params when not
 // null, from when not empty).
 void compose_request(std::string& out, std::string_view method, const json::value& params, const RequestId& id,
-                     std::string_view from, std::optional<std::int64_t> deadline_ms) {
+                     std::string_view from, std::optional<std::int64_t> deadline_ms,
+                     std::optional<std::uint64_t> stream_window = std::nullopt) {
   out.clear();
   out.reserve(160 + 6 * (method.size() + from.size()) + (params.is_null() ? 0 : estimated_size(params)));
   out += R"({"jsonrpc":"2.0","method":)";
@@ -424,21 +427,36 @@ void compose_request(std::string& out, std::string_view method, const json::valu
     out += R"(,"deadline_ms":)";
     out += std::to_string(*deadline_ms);
   }
+  if (stream_window) {
+    out += R"(,"stream":{"window":)";
+    out += std::to_string(*stream_window);
+    out += '}';
+  }
   out += '}';
 }
 
 }  // namespace
 
+void append_json(std::string& out, const json::value& v) {
+  out.reserve(out.size() + estimated_size(v) + 64);
+  append_value(out, v, 0);
+}
+
+boost::system::result<json::value, RpcError> parse_json_bounded(std::string_view bytes, const ParseLimits& limits) {
+  return parse_bounded(bytes, limits);
+}
+
 std::string serialize_request(const Request& request) {
   std::string out;
-  compose_request(out, request.method, request.params, request.id, request.from, request.deadline_ms);
+  compose_request(out, request.method, request.params, request.id, request.from, request.deadline_ms,
+                  request.stream_window);
   return out;
 }
 
 std::string make_request(std::string_view method, const json::value& params, const RequestId& id, std::string_view from,
-                         std::optional<std::int64_t> deadline_ms) {
+                         std::optional<std::int64_t> deadline_ms, std::optional<std::uint64_t> stream_window) {
   std::string out;
-  compose_request(out, method, params, id, from, deadline_ms);
+  compose_request(out, method, params, id, from, deadline_ms, stream_window);
   return out;
 }
 
@@ -471,7 +489,10 @@ std::string make_error_response(const std::optional<RequestId>& id, const RpcErr
 boost::system::result<Response, RpcError> parse_response(std::string_view bytes, const ParseLimits& limits) {
   auto parsed = parse_bounded(bytes, limits);
   if (!parsed) return std::move(parsed).error();
-  json::value& root = *parsed;
+  return parse_response_value(std::move(*parsed));
+}
+
+boost::system::result<Response, RpcError> parse_response_value(json::value&& root) {
   if (!root.is_object()) return invalid("a response must be a JSON object");
   json::object& obj = root.get_object();
   std::optional<RpcError> error;

@@ -52,6 +52,8 @@ enum class ErrorCode : int {
   forbidden = -32005,         // the caller is not allowed to call this method
   unknown_session = -32006,   // the callee has no session for this index: re-handshake
   rate_limited = -32007,      // too many calls; data: {retry_after_ms}
+  stream_lost = -32008,       // no stream to resume or cancel: unknown call, another caller's, or
+                              // its frames are no longer kept
 };
 
 // The enumerator's name ("method_not_found"), or "" for a code that is not in ErrorCode.
@@ -100,6 +102,9 @@ struct Request {
   // How long the caller will still wait for the answer, in ms, when it said: the callee gives up on
   // (cancels) a handler that runs longer.
   std::optional<std::int64_t> deadline_ms;
+  // Set when the caller asks for streamed results (/stargate/a2a/1.1.0, docs/protocol.md "Streamed
+  // results"): the bytes of frames it lets the callee send ahead of what it consumed.
+  std::optional<std::uint64_t> stream_window;
 };
 // The longest deadline a request may carry (one day).
 inline constexpr std::int64_t kMaxDeadlineMs = 24LL * 3600 * 1000;
@@ -129,7 +134,8 @@ boost::system::result<Request, RequestFailure> parse_request(std::string_view by
 // finite (infinity, NaN: JSON has no form for them) is written as null.
 std::string serialize_request(const Request& request);
 std::string make_request(std::string_view method, const boost::json::value& params, const RequestId& id,
-                         std::string_view from = {}, std::optional<std::int64_t> deadline_ms = std::nullopt);
+                         std::string_view from = {}, std::optional<std::int64_t> deadline_ms = std::nullopt,
+                         std::optional<std::uint64_t> stream_window = std::nullopt);
 // The same into `out` (its content replaced, its capacity reused: a buffer kept for the next call).
 void make_request_into(std::string& out, std::string_view method, const boost::json::value& params,
                        const RequestId& id, std::string_view from = {},
@@ -151,6 +157,14 @@ struct Response {
 // report to the caller, never to send back.
 boost::system::result<Response, RpcError> parse_response(std::string_view bytes,
                                                          const ParseLimits& limits = {});
+// The same checks on a response already parsed (a streamed call's final frame); `root` is consumed.
+boost::system::result<Response, RpcError> parse_response_value(boost::json::value&& root);
+
+// JSON text with the codec's limits: the size first, nesting bounded, numbers finite.
+boost::system::result<boost::json::value, RpcError> parse_json_bounded(std::string_view bytes,
+                                                                       const ParseLimits& limits = {});
+// Appends `v` as JSON text (the same text as boost::json::serialize, sized once up front).
+void append_json(std::string& out, const boost::json::value& v);
 
 // Outstanding calls of one caller, correlated by id, with deadlines (sans-IO: time is passed in).
 // T is whatever the caller needs to complete the call (a promise, a callback, a coroutine handle).

@@ -1,5 +1,6 @@
 #include "agent/libp2p_transport.hpp"
 
+#include "agent/a2a_stream_io.hpp"
 #include "agent/call_errors.hpp"
 #include "p2p/host/length_prefixed.hpp"
 
@@ -23,6 +24,7 @@ awaitable<CallOutcome> Libp2pTransport::call(const CallTarget& target, const Out
   const auto path = call.via == Via::direct  ? P2pEndpoint::Path::direct_only
                     : call.via == Via::relay ? P2pEndpoint::Path::relayed_only
                                              : P2pEndpoint::Path::any;
+  if (call.stream) co_return co_await call_streamed(target, call, path);
   auto request = make_request(call.method, call.params, RequestId(call.id), caller_agent_id_,
                               remaining_ms(call.deadline, std::chrono::steady_clock::now()));
   if (request.size() > kMaxMessageBytes)
@@ -44,6 +46,39 @@ awaitable<CallOutcome> Libp2pTransport::call(const CallTarget& target, const Out
   const std::string* id = response->id ? std::get_if<std::string>(&*response->id) : nullptr;
   if (!id || *id != call.id) co_return CallOutcome::failed(tier, "response does not match the request");
   co_return CallOutcome::answered(tier, std::move(*response->outcome));
+}
+
+// The opening frame of each try is made when it starts: the request the first time, a resume
+// after what has arrived once frames came.
+awaitable<CallOutcome> Libp2pTransport::call_streamed(const CallTarget& target, const OutboundCall& call,
+                                                      P2pEndpoint::Path path) {
+  auto endpoint = endpoint_;
+  auto stream = call.stream;
+  auto make_opening = [this, &call, stream]() {
+    if (stream->inbox().received() == 0)
+      return make_request(call.method, call.params, RequestId(call.id), caller_agent_id_,
+                          remaining_ms(call.deadline, std::chrono::steady_clock::now()), stream->inbox().window());
+    return make_resume_frame(StreamResume{call.id, caller_agent_id_, stream->inbox().received(), stream->inbox().window()});
+  };
+  auto first = make_opening();
+  if (first.size() > kMaxMessageBytes)
+    co_return CallOutcome::refused(Tier::direct, to_call_error(payload_too_large_error(first.size(), kMaxMessageBytes)));
+  auto* host = &endpoint->host();
+  P2pEndpoint::Answer answer;
+  // Named, not a temporary of the co_await expression: g++ 12 destroys those twice.
+  P2pEndpoint::Exchange exchange = [host, stream, make_opening](std::shared_ptr<p2p::MuxedConnection> c) -> awaitable<std::string> {
+    const auto opening = make_opening();
+    co_await a2a_stream_call(*host, std::move(c), opening, *stream);
+    co_return std::string();
+  };
+  try {
+    answer = co_await endpoint->call_with(*target.peer_id, target.addrs, first.size(), path, std::move(exchange));
+  } catch (const p2p::MessageTooLarge& e) {
+    co_return CallOutcome::refused(Tier::direct, to_call_error(payload_too_large_error(static_cast<std::size_t>(e.size))));
+  } catch (const std::exception& e) {
+    co_return CallOutcome::failed(Tier::direct, e.what());
+  }
+  co_return CallOutcome::answered(answer.relayed ? Tier::relay : Tier::direct, nullptr);
 }
 
 std::vector<Multiaddr> dialable_addrs(const p2p::Host& host, const crypto::PeerId& peer,

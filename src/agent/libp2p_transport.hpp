@@ -22,6 +22,8 @@ class Libp2pTransport final : public CallTransport {
                                            std::chrono::steady_clock::time_point give_up_at) override;
 
  private:
+  boost::asio::awaitable<CallOutcome> call_streamed(const CallTarget& target, const OutboundCall& call, P2pEndpoint::Path path);
+
   std::shared_ptr<P2pEndpoint> endpoint_;
   std::string caller_agent_id_;
 };

@@ -200,6 +200,7 @@ std::optional<std::string> NatsEndpoint::cannot_reach(const CallTarget& target) 
 awaitable<CallOutcome> NatsEndpoint::call(const CallTarget& target, const OutboundCall& call,
                                           std::chrono::steady_clock::time_point give_up_at) {
   auto self = shared_from_this();
+  if (call.stream) co_return CallOutcome::failed(Tier::nats, "streamed results do not travel over NATS yet");
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!client_) co_return CallOutcome::failed(Tier::nats, "the broker connection is closed");
     // Serialized into the endpoint's request buffer, sealed into the table's and published at once

@@ -18,6 +18,7 @@
 #include "agent/nats_discovery.hpp"
 #include "agent/nats_endpoint.hpp"
 #include "agent/nats_urls.hpp"
+#include "agent/streaming_call.hpp"
 #include "agent/node_config.hpp"
 #include "agent/node_status.hpp"
 #include "agent/status_metrics.hpp"
@@ -170,16 +171,27 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     });
   }
 
-  // A call that arrived on a libp2p a2a stream: the caller is the peer Noise authenticated.
-  awaitable<std::string> respond_p2p(std::string text, p2p::ConnectionInfo connection) {
-    std::optional<agent::Caller> caller;
+  // The caller of a call that arrived on a libp2p a2a stream: the peer Noise authenticated.
+  static std::optional<agent::Caller> p2p_caller(const p2p::ConnectionInfo& connection) {
     const auto& peer = connection.remote_peer;
     // A relayed connection's address is the relay's: its IP says nothing about the caller.
     std::optional<std::string> ip;
     if (!connection.relayed) ip = agent::ip_of_multiaddr(connection.remote_addr.to_string());
-    if (auto id = agent::agent_id_of(peer)) caller = agent::Caller{*id, peer.to_string(), std::move(ip)};
-    auto response = co_await dispatcher->respond(agent::parse_request(text), std::move(caller));
+    if (auto id = agent::agent_id_of(peer)) return agent::Caller{*id, peer.to_string(), std::move(ip)};
+    return std::nullopt;
+  }
+
+  awaitable<std::string> respond_p2p(std::string text, p2p::ConnectionInfo connection) {
+    auto response = co_await dispatcher->respond(agent::parse_request(text), p2p_caller(connection));
     co_return *response;
+  }
+
+  // The first frame of a /stargate/a2a/1.1.0 stream: a request (streamed or not) or a resume.
+  awaitable<agent::StreamAttachment> open_p2p_stream(std::string opening, p2p::ConnectionInfo connection) {
+    auto self = shared_from_this();
+    auto parsed = agent::parse_stream_opening(opening);
+    if (auto* resume = std::get_if<agent::StreamResume>(&parsed)) co_return dispatcher->resume_stream(*resume, p2p_caller(connection));
+    co_return co_await dispatcher->open_stream(std::move(std::get<0>(parsed)), p2p_caller(connection));
   }
 
   bool uses(Transport transport) const {
@@ -198,11 +210,10 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     return *candidates.front();
   }
 
-  awaitable<json::value> call(std::string peer, std::string method, json::value params, std::chrono::milliseconds timeout,
-                              Via via) {
-    auto self = shared_from_this();
+  // A call from this node, counted as sent: one ID for every tier and retry.
+  std::shared_ptr<agent::OutboundCall> new_call(std::string method, json::value params, std::chrono::steady_clock::time_point start,
+                                                std::chrono::milliseconds timeout, Via via) {
     if (!started || stopped) throw agent::call_error(ErrorCode::unreachable, "node is not running");
-    const auto start = std::chrono::steady_clock::now();
     ++counters.calls_sent;
     auto call = std::make_shared<agent::OutboundCall>();
     call->id = random_hex(12);
@@ -211,23 +222,67 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     call->deadline = start + timeout;
     call->timeout = timeout;
     call->via = via;
+    return call;
+  }
+
+  awaitable<json::value> call(std::string peer, std::string method, json::value params, std::chrono::milliseconds timeout,
+                              Via via) {
+    auto self = shared_from_this();
+    const auto start = std::chrono::steady_clock::now();
+    auto call = new_call(std::move(method), std::move(params), start, timeout, via);
     try {
       auto delivered = co_await route(std::move(peer), std::move(call));
       ++counters.calls_ok;
-      switch (delivered.tier) {
-        case agent::Tier::direct: ++counters.calls_ok_libp2p, ++counters.calls_ok_direct; break;
-        case agent::Tier::relay: ++counters.calls_ok_libp2p, ++counters.calls_ok_relayed; break;
-        case agent::Tier::nats: ++counters.calls_ok_nats; break;
-      }
-      const std::string tier(agent::to_string(delivered.tier));
-      calls_family.with({tier, "ok"}).inc();
-      latency_family.with({tier}).observe(std::chrono::steady_clock::now() - start);
+      count_delivered(delivered.tier, start);
       co_return std::move(delivered.result);
     } catch (const CallError&) {
       ++counters.calls_failed;
       calls_family.with({std::string(to_string(via)), "error"}).inc();
       throw;
     }
+  }
+
+  // Starts a streamed call: the cascade runs on its own coroutine, delivering into the stream.
+  std::shared_ptr<agent::StreamingCall> call_stream(std::string peer, std::string method, json::value params,
+                                                    std::chrono::milliseconds timeout, Via via) {
+    const auto start = std::chrono::steady_clock::now();
+    auto call = new_call(std::move(method), std::move(params), start, timeout, via);
+    call->stream = std::make_shared<agent::StreamingCall>(executor, call->id, agent::kDefaultStreamWindow);
+    auto stream = call->stream;
+    std::weak_ptr<agent::StreamingCall> weak_stream = stream;
+    asio::co_spawn(executor, [self = shared_from_this(), peer = std::move(peer), call, weak_stream, start, via]() -> awaitable<void> {
+      try {
+        auto delivered = co_await self->route(peer, call);
+        ++self->counters.calls_ok;
+        self->count_delivered(delivered.tier, start);
+      } catch (const CallError& e) {
+        ++self->counters.calls_failed;
+        self->calls_family.with({std::string(to_string(via)), "error"}).inc();
+        if (auto s = weak_stream.lock()) s->fail(e);
+      } catch (const std::exception& e) {
+        ++self->counters.calls_failed;
+        if (auto s = weak_stream.lock()) s->fail(agent::call_error(ErrorCode::internal_error, e.what()));
+      }
+    }, asio::detached);
+    // The caller's deadline ends the stream too: the reader is told, the path cancels the handler.
+    auto timer = std::make_shared<asio::steady_timer>(executor, call->deadline);
+    timer->async_wait([timer, weak_stream, timeout](boost::system::error_code ec) {
+      auto s = weak_stream.lock();
+      if (ec || !s || s->ended()) return;
+      s->fail(agent::call_error(ErrorCode::timeout, "the stream did not end within " + std::to_string(timeout.count()) + " ms"));
+    });
+    return stream;
+  }
+
+  void count_delivered(agent::Tier tier, std::chrono::steady_clock::time_point start) {
+    switch (tier) {
+      case agent::Tier::direct: ++counters.calls_ok_libp2p, ++counters.calls_ok_direct; break;
+      case agent::Tier::relay: ++counters.calls_ok_libp2p, ++counters.calls_ok_relayed; break;
+      case agent::Tier::nats: ++counters.calls_ok_nats; break;
+    }
+    const std::string name(agent::to_string(tier));
+    calls_family.with({name, "ok"}).inc();
+    latency_family.with({name}).observe(std::chrono::steady_clock::now() - start);
   }
 
   // Who `peer` is, then the cascade. A multiaddr is called over libp2p only; a PeerId libp2p knows
@@ -340,11 +395,20 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     };
     p2p = std::make_shared<agent::P2pEndpoint>(executor, *identity, std::move(p2p_settings));
     if (options.client_only) return;
+    agent::A2aStreamService streams;
+    streams.open = [weak](std::string opening, p2p::ConnectionInfo connection) -> awaitable<agent::StreamAttachment> {
+      auto self = weak.lock();
+      if (!self) throw ErrorException("node is gone");
+      co_return co_await self->open_p2p_stream(std::move(opening), std::move(connection));
+    };
+    streams.ended = [weak](const agent::ServedStream& stream) {
+      if (auto self = weak.lock()) self->dispatcher->stream_ended(stream);
+    };
     p2p->start([weak](std::string request, p2p::ConnectionInfo connection) -> awaitable<std::string> {
       auto self = weak.lock();
       if (!self) throw ErrorException("node is gone");
       co_return co_await self->respond_p2p(std::move(request), std::move(connection));
-    });
+    }, std::move(streams));
     // A peer in back-off is refused: its new connections are closed as soon as they are up.
     p2p->host().on_connection([weak](const std::shared_ptr<p2p::MuxedConnection>& connection) {
       auto self = weak.lock();
@@ -398,6 +462,9 @@ struct StarGateNode::Impl : std::enable_shared_from_this<StarGateNode::Impl> {
     s.requests_served = served.requests_served;
     s.requests_deduplicated = served.requests_deduplicated;
     s.handlers_cancelled = served.handlers_cancelled;
+    s.streams_open = dispatcher->streams().size();
+    s.streams_resumed = served.streams_resumed;
+    s.stream_buffered_bytes = dispatcher->streams().buffered_bytes();
     s.requests_rate_limited = served.requests_rate_limited;
     s.requests_rate_limited_by = served.requests_rate_limited_by;
     s.peers_backed_off = served.peers_backed_off + intake.peers_backed_off();
@@ -480,6 +547,9 @@ StarGateNode::~StarGateNode() {
 
 void StarGateNode::handle(std::string method, Handler handler) { impl_->dispatcher->handle(std::move(method), std::move(handler)); }
 void StarGateNode::handle_any(Handler handler) { impl_->dispatcher->handle_any(std::move(handler)); }
+void StarGateNode::handle_stream(std::string method, StreamHandler handler) {
+  impl_->dispatcher->handle_stream(std::move(method), std::move(handler));
+}
 
 awaitable<void> StarGateNode::start() {
   auto impl = impl_;
@@ -556,6 +626,13 @@ awaitable<json::value> StarGateNode::call(std::string peer, std::string method, 
   auto impl = impl_;
   co_return co_await impl->call(std::move(peer), std::move(method), std::move(params),
                                 options.timeout.value_or(impl->options.default_call_timeout), options.via);
+}
+
+awaitable<CallStream> StarGateNode::call_stream(std::string peer, std::string method, json::value params,
+                                                CallOptions options) {
+  auto impl = impl_;
+  co_return CallStream(impl->call_stream(std::move(peer), std::move(method), std::move(params),
+                                         options.timeout.value_or(impl->options.default_call_timeout), options.via));
 }
 
 NodeStatus StarGateNode::get_status() const { return impl_->status(); }

@@ -52,8 +52,8 @@ P2pEndpoint::P2pEndpoint(p2p::asio::any_io_executor executor, const crypto::Ed25
 
 P2pEndpoint::~P2pEndpoint() { close(); }
 
-void P2pEndpoint::start(A2aRequestHandler handle) {
-  enable_a2a(host_, std::move(handle), options_.a2a);
+void P2pEndpoint::start(A2aRequestHandler handle, A2aStreamService streams) {
+  enable_a2a(host_, std::move(handle), options_.a2a, std::move(streams));
   autonat_ = p2p::autonat::ReachabilityService::enable(host_, *identify_, autonat_options(options_));
   if (options_.relays.empty()) auto_relay_ = p2p::relay::AutoRelay::enable(host_, *identify_, relay_client_, autonat_);
   auto listen = parse_multiaddrs(options_.listen_addrs, "listen address").value();
@@ -157,6 +157,16 @@ std::vector<Multiaddr> P2pEndpoint::in_order_of_preference(const std::vector<Mul
 
 p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
                                                        const std::string& request, Path path) {
+  auto* host = &host_;
+  // Named, not a temporary of the co_await expression: g++ 12 destroys those twice.
+  Exchange exchange = [host, &request](std::shared_ptr<p2p::MuxedConnection> c) -> p2p::awaitable<std::string> {
+    co_return co_await a2a_round_trip(*host, std::move(c), request);
+  };
+  co_return co_await call_with(peer, addrs, request.size(), path, std::move(exchange));
+}
+
+p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call_with(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
+                                                            std::size_t request_size, Path path, Exchange exchange) {
   std::string errors;
   auto note = [&errors](const std::string& error) { errors += (errors.empty() ? "" : "; ") + error; };
   // A relay resets a circuit that goes over its byte limit: pass such a connection over instead of
@@ -164,8 +174,8 @@ p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer
   bool passed_over_small = false;
   auto fits = [&](const std::shared_ptr<p2p::MuxedConnection>& c) {
     const auto& info = c->info();
-    if (!info.relayed || !info.data_limit || request.size() <= *info.data_limit) return true;
-    note("request of " + std::to_string(request.size()) + " bytes exceeds the relayed connection's limit of " +
+    if (!info.relayed || !info.data_limit || request_size <= *info.data_limit) return true;
+    note("request of " + std::to_string(request_size) + " bytes exceeds the relayed connection's limit of " +
          std::to_string(*info.data_limit) + " bytes (" + info.remote_addr.to_string() + ")");
     passed_over_small = true;
     return false;
@@ -180,7 +190,10 @@ p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer
     // since the request ID stays the same and a callee that got the first copy answers the second
     // from its ResultCache.
     try {
-      co_return co_await exchange(connection, request);
+      Answer answer;
+      answer.relayed = connection->info().relayed;
+      answer.response = co_await exchange(connection);
+      co_return answer;
     } catch (const p2p::MessageTooLarge&) {
       throw;
     } catch (const std::exception& e) {
@@ -217,16 +230,12 @@ p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::call(const crypto::PeerId& peer
   if (!connection) {
     throw ErrorException(errors.empty() ? "no address known for " + peer.to_string() : errors);
   }
-  co_return co_await exchange(connection, request);
-}
-
-p2p::awaitable<P2pEndpoint::Answer> P2pEndpoint::exchange(std::shared_ptr<p2p::MuxedConnection> connection,
-                                                           const std::string& request) {
   Answer answer;
   answer.relayed = connection->info().relayed;
-  answer.response = co_await a2a_round_trip(host_, connection, request);
+  answer.response = co_await exchange(connection);
   co_return answer;
 }
+
 
 void P2pEndpoint::close() {
   if (gossip_) gossip_->close();

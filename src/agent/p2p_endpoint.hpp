@@ -53,7 +53,7 @@ class P2pEndpoint {
 
   // Listens and starts reserving; requests arrive at `handle`. Throws on an address that does not
   // parse or cannot be bound.
-  void start(A2aRequestHandler handle);
+  void start(A2aRequestHandler handle, A2aStreamService streams = {});
   bool listening() const;
   // The advertised addresses, each ending in /p2p/<our PeerId> (circuit addresses included).
   std::vector<std::string> addresses() const;
@@ -73,6 +73,12 @@ class P2pEndpoint {
   // over `addrs`. Throws ErrorException naming every address that failed.
   p2p::awaitable<Answer> call(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
                               const std::string& request, Path path = Path::any);
+  // The same walk over connections for a streamed call: `exchange` runs the stream on the
+  // connection chosen (a2a_stream_call); a pooled connection on which it fails is closed and the
+  // walk goes on, the exchange resuming where the last one stopped.
+  using Exchange = std::function<p2p::awaitable<std::string>(std::shared_ptr<p2p::MuxedConnection>)>;
+  p2p::awaitable<Answer> call_with(const crypto::PeerId& peer, const std::vector<Multiaddr>& addrs,
+                                   std::size_t request_size, Path path, Exchange exchange);
 
   p2p::Host& host() { return host_; }
   p2p::relay::RelayClient& relay_client() { return *relay_client_; }
@@ -106,8 +112,7 @@ class P2pEndpoint {
   void enable_dht();
 
   std::vector<Multiaddr> in_order_of_preference(const std::vector<Multiaddr>& addrs) const;
-  // One request and its response on `connection`.
-  p2p::awaitable<Answer> exchange(std::shared_ptr<p2p::MuxedConnection> connection, const std::string& request);
+
 };
 
 // The addresses of `text` list that parse, with the reason for each that does not.

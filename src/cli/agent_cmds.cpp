@@ -212,6 +212,24 @@ Handler command_handler(std::string command) {
   };
 }
 
+// --serve-stream METHOD=COMMAND: the params on stdin, one JSON value per line of stdout, each a
+// partial result; the final result is null when the program exits 0.
+StreamHandler streaming_command_handler(std::string command) {
+  return [command](const json::value& params, const CallContext&, ResultStream& partials) -> awaitable<json::value> {
+    LineHandler each_line = [&partials, &command](std::string line) -> awaitable<void> {
+      boost::system::error_code ec;
+      auto value = json::parse(line, ec);
+      if (ec) throw CallError(-32603, "'" + command + "' printed a line that is not JSON: " + ec.message());
+      co_await partials.send(std::move(value));
+    };
+    auto outcome = co_await run_command_lines(command, json::serialize(params), std::move(each_line));
+    if (outcome.exit_status != 0)
+      throw CallError(-32603, "'" + command + "' exited with status " + std::to_string(outcome.exit_status),
+                      json::value(outcome.err));
+    co_return nullptr;
+  };
+}
+
 // "libp2p 1234 B in, 5678 B out; nats 12 B in, 34 B out" from the status's "traffic" object.
 std::string traffic_line(const json::object& traffic) {
   std::string line;
@@ -231,6 +249,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   struct ConnectState {
     AgentFlags flags;
     std::vector<std::string> serve;
+    std::vector<std::string> serve_stream;
     std::vector<std::string> allow;
     bool allow_any = false;
     bool json = false;
@@ -242,6 +261,9 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
   add_identity_flags(connect, connect_state->flags, false);
   connect->add_option("--serve", connect_state->serve,
                       "METHOD=COMMAND: answer METHOD by running COMMAND (params on stdin, JSON result on stdout)");
+  connect->add_option("--serve-stream", connect_state->serve_stream,
+                      "METHOD=COMMAND: answer METHOD with a stream, one partial result per JSON line COMMAND prints "
+                      "(params on stdin; exit 0 ends it with the result null)");
   connect->add_option("--allow", connect_state->allow,
                       "Agents (agent ID or PeerId) allowed to call --serve methods (repeatable; per method in config.toml)");
   connect->add_flag("--allow-any", connect_state->allow_any, "Let any agent call --serve methods");
@@ -257,6 +279,12 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
       if (eq == std::string::npos || eq == 0) throw CliError("--serve expects METHOD=COMMAND, got '" + spec + "'", 2);
       overrides.serve.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
     }
+    std::vector<std::pair<std::string, std::string>> streamed;
+    for (const auto& spec : state->serve_stream) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) throw CliError("--serve-stream expects METHOD=COMMAND, got '" + spec + "'", 2);
+      streamed.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    }
     if (!state->allow.empty()) overrides.allow[std::string(agent::kAllowAllMethods)] = state->allow;
     if (state->allow_any) overrides.allow_any = true;
     if (state->shutdown_grace_flag->count()) overrides.shutdown_grace = shutdown_grace(state->shutdown_grace);
@@ -265,8 +293,9 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     if (settings.display_name.empty()) throw CliError("an agent needs a name: --name NAME (or [agent] name in config.toml)", 2);
     bool any_allowed = settings.allow_any;
     for (const auto& [method, list] : settings.allow) any_allowed = any_allowed || !list.empty();
-    if (!settings.serve.empty() && !any_allowed)
-      throw CliError("--serve exposes a local program to the network: name the callers with --allow, or pass --allow-any", 2);
+    if ((!settings.serve.empty() || !streamed.empty()) && !any_allowed)
+      throw CliError("--serve and --serve-stream expose a local program to the network: name the callers with --allow, or "
+                     "pass --allow-any", 2);
     // Bounded shutdown: stop() gets nine tenths of the grace, the rest is for closing.
     auto opts = loaded.node;
     opts.stop_timeout = settings.shutdown_grace - settings.shutdown_grace / 10;
@@ -282,6 +311,16 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
           if (!agent::is_caller_allowed(settings, ctx.method, caller_ids))
             throw CallError(-32005, "forbidden: agent " + ctx.caller_agent_id + " may not call " + ctx.method);
           co_return co_await inner(params, ctx);
+        });
+      }
+      for (const auto& [method, command] : streamed) {
+        auto inner = streaming_command_handler(command);
+        node.handle_stream(method, [inner, &settings](const json::value& params, const CallContext& ctx,
+                                                      ResultStream& partials) -> awaitable<json::value> {
+          std::vector<std::string> caller_ids{ctx.caller_agent_id, ctx.caller_peer_id};
+          if (!agent::is_caller_allowed(settings, ctx.method, caller_ids))
+            throw CallError(-32005, "forbidden: agent " + ctx.caller_agent_id + " may not call " + ctx.method);
+          co_return co_await inner(params, ctx, partials);
         });
       }
       co_await node.start();
@@ -362,6 +401,7 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
     std::string peer, method, params, payload;
     std::string via = "any";
     double timeout = 30;
+    bool stream = false;
   };
   auto call_state = std::make_shared<CallState>();
   auto* call = app.add_subcommand(
@@ -377,6 +417,8 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
                    "Force a tier: direct (libp2p, no relay), relay (through a relay), nats; any = the cascade")
       ->check(CLI::IsMember({"any", "direct", "relay", "nats"}))
       ->capture_default_str();
+  call->add_flag("--stream", call_state->stream,
+                 "Ask for streamed results: one JSON line per partial result, then the final result on its own line");
   add_agent_flags(call, call_state->flags);
   call->callback([&options, state = call_state] {
     apply_logging(options);
@@ -395,7 +437,9 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
         // Through the running agent when there is one (its identity, sessions and connections).
         json::object request{{"peer", state->peer}, {"method", state->method}, {"params", params},
                              {"timeout_ms", timeout.count()}, {"via", state->via}};
-        auto via_agent = co_await agent::control_request(control_path(options), "call", request);
+        // A streamed call runs on a node of its own: the control socket answers once per request.
+        std::optional<json::value> via_agent;
+        if (!state->stream) via_agent = co_await agent::control_request(control_path(options), "call", request);
         if (via_agent) {
           std::cout << json::serialize(*via_agent) << "\n";
         } else {
@@ -410,8 +454,19 @@ void register_agent_commands(CLI::App& app, GlobalOptions& options) {
           co_await node.start();
           std::optional<CallError> call_failure;
           try {
-            auto result = co_await node.call(state->peer, state->method, params, call_options);
-            std::cout << json::serialize(result) << "\n";
+            if (state->stream) {
+              auto stream = co_await node.call_stream(state->peer, state->method, params, call_options);
+              for (;;) {
+                auto partial = co_await stream.next();
+                if (!partial) break;
+                std::cout << json::serialize(*partial) << "\n" << std::flush;
+              }
+              auto result = co_await stream.result();
+              std::cout << json::serialize(result) << "\n";
+            } else {
+              auto result = co_await node.call(state->peer, state->method, params, call_options);
+              std::cout << json::serialize(result) << "\n";
+            }
           } catch (const CallError& e) {
             call_failure = e;
           }

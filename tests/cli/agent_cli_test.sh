@@ -32,7 +32,10 @@ start_agent() {
 }
 
 # An agent whose "upper" method is a shell pipeline; "fails" exits non-zero.
-worker=$(start_agent worker --capability text --serve 'upper=tr a-z A-Z' --serve 'fails=echo oops >&2; exit 3' --allow-any) || exit 1
+worker=$(start_agent worker --capability text --serve 'upper=tr a-z A-Z' --serve 'fails=echo oops >&2; exit 3' \
+  --listen /ip4/127.0.0.1/tcp/0 --serve-stream 'count=seq 1 5' --serve-stream 'half=echo 1; echo broke >&2; exit 4' \
+  --serve-stream 'tokens=python3 -c "import json,sys; [print(json.dumps(w)) for w in json.load(sys.stdin)[\"text\"].split()]"' \
+  --allow-any) || exit 1
 [[ ${#worker} -eq 32 ]] || fail "connect printed no agent id"
 pass "connect --serve started (agent $worker)"
 
@@ -69,6 +72,23 @@ pass "a failing command becomes a JSON-RPC error with its stderr"
 run --identity-dir "$work/cli" call worker no-such-method '{}' >/dev/null 2>"$work/nomethod.err" && fail "unknown method should fail"
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["code"]==-32601' "$work/nomethod.err" || fail "unknown method: $(cat "$work/nomethod.err")"
 pass "unknown method: -32601 on stderr, non-zero exit"
+
+# Streamed results (connect --serve-stream, call --stream): one JSON line per partial, then the
+# final result (null when the command exits 0); a command that fails midway ends the stream with
+# its error after the partials it printed.
+out=$(run --identity-dir "$work/cli" call --stream worker count '{}' 2>"$work/stream.err") || fail "call --stream exited $?: $(cat "$work/stream.err")"
+[[ "$out" == $'1\n2\n3\n4\n5\nnull' ]] || fail "call --stream count: $out"
+out=$(run --identity-dir "$work/cli" call --stream worker tokens '{"text":"streamed one word at a time"}' 2>>"$work/stream.err") \
+  || fail "call --stream tokens exited $?"
+[[ "$out" == $'"streamed"\n"one"\n"word"\n"at"\n"a"\n"time"\nnull' ]] || fail "call --stream tokens: $out"
+pass "connect --serve-stream and call --stream: partials line by line, params on stdin, then the final result"
+run --identity-dir "$work/cli" call --stream worker half '{}' >"$work/half.out" 2>"$work/half.err" && fail "a stream whose command fails should exit non-zero"
+[[ "$(cat "$work/half.out")" == "1" ]] || fail "partials before the failure: $(cat "$work/half.out")"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e["code"]==-32603 and "broke" in json.dumps(e), e' "$work/half.err" \
+  || fail "failing stream: $(cat "$work/half.err")"
+out=$(run --identity-dir "$work/cli" call --stream worker upper '{"text":"unary"}' 2>>"$work/stream.err") || fail "call --stream of a unary method exited $?"
+[[ "$out" == '{"TEXT":"UNARY"}' ]] || fail "call --stream of a unary method: $out"
+pass "a failing streamed command: its partials, then its error and stderr; a unary method streamed: its result alone"
 
 # Bad pool settings stop the agent with a message naming where they came from.
 "$stargate" --identity-dir "$work/bad" connect --name bad --pool-max 0 >/dev/null 2>"$work/poolflag.err" && fail "--pool-max 0 should be refused"
