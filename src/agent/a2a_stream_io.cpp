@@ -120,6 +120,7 @@ p2p::awaitable<void> serve_stream_frames(std::shared_ptr<p2p::MuxedStream> io, S
 
 p2p::awaitable<void> a2a_stream_call(p2p::Host& host, std::shared_ptr<p2p::MuxedConnection> connection,
                                      const std::string& opening, StreamingCall& call) {
+  const auto attempt = call.begin_attempt();
   std::vector<std::string> protocols{kA2aStreamProtocol};
   auto io = co_await host.open_stream(connection, protocols);
   std::string why;
@@ -140,14 +141,16 @@ p2p::awaitable<void> a2a_stream_call(p2p::Host& host, std::shared_ptr<p2p::Muxed
   };
   auto writer = std::make_shared<WriterState>(executor);
   auto* raw_call = &call;
-  asio::co_spawn(executor, [io, writer, raw_call]() -> p2p::awaitable<void> {
+  asio::co_spawn(executor, [io, writer, raw_call, attempt]() -> p2p::awaitable<void> {
     try {
-      while (!writer->stop) {
+      while (!writer->stop && raw_call->current(attempt)) {
         if (raw_call->take_cancel()) co_await write_frame(*io, make_cancel_frame(raw_call->call_id()));
         if (auto seq = raw_call->inbox().ack_due()) co_await write_frame(*io, make_ack_frame(raw_call->call_id(), *seq));
         if (writer->stop) break;
         co_await raw_call->path_wake().wait();
       }
+      // The call failed (its deadline passed) or a newer path took over: this one stops reading.
+      if (!raw_call->current(attempt)) io->reset();
       // The final frame is here: the callee may drop what it kept for a resume.
       if (raw_call->complete()) {
         co_await write_frame(*io, make_ack_frame(raw_call->call_id(), raw_call->inbox().received()));
@@ -168,6 +171,7 @@ p2p::awaitable<void> a2a_stream_call(p2p::Host& host, std::shared_ptr<p2p::Muxed
   try {
     while (!call.complete()) {
       auto bytes = co_await p2p::read_length_prefixed(*io, kMaxMessageBytes + 64);
+      if (!call.current(attempt)) throw ErrorException("another path took the stream over");
       received_any = true;
       // Once the reader cancelled, partials are counted, not parsed: only the final one matters.
       if (call.cancel_requested()) {

@@ -192,6 +192,14 @@ InboundDispatcher::StreamOpened InboundDispatcher::resume_stream(const StreamRes
   return opened;
 }
 
+void InboundDispatcher::stream_control(const std::string& caller, const CallerFrame& frame) {
+  if (const auto* ack = std::get_if<StreamAck>(&frame)) {
+    if (auto stream = streams_.find(ServedStreams::key(caller, ack->call_id))) stream->acknowledge(ack->consumed);
+  } else if (const auto* cancel = std::get_if<StreamCancel>(&frame)) {
+    if (auto stream = streams_.find(ServedStreams::key(caller, cancel->call_id))) stream->cancel("the caller cancelled");
+  }
+}
+
 void InboundDispatcher::stream_ended(const ServedStream& stream) {
   if (stream.outbox().drained()) streams_.remove(ServedStreams::key(stream.caller(), stream.call_id()));
   streams_.expire(std::chrono::steady_clock::now());

@@ -68,6 +68,9 @@ class InboundDispatcher : public std::enable_shared_from_this<InboundDispatcher>
   boost::asio::awaitable<StreamOpened> open_stream(ParsedRequest request, std::optional<Caller> caller);
   // Re-attaches after `resume.after`: only the caller that opened the stream may.
   StreamOpened resume_stream(const StreamResume& resume, std::optional<Caller> caller);
+  // An acknowledgement or cancellation that came apart from the stream's path (over NATS): applied
+  // to `caller`'s stream with that call ID, if there is one.
+  void stream_control(const std::string& caller, const CallerFrame& frame);
   // A stream whose final frame was acknowledged, or whose path gave up: forgotten when done with.
   void stream_ended(const ServedStream& stream);
   const ServedStreams& streams() const { return streams_; }

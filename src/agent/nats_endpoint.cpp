@@ -21,17 +21,6 @@ constexpr std::size_t kKeptRequestBuffer = std::size_t{1} << 20;
 
 }  // namespace
 
-struct NatsEndpoint::PendingCall {
-  explicit PendingCall(asio::any_io_executor ex) : wake(std::move(ex)) {}
-  crypto::X25519Key callee_static{};
-  nats::sealed::SessionHandle session;
-  std::optional<json::value> result;
-  std::optional<CallError> error;
-  bool unknown_session = false;  // the callee lost our session: handshake again
-  Signal wake;
-  bool done() const { return result || error || unknown_session; }
-};
-
 NatsEndpoint::NatsEndpoint(asio::any_io_executor executor, const crypto::Ed25519PrivateKey& identity, std::string agent_id,
                            std::shared_ptr<InboundDispatcher> dispatcher, std::shared_ptr<Rejections> rejections)
     : executor_(std::move(executor)),
@@ -130,10 +119,16 @@ void NatsEndpoint::on_request(const nats::MessageRef& message) {
       publish_plain_error(std::string(message.reply), ErrorCode::unknown_session, "unknown session: handshake again");
     return;
   }
+  std::string reply(message.reply);
+  // A streamed call's acknowledgement, cancellation or resume, or a streamed request.
+  if (on_stream_frame(*opened, reply)) return;
   // Parsed now: the plaintext lives in the table's buffer only until the next message.
   InboundDispatcher::ParsedRequest request = parse_request(as_string(opened->plaintext));
   nats::sealed::OpenedInfo info = std::move(*opened);
-  std::string reply(message.reply);
+  if (request && request->stream_window) {
+    asio::co_spawn(executor_, serve_stream(std::move(info), std::move(request), std::nullopt, std::move(reply)), asio::detached);
+    return;
+  }
   asio::co_spawn(executor_, serve(std::move(info), std::move(request), std::move(reply)), asio::detached);
 }
 
@@ -166,14 +161,18 @@ void NatsEndpoint::on_reply(const nats::MessageRef& message) {
   // matched; only "unknown session" is believed from one.
   auto call_id = message.subject.substr(message.subject.rfind('.') + 1);
   auto it = pending_.find(std::string(call_id));
-  if (it == pending_.end()) return;
+  // A late answer (its call timed out or ended) or a repeated one: nobody waits for it.
+  if (it == pending_.end()) return rejections_->count("reply_no_call");
   auto& call = *it->second;
   if (!wire->empty() && wire->front() == '{') {
     auto response = parse_response(as_string(*wire));
     if (response && !response->outcome && response->outcome.error().is(ErrorCode::unknown_session)) {
       call.unknown_session = true;
       call.wake.notify_all();
+      if (call.stream) call.stream->path_wake().notify_all();
+      return;
     }
+    rejections_->count("reply_malformed");  // anything else unsealed is nobody's to believe
     return;
   }
   auto opened = sessions_.open_view(*wire, std::chrono::system_clock::now());
@@ -182,6 +181,7 @@ void NatsEndpoint::on_reply(const nats::MessageRef& message) {
     return;
   }
   if (opened->peer_static != call.callee_static) return rejections_->count("reply_from_wrong_peer");
+  if (call.stream) return deliver_frame(call, as_string(opened->plaintext));
   auto response = parse_response(as_string(opened->plaintext));
   const std::string* id = response && response->id ? std::get_if<std::string>(&*response->id) : nullptr;
   if (!id || *id != call_id) return rejections_->count("reply_malformed");
@@ -192,6 +192,31 @@ void NatsEndpoint::on_reply(const nats::MessageRef& message) {
   call.wake.notify_all();
 }
 
+// Seals `text` (a request, or a streamed call's opening) to the callee, registers the call for its
+// replies and publishes it at once (no co_await in between: the table's buffer holds the wire).
+// The outcome when it could not be sent (final: another tier would fare no better).
+std::optional<CallOutcome> NatsEndpoint::send_call(const CallTarget& target, const std::string& call_id, std::string_view text,
+                                                  std::shared_ptr<StreamingCall> stream, std::shared_ptr<PendingCall>& pending) {
+  if (text.size() > kMaxMessageBytes)
+    return CallOutcome::refused(Tier::nats, to_call_error(payload_too_large_error(text.size(), kMaxMessageBytes)));
+  auto sealed = sessions_.seal_request_view(*target.session_key, as_bytes(text), std::chrono::system_clock::now(),
+                                            target.identity_key);
+  if (!sealed)
+    return CallOutcome::refused(Tier::nats, call_error(ErrorCode::internal_error, "cannot seal request: " + sealed.error().message));
+  pending = std::make_shared<PendingCall>(executor_);
+  pending->callee_static = *target.session_key;
+  pending->session = sealed->session;
+  pending->stream = std::move(stream);
+  pending_[call_id] = pending;
+  try {
+    publish_sealed(std::string(kAgentsSubjectPrefix) + target.agent_id, sealed->wire, inbox_ + ".c." + call_id);
+  } catch (const CallError& e) {
+    pending_.erase(call_id);
+    return CallOutcome::refused(Tier::nats, e);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> NatsEndpoint::cannot_reach(const CallTarget& target) const {
   if (target.session_key && !target.agent_id.empty()) return std::nullopt;
   return "not announced with a NATS session key";
@@ -200,7 +225,7 @@ std::optional<std::string> NatsEndpoint::cannot_reach(const CallTarget& target) 
 awaitable<CallOutcome> NatsEndpoint::call(const CallTarget& target, const OutboundCall& call,
                                           std::chrono::steady_clock::time_point give_up_at) {
   auto self = shared_from_this();
-  if (call.stream) co_return CallOutcome::failed(Tier::nats, "streamed results do not travel over NATS yet");
+  if (call.stream) co_return co_await call_streamed(target, call);
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!client_) co_return CallOutcome::failed(Tier::nats, "the broker connection is closed");
     // Serialized into the endpoint's request buffer, sealed into the table's and published at once
@@ -208,22 +233,8 @@ awaitable<CallOutcome> NatsEndpoint::call(const CallTarget& target, const Outbou
     std::string& request = request_buffer_;
     make_request_into(request, call.method, call.params, RequestId(call.id), agent_id_,
                       remaining_ms(call.deadline, std::chrono::steady_clock::now()));
-    if (request.size() > kMaxMessageBytes)
-      co_return CallOutcome::refused(Tier::nats, to_call_error(payload_too_large_error(request.size(), kMaxMessageBytes)));
-    auto sealed = sessions_.seal_request_view(*target.session_key, as_bytes(request), std::chrono::system_clock::now(),
-                                              target.identity_key);
-    if (!sealed)
-      co_return CallOutcome::refused(Tier::nats, call_error(ErrorCode::internal_error, "cannot seal request: " + sealed.error().message));
-    auto pending = std::make_shared<PendingCall>(executor_);
-    pending->callee_static = *target.session_key;
-    pending->session = sealed->session;
-    pending_[call.id] = pending;
-    try {
-      publish_sealed(std::string(kAgentsSubjectPrefix) + target.agent_id, sealed->wire, inbox_ + ".c." + call.id);
-    } catch (const CallError& e) {
-      pending_.erase(call.id);
-      co_return CallOutcome::refused(Tier::nats, e);
-    }
+    std::shared_ptr<PendingCall> pending;
+    if (auto refused = send_call(target, call.id, request, nullptr, pending)) co_return std::move(*refused);
     if (request.capacity() > kKeptRequestBuffer) std::string().swap(request);  // a large one passed
 
     asio::steady_timer timer(executor_, give_up_at);

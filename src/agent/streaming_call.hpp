@@ -33,6 +33,14 @@ class StreamingCall {
   // Counted once, by the path that sends it.
   bool take_cancel() { return cancel_requested_ && !cancel_sent_ && (cancel_sent_ = true); }
 
+  // Each path that carries the call takes a ticket; an older path stops once a newer one began (the
+  // cascade may give up on a path that is still running).
+  std::uint64_t begin_attempt() {
+    path_wake_.notify_all();
+    return ++attempt_;
+  }
+  bool current(std::uint64_t attempt) const { return attempt == attempt_ && !failure_; }
+
   // The reader's side (CallStream).
   boost::asio::awaitable<std::optional<boost::json::value>> next();
   boost::asio::awaitable<boost::json::value> result();
@@ -48,6 +56,7 @@ class StreamingCall {
   std::optional<Response> final_;
   bool cancel_requested_ = false;
   bool cancel_sent_ = false;
+  std::uint64_t attempt_ = 0;
 };
 
 }  // namespace stargate::agent

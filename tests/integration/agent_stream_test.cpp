@@ -1,11 +1,15 @@
-// Streamed results over libp2p (/stargate/a2a/1.1.0, docs/protocol.md "Streamed results"): partials
-// in order and exactly once, then the final result; a slow reader slows the handler with memory
-// bounded on both sides; cancellation reaches the handler; a relay that dies mid-stream is replaced
-// by the backup relay and the stream resumes where it stopped; nobody but the caller can resume it.
+// Streamed results (docs/protocol.md "Streamed results") over libp2p (/stargate/a2a/1.1.0) and
+// NATS: partials in order and exactly once, then the final result; a slow reader slows the handler
+// with memory bounded on both sides; cancellation reaches the handler; a relay that dies mid-stream
+// is replaced by the backup relay, or by NATS, and the stream resumes where it stopped; frames the
+// broker repeats or that a stranger forges are dropped and counted; nobody but the caller can
+// resume it.
 #include "agent/jsonrpc.hpp"
 #include "agent/stream_frames.hpp"
 #include "base/varint.hpp"
 #include "host_test_support.hpp"
+#include "nats/client.hpp"
+#include "nats_server.hpp"
 #include "p2p/host/length_prefixed.hpp"
 #include "p2p/protocols/relay/relay_service_io.hpp"
 #include "agent_test_support.hpp"
@@ -103,11 +107,12 @@ TEST_F(AgentStreamTest, PartialsArriveInOrderThenTheFinalResult) {
 // 100 MB as 64 KiB partials to a reader that takes its time, directly and through a relay: every
 // partial arrives in order, and what either side holds stays within the window (4 MiB) and one
 // partial, by the node's own accounting.
-awaitable<void> stream_100_mb_slowly(StarGateNode& a, StarGateNode& b, const std::string& address) {
+awaitable<void> stream_100_mb_slowly_via(StarGateNode& a, StarGateNode& b, const std::string& address, Via via) {
   const std::uint64_t bound = agent::kDefaultStreamWindow + agent::kMaxPartialBytes;
   const int count = 1600;
   CallOptions options;
   options.timeout = 240s;
+  options.via = via;
   json::value params = json::object{{"count", count}, {"pad", 64 * 1024}};
   auto stream = co_await a.call_stream(address, "count", params, options);
   std::uint64_t most_callee = 0, most_caller = 0;
@@ -128,6 +133,10 @@ awaitable<void> stream_100_mb_slowly(StarGateNode& a, StarGateNode& b, const std
   EXPECT_GT(most_callee, 0u);
   EXPECT_LE(most_callee, bound);
   EXPECT_LE(most_caller, bound);
+}
+
+awaitable<void> stream_100_mb_slowly(StarGateNode& a, StarGateNode& b, const std::string& address) {
+  co_await stream_100_mb_slowly_via(a, b, address, Via::any);
 }
 
 TEST_F(AgentStreamTest, ASlowReaderSlowsTheHandlerWithinTheWindow) {
@@ -293,6 +302,139 @@ TEST_F(AgentStreamTest, NobodyButTheCallerCanResumeOrCancelItsStream) {
     co_await a.stop();
     co_await b.stop();
   });
+}
+
+// Over NATS alone (via nats): in order, once; the same 100 MB bound with a slow reader; every frame
+// the broker delivers twice (a stranger republishes what it sees on the caller's inbox) and a
+// forged one are dropped and counted; cancellation reaches the handler.
+TEST_F(AgentStreamTest, OverNatsFramesArriveOnceInOrderAndDuplicatesAndForgeriesAreDropped) {
+  auto server = NatsServer::start();
+  StarGateNode a(io.get_executor(), p2p_agent_with_nats("alice", server.url()));
+  StarGateNode b(io.get_executor(), p2p_agent_with_nats("bob", server.url()));
+  int cancelled = 0;
+  b.handle_stream("count", counting_handler(&cancelled));
+  // A stranger on the broker that repeats every message it sees on reply subjects, and adds one of
+  // its own.
+  nats::ClientOptions spy_options;
+  spy_options.urls = {server.url()};
+  auto spy = nats::Client::create(io.get_executor(), spy_options);
+  std::size_t repeated = 0;
+  std::vector<nats::Subscription> subscriptions;
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await spy->connect();
+    subscriptions.push_back(spy->subscribe("_INBOX.>", [&](const nats::Message& m) {
+      if (m.subject.find(".c.") == std::string::npos || repeated >= 500) return;
+      ++repeated;
+      spy->publish(m.subject, m.data);
+      if (repeated == 1) spy->publish(m.subject, as_bytes("{\"seq\":2,\"partial\":\"forged\"}"));
+    }));
+    co_await spy->flush(std::chrono::milliseconds(2000));
+    co_await a.start();
+    co_await b.start();
+    co_await a.discover();
+    CallOptions over_nats;
+    over_nats.via = Via::nats;
+    over_nats.timeout = 60s;
+    json::value params = json::object{{"count", 2000}, {"pad", 100}};
+    auto stream = co_await a.call_stream("bob", "count", params, over_nats);
+    int expected = 0;
+    for (;;) {
+      auto partial = co_await stream.next();
+      if (!partial) break;
+      CO_ASSERT_TRUE(partial->at("i").as_int64() == expected);
+      ++expected;
+    }
+    EXPECT_EQ(expected, 2000);
+    auto final = co_await stream.result();
+    EXPECT_EQ(final.at("sent").as_int64(), 2000);
+    bool counted = co_await wait_until([&] { return a.get_status().calls_ok_nats == 1; }, 5s);
+    EXPECT_TRUE(counted);
+    EXPECT_GT(repeated, 100u);
+    // Every repeated frame is dropped and counted: by the session's replay window, as a duplicate
+    // sequence number, or as an answer nobody waits for once the stream ended; the forged one as
+    // malformed.
+    auto count_of = [&](const char* key) {
+      const auto rejected = a.get_status().requests_rejected_by;
+      return rejected.count(key) ? rejected.at(key) : 0;
+    };
+    bool all_dropped = co_await wait_until([&] {
+      return count_of("reply_replay") + count_of("stream_frame_duplicate") + count_of("reply_no_call") >= repeated;
+    }, 10s);
+    EXPECT_TRUE(all_dropped) << count_of("reply_replay") << " " << count_of("stream_frame_duplicate") << " "
+                             << count_of("reply_no_call") << " of " << repeated;
+    EXPECT_GT(count_of("reply_replay"), 0u);
+    EXPECT_GE(count_of("reply_malformed"), 1u);
+
+    // The 100 MB bound over NATS too.
+    co_await stream_100_mb_slowly_via(a, b, "bob", Via::nats);
+
+    json::value endless = json::object{{"count", 1'000'000'000}, {"pad", 1000}};
+    auto doomed = co_await a.call_stream("bob", "count", endless, over_nats);
+    for (int i = 0; i < 10; ++i) {
+      auto partial = co_await doomed.next();
+      CO_ASSERT_TRUE(partial.has_value());
+    }
+    doomed.cancel();
+    bool stopped = co_await wait_until([&] { return cancelled == 1; }, 10s);
+    EXPECT_TRUE(stopped);
+    bool released = co_await wait_until([&] { return b.get_status().streams_open == 0; }, 10s);
+    EXPECT_TRUE(released);
+    subscriptions.clear();
+    spy->close();
+    co_await a.stop();
+    co_await b.stop();
+  }, 280s);
+}
+
+// Bob is reachable through one relay, and through the broker. The relay dies mid-stream: the
+// stream resumes over NATS, every partial once and in order.
+TEST_F(AgentStreamTest, AStreamWhoseOnlyRelayDiesResumesOverNats) {
+  auto server = NatsServer::start();
+  TestNode relay(io);
+  auto service = p2p::relay::RelayService::enable(relay.host, private_relay());
+  auto options = p2p_agent_with_nats("bob", server.url(), {});
+  options.relays = {relay.full_addr().to_string()};
+  StarGateNode b(io.get_executor(), options);
+  StarGateNode a(io.get_executor(), p2p_agent_with_nats("alice", server.url(), {}));
+  b.handle_stream("count", counting_handler());
+  run_with_timeout(io, [&]() -> awaitable<void> {
+    co_await a.start();
+    co_await b.start();
+    bool reserved = co_await wait_until([&] { return !b.get_status().addresses.empty(); }, 10s);
+    CO_ASSERT_TRUE(reserved);
+    // Alice learns bob's circuit address from his announcement (sent again when it changed).
+    bool known = false;
+    for (int round = 0; round < 50 && !known; ++round) {
+      auto peers = co_await a.discover();
+      for (const auto& p : peers)
+        if (p.name == "bob" && !p.addresses.empty()) known = true;
+    }
+    CO_ASSERT_TRUE(known);
+    const int count = 10'000;
+    CallOptions call_options;
+    call_options.timeout = 60s;
+    json::value params = json::object{{"count", count}};
+    auto stream = co_await a.call_stream("bob", "count", params, call_options);
+    int expected = 0;
+    for (;;) {
+      auto partial = co_await stream.next();
+      if (!partial) break;
+      CO_ASSERT_TRUE(partial->at("i").as_int64() == expected);
+      ++expected;
+      if (expected == count / 2) {
+        service->close();
+        relay.host.close();
+      }
+    }
+    EXPECT_EQ(expected, count);
+    auto final = co_await stream.result();
+    EXPECT_EQ(final.at("sent").as_int64(), count);
+    EXPECT_EQ(b.get_status().streams_resumed, 1u);
+    bool counted = co_await wait_until([&] { return a.get_status().calls_ok_nats == 1; }, 5s);
+    EXPECT_TRUE(counted);
+    co_await a.stop();
+    co_await b.stop();
+  }, 120s);
 }
 
 }  // namespace
