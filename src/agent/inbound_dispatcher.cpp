@@ -148,7 +148,7 @@ awaitable<InboundDispatcher::StreamOpened> InboundDispatcher::open_stream(Parsed
   if (auto running = streams_.find(key)) {
     // The same request again (a retry over another tier before any frame arrived): join the run.
     ++counters_.requests_deduplicated;
-    if (!running->attach(0, window, opened.attachment))
+    if (!running->attach(0, opened.attachment))
       co_return refuse(RpcError{ErrorCode::stream_lost, "this call's first frames are no longer kept"});
     opened.stream = std::move(running);
     co_return opened;
@@ -158,14 +158,14 @@ awaitable<InboundDispatcher::StreamOpened> InboundDispatcher::open_stream(Parsed
     ++counters_.requests_deduplicated;
     co_return refuse(RpcError{ErrorCode::stream_lost, "this call ran already; its stream is no longer kept"});
   }
-  if (auto why = streams_.full(caller->agent_id)) {
+  if (auto why = streams_.full(caller->agent_id, window)) {
     rejections_.count("streams_full");
     co_return refuse(RpcError{ErrorCode::rate_limited, *why, json::object{{"retry_after_ms", 1000}}});
   }
   results_.begin(cache_key, now);
   auto stream = std::make_shared<ServedStream>(executor_, caller->agent_id, call_id, window);
   streams_.add(key, stream);
-  stream->attach(0, window, opened.attachment);
+  stream->attach(0, opened.attachment);
   opened.stream = stream;
   CallContext context{request->method, caller->agent_id, caller->peer_id};
   asio::co_spawn(executor_, run_stream(cache_key, std::move(*request), std::move(context), std::move(stream)),
@@ -179,7 +179,7 @@ InboundDispatcher::StreamOpened InboundDispatcher::resume_stream(const StreamRes
   // Another caller's call ID finds nothing: call IDs are bound to the identity that opened them.
   auto stream = caller && caller->agent_id == resume.from ? streams_.find(ServedStreams::key(caller->agent_id, resume.call_id))
                                                           : nullptr;
-  if (!stream || !stream->attach(resume.after, clamp_stream_window(resume.window), opened.attachment)) {
+  if (!stream || !stream->attach(resume.after, opened.attachment)) {
     rejections_.count("resume_refused");
     opened.refusal = share(make_error_response(
         RequestId(resume.call_id),

@@ -34,9 +34,9 @@ awaitable<void> ServedStream::send(boost::json::value partial) {
   changed_.notify_all();
 }
 
-bool ServedStream::attach(std::uint64_t after, std::uint64_t window, std::uint64_t& attachment) {
+bool ServedStream::attach(std::uint64_t after, std::uint64_t& attachment) {
+  // The window stays the one granted when the stream opened (the registry accounts it).
   if (!outbox_.rewind(after)) return false;
-  outbox_.set_window(window);
   attachment = ++attachment_;
   attached_ = true;
   changed_.notify_all();
@@ -80,23 +80,37 @@ std::shared_ptr<ServedStream> ServedStreams::find(const std::string& key) const 
   return it == streams_.end() ? nullptr : it->second;
 }
 
-std::optional<std::string> ServedStreams::full(const std::string& caller) const {
+std::optional<std::string> ServedStreams::full(const std::string& caller, std::uint64_t window) const {
   if (streams_.size() >= limits_.max_streams)
     return "node busy: " + std::to_string(streams_.size()) + " streamed calls open";
-  if (auto it = per_caller_.find(caller); it != per_caller_.end() && it->second >= limits_.max_streams_per_caller)
-    return "too many streamed calls open from this caller (" + std::to_string(it->second) + ")";
+  if (window_bytes_ + window > limits_.max_window_bytes)
+    return "node busy: " + std::to_string(window_bytes_) + " bytes of stream windows granted";
+  if (auto it = per_caller_.find(caller); it != per_caller_.end()) {
+    if (it->second.streams >= limits_.max_streams_per_caller)
+      return "too many streamed calls open from this caller (" + std::to_string(it->second.streams) + ")";
+    if (it->second.window_bytes + window > limits_.max_window_bytes_per_caller)
+      return "this caller's streams hold " + std::to_string(it->second.window_bytes) + " bytes of windows";
+  }
   return std::nullopt;
 }
 
 void ServedStreams::add(const std::string& key, std::shared_ptr<ServedStream> stream) {
-  ++per_caller_[stream->caller()];
+  auto& share = per_caller_[stream->caller()];
+  ++share.streams;
+  share.window_bytes += stream->outbox().window();
+  window_bytes_ += stream->outbox().window();
   streams_[key] = std::move(stream);
 }
 
 void ServedStreams::remove(const std::string& key) {
   auto it = streams_.find(key);
   if (it == streams_.end()) return;
-  if (auto c = per_caller_.find(it->second->caller()); c != per_caller_.end() && --c->second == 0) per_caller_.erase(c);
+  const auto window = it->second->outbox().window();
+  window_bytes_ -= window;
+  if (auto c = per_caller_.find(it->second->caller()); c != per_caller_.end()) {
+    c->second.window_bytes -= window;
+    if (--c->second.streams == 0) per_caller_.erase(c);
+  }
   streams_.erase(it);
 }
 

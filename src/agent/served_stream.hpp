@@ -24,6 +24,11 @@ namespace stargate::agent {
 struct ServedStreamLimits {
   std::size_t max_streams = 256;           // streamed calls kept at once (running or finishing)
   std::size_t max_streams_per_caller = 32;
+  // The windows callers were granted, summed: what the kept frames can grow to. A stream whose
+  // window would go beyond either is refused (node busy), so memory stays bounded however many
+  // callers ask for large windows.
+  std::uint64_t max_window_bytes = 256ull * 1024 * 1024;
+  std::uint64_t max_window_bytes_per_caller = 64ull * 1024 * 1024;
   // How long a stream whose caller's path broke waits for it to re-attach before the handler is
   // cancelled and its frames dropped; the same for a finished stream whose final frame the caller
   // has not acknowledged.
@@ -40,7 +45,7 @@ class ServedStream : public ResultStream {
 
   // A path takes the stream over from frame `after` + 1: the writer of any earlier attachment
   // stops. False when those frames are no longer kept (nothing changes then).
-  bool attach(std::uint64_t after, std::uint64_t window, std::uint64_t& attachment);
+  bool attach(std::uint64_t after, std::uint64_t& attachment);
   // The path of `attachment` broke (if it is still the current one): the stream waits for a resume.
   void detach(std::uint64_t attachment, std::chrono::steady_clock::time_point now);
   bool current(std::uint64_t attachment) const { return attached_ && attachment == attachment_; }
@@ -96,8 +101,9 @@ class ServedStreams {
 
   static std::string key(std::string_view caller, std::string_view call_id);
   std::shared_ptr<ServedStream> find(const std::string& key) const;
-  // Why a new stream for `caller` cannot be kept now (too many), or nothing.
-  std::optional<std::string> full(const std::string& caller) const;
+  // Why a new stream for `caller` with `window` cannot be kept now (too many, too much memory
+  // granted), or nothing.
+  std::optional<std::string> full(const std::string& caller, std::uint64_t window) const;
   void add(const std::string& key, std::shared_ptr<ServedStream> stream);
   void remove(const std::string& key);
   // Cancels streams detached longer than the resume window and forgets those done with.
@@ -107,12 +113,18 @@ class ServedStreams {
 
   std::size_t size() const { return streams_.size(); }
   std::uint64_t buffered_bytes() const;
+  std::uint64_t window_bytes() const { return window_bytes_; }
   const ServedStreamLimits& limits() const { return limits_; }
 
  private:
   ServedStreamLimits limits_;
   std::unordered_map<std::string, std::shared_ptr<ServedStream>> streams_;
-  std::unordered_map<std::string, std::size_t> per_caller_;
+  struct CallerShare {
+    std::size_t streams = 0;
+    std::uint64_t window_bytes = 0;
+  };
+  std::unordered_map<std::string, CallerShare> per_caller_;
+  std::uint64_t window_bytes_ = 0;
 };
 
 }  // namespace stargate::agent

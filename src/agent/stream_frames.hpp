@@ -36,7 +36,7 @@ inline constexpr std::size_t kMaxPartialBytes = 1024 * 1024;
 // least two of the largest partials, so the credit rule never stalls a stream.
 inline constexpr std::uint64_t kDefaultStreamWindow = 4 * 1024 * 1024;
 inline constexpr std::uint64_t kMinStreamWindow = 2 * kMaxPartialBytes;
-inline constexpr std::uint64_t kMaxStreamWindow = 64 * 1024 * 1024;
+inline constexpr std::uint64_t kMaxStreamWindow = 16 * 1024 * 1024;
 std::uint64_t clamp_stream_window(std::uint64_t window);
 
 // Callee to caller.

@@ -17,8 +17,6 @@ class StreamOutbox {
  public:
   explicit StreamOutbox(std::uint64_t window) : window_(window) {}
 
-  // A resume may offer another window (already clamped by the caller of this).
-  void set_window(std::uint64_t window) { window_ = window; }
   std::uint64_t window() const { return window_; }
 
   // Whether a partial frame of `bytes` may be queued now.
