@@ -18,6 +18,7 @@
 #include "nats/sealed/wire.hpp"
 #include "crypto/noise/cipher_state.hpp"
 #include "crypto/noise/handshake_state.hpp"
+#include "edits.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -157,18 +158,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (body.empty()) return 0;
       const int which = body[0] % 3;
       const Bytes& original = which == 0 ? w.genuine_initiation : which == 1 ? w.genuine_response : w.genuine_transport;
-      Bytes msg = original;
-      for (std::size_t i = 1; i + 1 < body.size(); i += 2) {
-        const std::size_t at = body[i] * 7u % (msg.size() + 1);
-        if (at == msg.size()) {
-          msg.push_back(body[i + 1]);
-        } else if (body[i + 1] == 0) {
-          msg.erase(msg.begin() + static_cast<std::ptrdiff_t>(at));
-        } else {
-          msg[at] ^= body[i + 1];
-        }
-        if (msg.empty()) break;
-      }
+      const Bytes msg = stargate::fuzz::apply_edits(original, body.subspan(1));
       if (which == 0) {
         SessionTable callee(w.callee_static, w.callee_id);
         auto r = callee.open(msg, t0);

@@ -10,6 +10,10 @@ namespace patterns {
 
 using enum Token;
 
+const HandshakePattern& X() {
+  static const HandshakePattern p{"X", {}, {s}, {{e, es, s, ss}}};
+  return p;
+}
 const HandshakePattern& NN() {
   static const HandshakePattern p{"NN", {}, {}, {{e}, {e, ee}}};
   return p;

@@ -33,9 +33,11 @@ struct HandshakePattern {
   std::vector<std::vector<Token>> messages;
 };
 
-// The fundamental interactive patterns (Noise §7.4) this code is tested with. References stay valid
-// for the life of the program.
+// The fundamental interactive patterns (Noise §7.5) this code is tested with, and the one-way X
+// (§7.4: one message, after which only the initiator sends; the responder's half of split() must
+// stay unused). References stay valid for the life of the program.
 namespace patterns {
+const HandshakePattern& X();
 const HandshakePattern& NN();
 const HandshakePattern& NK();
 const HandshakePattern& XX();
@@ -54,7 +56,7 @@ class HandshakeState {
  public:
   // `pattern` must outlive the state (the built-ins above do). `local_static` is required when the
   // pattern has this side send or use `s`; `remote_static` when the peer's `s` is a pre-message
-  // (IK, NK, XK, KK initiators; KK responders). `ephemeral` fixes the local ephemeral key (test
+  // (X, IK, NK, XK, KK initiators; KK responders). `ephemeral` fixes the local ephemeral key (test
   // vectors, or a caller that draws its randomness from an injected source): otherwise a fresh one
   // is generated from the system's CSPRNG when the `e` token is written.
   static Result<HandshakeState> create(const HandshakePattern& pattern, Role role, BytesView prologue,

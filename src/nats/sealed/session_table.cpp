@@ -3,7 +3,6 @@
 #include "base/endian.hpp"
 #include "crypto/noise/cipher_state.hpp"
 #include "crypto/noise/handshake_state.hpp"
-#include "crypto/peer_id.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sha256.hpp"
 
@@ -25,10 +24,6 @@ std::uint64_t unix_ns(TimePoint t) {
 }
 
 std::uint64_t to_ns(std::chrono::nanoseconds d) { return d.count() < 0 ? 0 : static_cast<std::uint64_t>(d.count()); }
-
-PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) {
-  return PeerIdentity{key, crypto::agent_id(key), crypto::PeerId::from_public_key(key).to_string()};
-}
 
 // The 8 first bytes of an initiation with this sender index: the prologue's variable part.
 Bytes prologue_fields(std::uint32_t sender_index) {
@@ -326,7 +321,7 @@ struct SessionTable::Impl {
         Session* s = find(*ps.current);
         if (s && s->established && !expired(*s, now) && age(*s, now) < config.rekey_after_time &&
             s->send_counter < config.rekey_after_messages) {
-          if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
+          if (callee_identity && !s->peer) s->peer = make_peer_identity(*callee_identity);
           return std::pair<Session*, bool>{s, false};
         }
       }
@@ -334,7 +329,7 @@ struct SessionTable::Impl {
         Session* s = find(*ps.pending);
         if (s && !s->established && age(*s, now) < config.handshake_timeout && !expired(*s, now) &&
             s->early_send < config.reject_after_messages) {
-          if (callee_identity && !s->peer) s->peer = make_identity(*callee_identity);
+          if (callee_identity && !s->peer) s->peer = make_peer_identity(*callee_identity);
           return std::pair<Session*, bool>{s, true};
         }
       }
@@ -364,7 +359,7 @@ struct SessionTable::Impl {
     s.role = SessionRole::initiator;
     s.local_index = new_index();
     s.peer_static = callee;
-    if (callee_identity) s.peer = make_identity(*callee_identity);
+    if (callee_identity) s.peer = make_peer_identity(*callee_identity);
     s.created = now;
 
     HandshakePayload hp;
@@ -488,10 +483,8 @@ struct SessionTable::Impl {
     if (timestamp_replayed(caller_static, ts))
       return fail(Errc::replay, "handshake timestamp not newer than the last one from this caller");
 
-    auto caller = crypto::Ed25519PublicKey::from_bytes(payload->identity);
-    if (!caller) return fail(Errc::bad_signature, "caller identity key is invalid");
-    if (!caller->verify(static_key_signature_message(caller_static), payload->signature))
-      return fail(Errc::bad_signature, "caller identity signature over its static key does not verify");
+    auto caller = verify_binding(BindingPurpose::session, payload->identity, payload->signature, caller_static);
+    if (!caller) return fail(Errc::bad_signature, "caller " + caller.error().message);
 
     if (v.counter >= config.reject_after_messages) return fail(Errc::malformed, "counter out of range");
     noise::CipherState early(payload->early_key);
@@ -512,7 +505,7 @@ struct SessionTable::Impl {
     s.local_index = new_index();
     s.remote_index = v.sender_index;
     s.peer_static = caller_static;
-    s.peer = make_identity(*caller);
+    s.peer = std::move(*caller);
     s.created = now;
     s.message1_hash = digest;
     s.early = std::move(early);
@@ -603,12 +596,13 @@ struct SessionTable::Impl {
 SessionTable::SessionTable(crypto::X25519PrivateKey local_static, const crypto::Ed25519PrivateKey& identity,
                            Config config, crypto::RandomSource random)
     : SessionTable(local_static, identity.public_key(),
-                   identity.sign(static_key_signature_message(local_static.public_key())), config, std::move(random)) {}
+                   sign_binding(BindingPurpose::session, identity, local_static.public_key()), config,
+                   std::move(random)) {}
 
 SessionTable::SessionTable(crypto::X25519PrivateKey local_static, crypto::Ed25519PublicKey identity,
                            const crypto::Ed25519Signature& static_key_signature, Config config,
                            crypto::RandomSource random)
-    : impl_(std::make_unique<Impl>(std::move(local_static), make_identity(identity), static_key_signature, config,
+    : impl_(std::make_unique<Impl>(std::move(local_static), make_peer_identity(identity), static_key_signature, config,
                                    std::move(random))) {}
 
 SessionTable::~SessionTable() = default;

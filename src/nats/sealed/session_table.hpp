@@ -33,6 +33,7 @@
 #include "crypto/random.hpp"
 #include "crypto/x25519.hpp"
 #include "nats/sealed/errors.hpp"
+#include "nats/sealed/identity_binding.hpp"
 #include "nats/sealed/replay_window.hpp"
 #include "nats/sealed/wire.hpp"
 
@@ -88,14 +89,6 @@ struct SessionHandle {
 };
 
 enum class SessionRole : std::uint8_t { initiator, responder };
-
-// A verified Ed25519 identity, its short agent id (first 16 bytes of SHA-256 of the key, hex) and
-// its libp2p PeerId (text), computed once per session.
-struct PeerIdentity {
-  crypto::Ed25519PublicKey public_key;
-  std::string agent_id;
-  std::string peer_id;
-};
 
 struct Sealed {
   Bytes wire;              // the NATS message payload

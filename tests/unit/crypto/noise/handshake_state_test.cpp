@@ -30,8 +30,8 @@ std::optional<crypto::X25519Key> public_key(std::string_view h) {
 }
 
 const HandshakePattern& pattern_named(std::string_view name) {
-  for (const auto* p : {&patterns::NN(), &patterns::NK(), &patterns::XX(), &patterns::XK(), &patterns::IK(),
-                        &patterns::IX(), &patterns::KK()})
+  for (const auto* p : {&patterns::X(), &patterns::NN(), &patterns::NK(), &patterns::XX(), &patterns::XK(),
+                        &patterns::IK(), &patterns::IX(), &patterns::KK()})
     if (p->name == name) return *p;
   throw std::invalid_argument("unknown pattern");
 }
@@ -85,9 +85,10 @@ void run_vector(const noise_vectors::Vector& v) {
 
   auto [init_send, init_recv] = init.split();
   auto [resp_send, resp_recv] = resp.split();
+  const bool one_way = hs_len == 1;  // X: only the initiator ever sends
   for (; i < v.messages.size(); ++i) {
     SCOPED_TRACE("transport message " + std::to_string(i));
-    const bool from_initiator = i % 2 == 0;
+    const bool from_initiator = one_way || i % 2 == 0;
     auto& send = from_initiator ? init_send : resp_send;
     auto& recv = from_initiator ? resp_recv : init_recv;
     auto ct = send.encrypt_with_ad({}, hex(v.messages[i].payload));
@@ -106,6 +107,7 @@ TEST(NoiseVectors, NK_25519_ChaChaPoly_SHA256) { run_vector(vector_named("NK"));
 TEST(NoiseVectors, XK_25519_ChaChaPoly_SHA256) { run_vector(vector_named("XK")); }
 TEST(NoiseVectors, IX_25519_ChaChaPoly_SHA256) { run_vector(vector_named("IX")); }
 TEST(NoiseVectors, KK_25519_ChaChaPoly_SHA256) { run_vector(vector_named("KK")); }
+TEST(NoiseVectors, X_25519_ChaChaPoly_SHA256) { run_vector(vector_named("X")); }
 
 // ---- end to end with fresh keys ----
 
@@ -160,6 +162,34 @@ TEST(HandshakeState, IKEndToEnd) {
   auto pair = make_pair(patterns::IK());
   run_to_completion(pair);
   check_transport(pair);
+}
+
+// The one-way X: a single message completes both sides; the responder learns the sender's static key,
+// and only the initiator's direction carries data.
+TEST(HandshakeState, XOneWayEndToEnd) {
+  auto is = crypto::X25519PrivateKey::generate();
+  auto rs = crypto::X25519PrivateKey::generate();
+  auto init = HandshakeState::create(patterns::X(), Role::initiator, as_bytes("p"), is, rs.public_key()).value();
+  auto resp = HandshakeState::create(patterns::X(), Role::responder, as_bytes("p"), rs).value();
+  auto m1 = init.write_message(as_bytes("one way")).value();
+  EXPECT_EQ(m1.size(), 32u + 48u + 7u + 16u);
+  EXPECT_TRUE(init.is_complete());
+  EXPECT_EQ(resp.read_message(m1).value(), to_bytes("one way"));
+  EXPECT_TRUE(resp.is_complete());
+  EXPECT_EQ(resp.remote_static(), is.public_key());
+  EXPECT_EQ(init.handshake_hash(), resp.handshake_hash());
+  auto [send, unused_recv] = init.split();
+  auto [unused_send, recv] = resp.split();
+  auto ct = send.encrypt_with_ad(as_bytes("ad"), as_bytes("later")).value();
+  EXPECT_EQ(recv.decrypt_with_ad(as_bytes("ad"), ct).value(), to_bytes("later"));
+
+  // Sealed to another key, it does not open.
+  auto other = crypto::X25519PrivateKey::generate();
+  auto init2 = HandshakeState::create(patterns::X(), Role::initiator, {}, is, other.public_key()).value();
+  auto resp2 = HandshakeState::create(patterns::X(), Role::responder, {}, rs).value();
+  EXPECT_FALSE(resp2.read_message(init2.write_message(as_bytes("x")).value()));
+  EXPECT_FALSE(HandshakeState::create(patterns::X(), Role::initiator, {}, is));  // needs the responder's key
+  EXPECT_FALSE(HandshakeState::create(patterns::X(), Role::responder, {}, std::nullopt));
 }
 
 TEST(HandshakeState, XXLearnsRemoteStatics) {

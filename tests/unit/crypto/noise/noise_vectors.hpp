@@ -2,7 +2,8 @@
 // Noise test vectors for the 25519_ChaChaPoly_SHA256 suite, copied from the "cacophony" vector file
 // (haskell-cryptography/cacophony, vectors/cacophony.txt; the same file is in mcginty/snow's
 // tests/vectors). Messages alternate initiator, responder, initiator, ... through the handshake and
-// then the transport phase. All values are hex.
+// then the transport phase, except in the one-way pattern X, where the initiator sends them all.
+// All values are hex.
 #include <string_view>
 #include <vector>
 
@@ -181,6 +182,28 @@ inline const std::vector<Vector>& all() {
             "012b28ae646ae7830e2c5472cb023eab071c1db3d8413ec69b513b83832f974c2d"},
            {"457567656e2042f6686d20766f6e2042617765726b",
             "bb3e6a48160d9c5971d37f975727294e0d868342db31832e54d07191ab0ca3c3703b5ed3d9"},
+       }},
+      {"X", "4a6f686e2047616c74",
+       "e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1",
+       "893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a",
+       "31e0303fd6418d2f8c0e78b91f22e8caed0fbe48656dcf4767e4834f701b8f62",
+       "4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893",
+       "",
+       "",
+       "e6adfaa886b76b16b2aa79c54434c77fed488c8aa66d2c545608f4352f70f664",
+       {
+           {"4c756477696720766f6e204d69736573",
+            "ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79446c15957a594079a5bdeae05d01e089fbb7cc6ea2ecfd209b941f73c9235213bc875f7283e9e17ebdac8112627915b455fdc3aaa6de60cb3c98302f370fdb03ea850b9b0cf22fec13e4dc0707245c8721"},
+           {"4d757272617920526f746862617264",
+            "9868def631af6242aaf00c35218275832d8d022af1c67b9fc5e8ba90f4d91b"},
+           {"462e20412e20486179656b",
+            "9fdd2576d757f880de49b32b80abf53afec16ddc86769f0e92daff"},
+           {"4361726c204d656e676572",
+            "0e5a48d10dfd648145b78012bc9edc8440cbb6e9e237eb8d5b9c25"},
+           {"4a65616e2d426170746973746520536179",
+            "11a3818b2523d06a64168b814ff680e60930e7145378cd813055f00e1725b5f9e8"},
+           {"457567656e2042f6686d20766f6e2042617765726b",
+            "184a48a82f921ee36371d880e2abd177f8967349e992958c66fa51bff262a37845a200d26a"},
        }},
   };
   return v;
