@@ -34,6 +34,10 @@ void collect_status(metrics::Collection& out, const NodeStatus& s) {
   auto d = [](auto v) { return static_cast<double>(v); };
   out.counter("stargate_libp2p_fallbacks", "libp2p attempts that failed before NATS was tried").add(d(s.libp2p_attempts_failed));
   out.counter("stargate_requests_served", "Requests this node answered").add(d(s.requests_served));
+  out.gauge("stargate_streams_open", "Streamed calls served now: running, or keeping frames for a resume").add(d(s.streams_open));
+  out.gauge("stargate_stream_buffered_bytes", "Bytes of stream frames kept that callers have not acknowledged")
+      .add(d(s.stream_buffered_bytes));
+  out.counter("stargate_streams_resumed", "Streamed calls their caller re-attached over a new path").add(d(s.streams_resumed));
   auto limited = out.counter("stargate_requests_rate_limited",
                              "Calls answered 'rate limited' without running the handler, by the limit that refused "
                              "them (peer, ip, backoff; node_busy, peer_busy, ip_busy: calls in flight; too_slow: "

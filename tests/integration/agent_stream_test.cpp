@@ -249,6 +249,7 @@ TEST_F(AgentStreamTest, AStreamResumesThroughTheBackupRelayWhenItsRelayDies) {
     EXPECT_EQ(final.at("sent").as_int64(), count);
     EXPECT_EQ(second_service->counters().circuits_opened, 1u);
     EXPECT_EQ(b.get_status().streams_resumed, 1u);
+    EXPECT_NE(b.get_metrics().find("stargate_streams_resumed_total 1\n"), std::string::npos);
     EXPECT_EQ(b.get_status().requests_served, 2u);  // the echo, and the stream's one run
     co_await a.stop();
     co_await b.stop();
