@@ -1,7 +1,8 @@
 #pragma once
 // nats.c's blocking calls (connect, flush, destroying a replaced connection) kept off the
 // executor: they run one at a time on a helper thread (Worker), and the coroutine that asked
-// waits for the outcome (Pending) on the executor. Used by connect(), flush() and the revival.
+// waits for the outcome (Pending) on the executor. Used by connect(), flush() and the revival, and
+// by the JetStream calls on a worker of their own (jetstream_call.hpp).
 // Internal to src/nats.
 #include "base/signal_io.hpp"
 #include "nats/shared_state.hpp"

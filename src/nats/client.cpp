@@ -115,11 +115,13 @@ Client::~Client() {
   }
   for (auto& sub : subscriptions) sub->stop();
   auto* nc = shared_->nc.load();
-  // Close first: it kicks out a flush waiting on the worker and joins nats.c's threads.
+  // Close first: it kicks out a flush or a JetStream request waiting on a worker and joins nats.c's
+  // threads.
   if (nc != nullptr) natsConnection_Close(nc);
   // Runs what is queued (destroying replaced connections); a connect still running finds the
-  // Client gone and destroys its connection.
+  // Client gone and destroys its connection. JetStream calls still queued fail at once (closed).
   impl_->worker.stop();
+  impl_->jetstream_worker.stop();
   if (nc != nullptr) natsConnection_Destroy(nc);
   impl_.reset();
 }

@@ -105,6 +105,7 @@ std::string_view to_string(ConnectionState state);
 namespace detail {
 struct Shared;
 struct SubShared;
+struct ClientAccess;  // what the JetStream layer reaches inside (client_access.hpp)
 }  // namespace detail
 
 // RAII: unsubscribes when destroyed or reset (also safe after the client closed or was destroyed).
@@ -127,6 +128,7 @@ class Subscription {
 
  private:
   friend class Client;
+  friend struct detail::ClientAccess;
   explicit Subscription(std::shared_ptr<detail::SubShared> state) : state_(std::move(state)) {}
   std::shared_ptr<detail::SubShared> state_;
 };
@@ -190,8 +192,9 @@ class Client : public std::enable_shared_from_this<Client> {
 
  private:
   struct Impl;
-  Subscription subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler,
-                              RefHandler ref_handler);
+  friend struct detail::ClientAccess;
+  std::shared_ptr<detail::SubShared> new_subscription(const std::string& subject, const std::string* queue_group);
+  Subscription subscribe_impl(std::shared_ptr<detail::SubShared> state);
   void revive();
   void schedule_revive();
 

@@ -67,15 +67,19 @@ void SubShared::take(const Received& in, Message& out) {
 void SubShared::run(Received& received) {
   std::shared_ptr<const Client::Handler> current;
   std::shared_ptr<const Client::RefHandler> current_ref;
+  std::shared_ptr<const RawHandler> current_raw;
   {
     std::lock_guard lock(mutex);
     if (active) {
       current = handler;
       current_ref = ref_handler;
+      current_raw = raw_handler;
     }
   }
   try {
-    if (current_ref) {
+    if (current_raw) {
+      if (received.msg != nullptr) (*current_raw)(received.msg);
+    } else if (current_ref) {
       MessageRef ref;
       if (natsMsg* msg = received.msg) {
         ref.subject = natsMsg_GetSubject(msg);
@@ -177,12 +181,14 @@ void Subscription::unsubscribe() {
   natsSubscription* sub = nullptr;
   std::shared_ptr<const Client::Handler> handler;  // destroyed here, on the caller's thread
   std::shared_ptr<const Client::RefHandler> ref_handler;
+  std::shared_ptr<const detail::RawHandler> raw_handler;
   {
     std::lock_guard lock(state_->mutex);
     state_->active = false;
     sub = std::exchange(state_->sub, nullptr);
     handler = std::move(state_->handler);
     ref_handler = std::move(state_->ref_handler);
+    raw_handler = std::move(state_->raw_handler);
   }
   // Sends UNSUB unless the connection is closed; messages still queued in nats.c are dropped.
   if (sub != nullptr) natsSubscription_Destroy(sub);
@@ -209,32 +215,38 @@ std::int64_t Subscription::dropped() const {
 }
 
 Subscription Client::subscribe(const std::string& subject, Handler handler) {
-  return subscribe_impl(subject, nullptr, std::move(handler), nullptr);
+  auto state = new_subscription(subject, nullptr);
+  state->handler = std::make_shared<const Handler>(std::move(handler));
+  return subscribe_impl(std::move(state));
 }
 
 Subscription Client::subscribe_ref(const std::string& subject, RefHandler handler) {
-  return subscribe_impl(subject, nullptr, nullptr, std::move(handler));
+  auto state = new_subscription(subject, nullptr);
+  state->ref_handler = std::make_shared<const RefHandler>(std::move(handler));
+  return subscribe_impl(std::move(state));
 }
 
 Subscription Client::subscribe(const std::string& subject, const std::string& queue_group, Handler handler) {
-  return subscribe_impl(subject, &queue_group, std::move(handler), nullptr);
+  auto state = new_subscription(subject, &queue_group);
+  state->handler = std::make_shared<const Handler>(std::move(handler));
+  return subscribe_impl(std::move(state));
 }
 
-Subscription Client::subscribe_impl(const std::string& subject, const std::string* queue_group, Handler handler,
-                                    RefHandler ref_handler) {
-  auto* nc = shared_->nc.load();
-  if (nc == nullptr) throw ErrorException("NATS subscribe to " + subject + ": not connected");
+// A subscription's state before it has a handler (the caller sets one) and a nats.c subscription.
+std::shared_ptr<SubShared> Client::new_subscription(const std::string& subject, const std::string* queue_group) {
   auto state = std::make_shared<SubShared>();
   state->client = shared_;
   state->subject = subject;
   if (queue_group != nullptr) state->queue_group = *queue_group;
   state->max_msgs = static_cast<std::size_t>(std::max(1, options_.pending_msgs_limit));
   state->max_bytes = static_cast<std::size_t>(std::max(1, options_.pending_bytes_limit));
-  if (ref_handler)
-    state->ref_handler = std::make_shared<const RefHandler>(std::move(ref_handler));
-  else
-    state->handler = std::make_shared<const Handler>(std::move(handler));
+  return state;
+}
 
+Subscription Client::subscribe_impl(std::shared_ptr<SubShared> state) {
+  const std::string& subject = state->subject;
+  auto* nc = shared_->nc.load();
+  if (nc == nullptr) throw ErrorException("NATS subscribe to " + subject + ": not connected");
   std::lock_guard lock(shared_->mutex);  // close() cannot run in between
   if (shared_->closing) throw ErrorException("NATS subscribe to " + subject + ": client closed");
   natsSubscription* sub = nullptr;

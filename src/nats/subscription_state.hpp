@@ -8,6 +8,7 @@
 #include <nats/nats.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,10 @@
 #include <utility>
 
 namespace stargate::nats::detail {
+
+// A handler that sees nats.c's message itself (headers, status, the JetStream ack subject), on the
+// executor; the message is freed after it returns. Internal: the JetStream push consumers use it.
+using RawHandler = std::function<void(natsMsg*)>;
 
 // One subscription's state, shared by the Subscription handle and the Client. nats.c queues the
 // subscription's messages (a synchronous subscription, bounded by its pending limits) while it
@@ -28,8 +33,9 @@ struct SubShared {
   std::mutex mutex;
   natsSubscription* sub = nullptr;  // owned; destroyed by unsubscribe()
   bool active = true;
-  std::shared_ptr<const Client::Handler> handler;        // one of these two
+  std::shared_ptr<const Client::Handler> handler;        // one of these three
   std::shared_ptr<const Client::RefHandler> ref_handler;
+  std::shared_ptr<const RawHandler> raw_handler;
 
   void stop() {
     std::lock_guard lock(mutex);

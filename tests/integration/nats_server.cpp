@@ -128,6 +128,9 @@ NatsServer::~NatsServer() {
 std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
 std::string NatsServer::cluster_url() const { return "nats://127.0.0.1:" + std::to_string(cluster_port_); }
 std::string NatsServer::log() const { return read_file(dir_ / "server.log"); }
+std::filesystem::path NatsServer::store_dir() const {
+  return options_.jetstream ? dir_ / "jetstream" : std::filesystem::path();
+}
 
 void NatsServer::launch() {
   ++generation_;
@@ -140,6 +143,7 @@ void NatsServer::launch() {
                              "--cluster_name", options_.cluster_name});
   }
   if (!options_.routes.empty()) args.insert(args.end(), {"--routes", join(options_.routes, ",")});
+  if (options_.jetstream) args.insert(args.end(), {"-js", "--store_dir", store_dir().string()});
   if (!options_.config.empty()) {
     auto config_path = dir_ / "server.conf";
     std::ofstream(config_path, std::ios::binary | std::ios::trunc) << options_.config << "\n";

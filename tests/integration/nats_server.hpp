@@ -30,6 +30,9 @@ struct NatsServerOptions {
   std::vector<std::string> routes;          // --routes (comma-joined)
   std::vector<std::string> extra_args;      // anything else, passed as is
   std::string config;                       // configuration file text (e.g. "max_payload: 65536"), `-c`
+  // JetStream (`-js`), storing in a directory of the server's temporary folder that restart()
+  // keeps: a restarted server has its streams, consumers and messages back.
+  bool jetstream = false;
   int port = -1;                            // client port; -1: the kernel picks one
   int cluster_port = -1;                    // route port; -1: the kernel picks one
   std::chrono::milliseconds start_timeout{10000};
@@ -58,7 +61,8 @@ class NatsServer {
   // SIGSTOP / SIGCONT: a server that stops reading without closing anything.
   void pause();
   void resume();
-  // Starts again on the same client and route ports, so that clients and routes reconnect.
+  // Starts again on the same client and route ports, so that clients and routes reconnect (and,
+  // with jetstream, on the same store).
   void restart();
   // Same, with changed options (a new token, say); the ports stay the same.
   void restart(NatsServerOptions changed);
@@ -67,6 +71,8 @@ class NatsServer {
   std::string monitor(const std::string& path) const;
   // The server's log so far (for failure messages).
   std::string log() const;
+  // Where JetStream stores (empty without jetstream); the same across restarts.
+  std::filesystem::path store_dir() const;
 
   // Polls /routez until num_routes >= expected; throws on timeout.
   void wait_for_routes(int expected, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
