@@ -38,6 +38,8 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::forbidden, "forbidden", "forbidden"},
     {ErrorCode::unknown_session, "unknown_session", "unknown session"},
     {ErrorCode::stream_lost, "stream_lost", "stream lost"},
+    {ErrorCode::task_expired, "task_expired", "task expired"},
+    {ErrorCode::task_interrupted, "task_interrupted", "task interrupted"},
     {ErrorCode::rate_limited, "rate_limited", "rate limited"},
 };
 

@@ -54,6 +54,8 @@ enum class ErrorCode : int {
   rate_limited = -32007,      // too many calls; data: {retry_after_ms}
   stream_lost = -32008,       // no stream to resume or cancel: unknown call, another caller's, or
                               // its frames are no longer kept
+  task_expired = -32009,      // a queued task's expiry passed before its callee ran it
+  task_interrupted = -32010,  // a queued task's callee stopped while running it; it is not run again
 };
 
 // The enumerator's name ("method_not_found"), or "" for a code that is not in ErrorCode.
