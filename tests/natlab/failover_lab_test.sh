@@ -24,24 +24,6 @@ trap '[[ -n "${driver_pid:-}" ]] && kill "$driver_pid" 2>/dev/null; lab_cleanup;
 export STARGATE_TREAT_AS_PUBLIC=203.0.113.0/24,198.51.100.0/24
 calls=100
 
-json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"v": v}))' "$1" "$2"; }
-status_of() { "$stargate" --identity-dir "$work/id-$1" status --json 2>/dev/null; }
-# start_relay ROLE NAME IP: the relay daemon with lifted limits on ROLE:4001 (same identity on a
-# restart); sets relay_addr and relay_pid_NAME. Not in a subshell: the lab must know the pid.
-start_relay() {
-  local line
-  rm -f "$work/relay-$2.log"
-  lab_spawn "$1" "$work/relay-$2.log" "$stargate" --identity-dir "$work/id-relay-$2" relay start --port 4001 \
-    --circuit-bytes 0 --circuit-duration 0 --metrics-listen off --json
-  printf -v "relay_pid_$2" '%s' "$LAB_LAST_PID"
-  line=$(lab_wait_line "$work/relay-$2.log" '"event":"listening"' 30) || return 1
-  relay_addr="/ip4/$3/tcp/4001/p2p/$(json_field "$line" 'v["peer_id"]')"
-}
-kill_relay() {  # kill_relay NAME: SIGKILL, as a crash would
-  local pid_var="relay_pid_$1"
-  kill -KILL "${!pid_var}" && wait "${!pid_var}" 2>/dev/null
-  true
-}
 # counter NAME FIELD: one of alice's status counters.
 counter() { json_field "$(status_of "$1")" "v['$2']"; }
 done_calls() { [[ -f "$work/progress" ]] && wc -l <"$work/progress" || echo 0; }
@@ -51,28 +33,11 @@ wait_calls() {  # wait_calls N: until N calls have finished (bounded: 120 s)
 }
 
 lab_topology symmetric symmetric || fail "could not build the topology"
-start_relay relay primary "$LAB_RELAY_IP" || fail "the primary relay did not start"
-primary=$relay_addr
-start_relay pub backup "$LAB_PUB_IP" || fail "the backup relay did not start"
-backup=$relay_addr
-lab_spawn pub "$work/nats.log" nats-server -a 0.0.0.0 -p 4222
-for _ in $(seq 1 100); do lab_exec pub bash -c 'exec 3<>/dev/tcp/127.0.0.1/4222' 2>/dev/null && break; sleep 0.1; done
-nats_url="nats://$LAB_PUB_IP:4222"
-pass "two relays (primary $LAB_RELAY_IP, backup $LAB_PUB_IP) and a nats-server on the lab internet"
-
-common=(--nats "$nats_url" --relay "$primary" --relay "$backup" --relay-health-interval 1 --json)
-lab_spawn b "$work/bob.log" "$stargate" --identity-dir "$work/id-bob" connect --name bob "${common[@]}" \
-  --serve "sink=python3 $here/failover_sink.py $work/sink.log" --allow-any
-lab_wait_line "$work/bob.log" '"event":"started"' 30 >/dev/null || fail "bob did not start: $(cat "$work/bob.log")"
-lab_spawn a "$work/alice.log" "$stargate" --identity-dir "$work/id-alice" connect --name alice "${common[@]}" \
-  --metrics-listen 127.0.0.1:0
+start_relays_and_broker
+start_callee bob --serve "sink=python3 $here/failover_sink.py $work/sink.log" --allow-any
+lab_spawn a "$work/alice.log" "$stargate" --identity-dir "$work/id-alice" connect --name alice --nats "$nats_url" \
+  --relay "$primary" --relay "$backup" --relay-health-interval 1 --json --metrics-listen 127.0.0.1:0
 lab_wait_line "$work/alice.log" '"event":"started"' 30 >/dev/null || fail "alice did not start: $(cat "$work/alice.log")"
-for _ in $(seq 1 200); do  # bounded: 20 s
-  s=$(status_of bob) && [[ "$(json_field "$s" "sum('/p2p-circuit/' in a for a in v['addresses'])")" == 2 ]] && break
-  sleep 0.1
-done
-[[ "$(json_field "$s" "sum('/p2p-circuit/' in a for a in v['addresses'])")" == 2 ]] || fail "bob is not reserved on both relays: $s"
-pass "bob (behind a symmetric NAT) holds reservations on both relays"
 
 python3 - "$work" "$calls" <<'PY'
 import base64, hashlib, json, os, sys
@@ -110,11 +75,7 @@ kill_relay primary
 pass "primary relay killed after $(done_calls) calls"
 wait_calls 45 || fail "calls stopped after the primary relay died ($(done_calls) done)"
 snapshot primary_dead
-for _ in $(seq 1 100); do  # bounded: 10 s
-  s=$(status_of bob) && [[ "$(json_field "$s" "[r['health'] for r in v['relays']]")" == "['unhealthy', 'healthy']" ]] && break
-  sleep 0.1
-done
-[[ "$(json_field "$s" "[r['health'] for r in v['relays']]")" == "['unhealthy', 'healthy']" ]] ||
+wait_status bob "[r['health'] for r in v['relays']]" "['unhealthy', 'healthy']" 10 ||
   fail "bob's monitor does not see the primary down and the backup up: $(json_field "$s" "v['relays']")"
 kill_relay backup
 pass "backup relay killed after $(done_calls) calls"
@@ -123,11 +84,8 @@ snapshot all_dead
 touch "$work/hold"
 start_relay relay primary "$LAB_RELAY_IP" || fail "the primary relay did not start again"
 primary_id=${primary##*/}
-for _ in $(seq 1 300); do  # bounded: 30 s (bob's monitor probes every second)
-  s=$(status_of bob) && [[ "$(json_field "$s" "sum('/p2p/$primary_id/p2p-circuit/' in a for a in v['addresses'])")" == 1 ]] && break
-  sleep 0.1
-done
-[[ "$(json_field "$s" "sum('/p2p/$primary_id/p2p-circuit/' in a for a in v['addresses'])")" == 1 ]] ||
+# bob's monitor probes every second
+wait_status bob "sum('/p2p/$primary_id/p2p-circuit/' in a for a in v['addresses'])" 1 30 ||
   fail "bob did not reserve on the restarted primary: $(json_field "$s" "v['relays']")"
 [[ "$(json_field "$s" "[a for a in v['addresses'] if '/p2p-circuit/' in a][0]")" == *"/p2p/$primary_id/p2p-circuit/"* ]] ||
   fail "bob does not announce the primary's circuit first again: $(json_field "$s" "v['addresses']")"
