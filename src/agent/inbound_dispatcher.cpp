@@ -175,6 +175,14 @@ awaitable<InboundDispatcher::StreamOpened> InboundDispatcher::open_stream(Parsed
 
 InboundDispatcher::StreamOpened InboundDispatcher::resume_stream(const StreamResume& resume, std::optional<Caller> caller) {
   StreamOpened opened;
+  // A resume costs the callee what a call does (a path, a replay of kept frames): it counts
+  // against the caller's rate like one.
+  if (caller) {
+    if (auto refusal = admit(*caller)) {
+      opened.refusal = share(make_error_response(RequestId(resume.call_id), *refusal));
+      return opened;
+    }
+  }
   streams_.expire(std::chrono::steady_clock::now());
   // Another caller's call ID finds nothing: call IDs are bound to the identity that opened them.
   auto stream = caller && caller->agent_id == resume.from ? streams_.find(ServedStreams::key(caller->agent_id, resume.call_id))
