@@ -61,6 +61,9 @@ lab_cleanup() {
   local p ns pids=("${LAB_PIDS[@]}") killed=()
   # Processes spawned inside a command substitution are not in LAB_PIDS (lost with the subshell).
   [[ -s "$LAB_PID_FILE" ]] && mapfile -t -O "${#pids[@]}" pids <"$LAB_PID_FILE"
+  # lab_spawn records a pid in both lists: signal each process once (a second SIGTERM tells an
+  # agent to stop at once, skipping the drain this cleanup means to give it).
+  ((${#pids[@]})) && mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
   for p in "${pids[@]}"; do
     kill -TERM "$p" 2>/dev/null || true
   done
