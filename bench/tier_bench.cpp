@@ -18,14 +18,13 @@
 // callee does not hole-punch the relayed one away (DCUtR stops when a direct connection exists).
 //
 // One call at a time, timed on the caller with steady_clock; rounds interleave the tiers and
-// sizes so that load drift hits them alike. Prints a Markdown section to stdout.
+// sizes so that load drift hits them alike. Prints a Markdown section to stdout. The three nodes
+// are bench_nodes.hpp's TierNodes (shared with stream_bench.cpp).
 //
 // Usage: stargate_tier_bench [--quick]
 #include "bench_nodes.hpp"
 #include "bench_stats.hpp"
 #include "nats_server.hpp"
-#include "p2p/host/standard_protocols.hpp"
-#include "p2p/protocols/relay/relay_service_io.hpp"
 #include "stargate/node.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -69,73 +68,9 @@ struct Cell {
   std::vector<double> per_second;
 };
 
-struct Bench {
-  std::filesystem::path dir;
-  Loop relay_loop, callee_loop, caller_loop;
-  std::unique_ptr<p2p::Host> relay;
-  std::shared_ptr<p2p::identify::IdentifyService> relay_identify;
-  std::shared_ptr<p2p::relay::RelayService> relay_service;
-  std::unique_ptr<StarGateNode> callee, caller;
-  std::string callee_id;
-
-  Bench(const std::string& nats_url, std::filesystem::path base) : dir(std::move(base)) {
-    Multiaddr relay_addr = asio::post(relay_loop.io, asio::use_future([this] {
-      relay = std::make_unique<p2p::Host>(relay_loop.io.get_executor(), crypto::Ed25519PrivateKey::generate());
-      relay_identify = p2p::enable_standard_protocols(*relay);
-      p2p::relay::RelayServiceOptions options;
-      options.limits = p2p::relay::RelayLimits::private_relay();
-      relay_service = p2p::relay::RelayService::enable(*relay, options);
-      auto bound = relay->listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value());
-      return bound.encapsulate(Multiaddr::parse("/p2p/" + relay->peer_id().to_string()).value());
-    })).get();
-
-    auto callee_options = node_options(dir, "tier-callee", nats_url);
-    callee_options.listen_addrs = {"/ip4/127.0.0.1/tcp/0"};
-    callee_options.relays = {relay_addr.to_string()};
-    callee = std::make_unique<StarGateNode>(callee_loop.io.get_executor(), callee_options);
-    caller = std::make_unique<StarGateNode>(caller_loop.io.get_executor(), node_options(dir, "tier-caller", nats_url));
-    callee->handle("echo", echo_params());
-    start_on(callee_loop, *callee);
-    start_on(caller_loop, *caller);
-    callee_id = callee->agent_id();
-    // Announce once the reservation holds (with the circuit address), and let the caller learn it.
-    asio::co_spawn(callee_loop.io, [this]() -> asio::awaitable<void> {
-      asio::steady_timer tick(co_await asio::this_coro::executor);
-      for (int i = 0; i < 1000; ++i) {
-        for (const auto& addr : callee->get_status().addresses) {
-          if (addr.find("/p2p-circuit/") != std::string::npos) {
-            co_await callee->announce();
-            co_return;
-          }
-        }
-        tick.expires_after(10ms);
-        co_await tick.async_wait(asio::use_awaitable);
-      }
-      throw std::runtime_error("the callee got no reservation on the relay within 10 s");
-    }, asio::use_future).get();
-    asio::co_spawn(caller_loop.io, [this]() -> asio::awaitable<void> {
-      for (int i = 0; i < 25; ++i) {
-        for (const auto& peer : co_await caller->discover()) {
-          if (peer.agent_id != callee_id) continue;
-          for (const auto& addr : peer.addresses)
-            if (addr.find("/p2p-circuit/") != std::string::npos) co_return;
-        }
-      }
-      throw std::runtime_error("the caller did not learn the callee's circuit address");
-    }, asio::use_future).get();
-  }
-
-  ~Bench() {
-    stop_on(caller_loop, caller);
-    stop_on(callee_loop, callee);
-    asio::post(relay_loop.io, asio::use_future([this] {
-      relay_service->close();
-      relay->close();
-      relay_service.reset();
-      relay_identify.reset();
-      relay.reset();
-    })).get();
-  }
+struct Bench : TierNodes {
+  Bench(const std::string& nats_url, std::filesystem::path base)
+      : TierNodes(nats_url, std::move(base), "tier", [](StarGateNode& callee) { callee.handle("echo", echo_params()); }) {}
 
   // Runs on the caller's io_context: `count` calls one at a time (after `warmup` untimed ones).
   asio::awaitable<void> run(Via via, std::string data, int warmup, int count, Cell& out) {
@@ -161,24 +96,7 @@ struct Bench {
   void measure(Via via, const std::string& data, int warmup, int count, Cell& out) {
     asio::co_spawn(caller_loop.io, run(via, data, warmup, count, out), asio::use_future).get();
   }
-
-  NodeStatus caller_status() {
-    return asio::post(caller_loop.io, asio::use_future([this] { return caller->get_status(); })).get();
-  }
-  std::uint64_t bytes_relayed() {
-    return asio::post(relay_loop.io, asio::use_future([this] { return relay_service->counters().bytes_relayed; })).get();
-  }
 };
-
-const char* tier_name(Via via) {
-  switch (via) {
-    case Via::direct: return "direct (libp2p)";
-    case Via::relay: return "relayed (libp2p, Circuit Relay v2)";
-    case Via::nats: return "NATS (sealed, via nats-server)";
-    case Via::any: break;
-  }
-  return "any";
-}
 
 }  // namespace
 
@@ -197,9 +115,7 @@ int main(int argc, char** argv) {
   }
   try {
     auto server = stargate::testing::NatsServer::start();
-    char tmpl[] = "/tmp/sg-tier-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    std::filesystem::path base(tmpl);
+    const auto base = scratch_dir("sg-tier-bench");
 
     const std::string small = payload(small_size), large = payload(large_size);
     // cells[tier][0 small, 1 large]
